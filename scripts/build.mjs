@@ -1,0 +1,54 @@
+// Bundles the extension host, the manager (and CLI), the llama engine and the webview.
+// Type-checking is `npm run typecheck` (esbuild does not type-check); `npm run build` runs both.
+import { build } from "esbuild";
+import { copyFile, mkdir, readFile } from "node:fs/promises";
+import { createRequire } from "node:module";
+import path from "node:path";
+
+const require = createRequire(import.meta.url);
+const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
+const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8"));
+const production = process.argv.includes("--production");
+
+const common = {
+  bundle: true,
+  sourcemap: production ? false : "linked",
+  minify: production,
+  logLevel: "warning",
+  absWorkingDir: root,
+  define: { __MANAGER_VERSION__: JSON.stringify(pkg.version) },
+};
+
+await mkdir(path.join(root, "dist"), { recursive: true });
+await Promise.all([
+  build({
+    ...common,
+    entryPoints: { extension: "src/extension.ts" },
+    outdir: "dist",
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external: ["vscode"],
+    minify: true,
+  }),
+  build({
+    ...common,
+    entryPoints: { manager: "src/cli/main.ts", "llama-engine": "src/services/engines/llama/main.ts" },
+    outdir: "dist",
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    // node-llama-cpp is native and lives in its own folder (scripts/install-llama-engine.mjs).
+    external: ["node-llama-cpp"],
+    banner: { js: "#!/usr/bin/env node" },
+  }),
+  build({
+    ...common,
+    entryPoints: { "webview/main": "webview-ui/src/main.ts" },
+    outdir: "dist",
+    platform: "browser",
+    format: "iife",
+    target: "es2022",
+  }),
+  copyFile(require.resolve("sql.js/dist/sql-wasm.wasm"), path.join(root, "dist", "sql-wasm.wasm")),
+]);

@@ -1,0 +1,41 @@
+import { z } from "zod";
+import type { ModelFormat } from "./models";
+
+export const EngineId = z.enum(["mlx-lm", "mlx-openai-server", "llama-server", "llama"]);
+export type EngineId = z.infer<typeof EngineId>;
+
+/** Names of the profile options an engine may take (see ProfileOptions). */
+export type EngineOptionName =
+  | "contextLength"
+  | "maxTokens"
+  | "temperature"
+  | "topP"
+  | "topK"
+  | "minP"
+  | "repetitionPenalty"
+  | "seed"
+  | "modelType"
+  | "adapterPath"
+  | "draftModel"
+  | "trustRemoteCode"
+  | "chatTemplate"
+  | "threads"
+  | "gpuLayers"
+  | "extraArgs"
+  | "env";
+
+/** What an engine is, as clients see it (the command-line builder lives in services). */
+export interface EngineInfo {
+  id: EngineId;
+  label: string;
+  /** Model formats it serves. */
+  formats: readonly ModelFormat[];
+  /** Options of a profile it honours; any other set option is a validation error. */
+  options: readonly EngineOptionName[];
+  /** Only Apple silicon can run it. */
+  appleSiliconOnly: boolean;
+  /** Executable name looked up on PATH ("" for the built-in engine). */
+  executable: string;
+  /** How a user installs it. */
+  installHint: string;
+}

@@ -1,0 +1,34 @@
+import { z } from "zod";
+
+/** Stable machine-readable error codes of the manager API. */
+export const ErrorCode = z.enum([
+  "bad_request",
+  "invalid_json",
+  "validation_failed",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "version_conflict",
+  "name_taken",
+  "port_in_use",
+  "engine_missing",
+  "model_missing",
+  "model_format_mismatch",
+  "path_outside_cache",
+  "payload_too_large",
+  "unavailable",
+  "internal",
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+/** The one error shape of every `/api/*` route. */
+export const ApiErrorBody = z.object({
+  error: z.object({
+    code: z.string(),
+    message: z.string(),
+    field: z.string().optional(),
+    details: z.record(z.string(), z.unknown()).optional(),
+  }),
+});
+export type ApiErrorBody = z.infer<typeof ApiErrorBody>;

@@ -1,0 +1,17 @@
+import type { CachedModel } from "./models";
+import type { Profile } from "./profiles";
+
+/** Every state change the manager announces on `GET /api/events`. */
+export type ManagerEvent =
+  | { type: "model.added"; data: CachedModel }
+  | { type: "model.changed"; data: CachedModel }
+  | { type: "model.removed"; data: { id: string } }
+  | { type: "profile.created"; data: Profile }
+  | { type: "profile.updated"; data: Profile }
+  | { type: "profile.deleted"; data: { id: string; name: string } }
+  | { type: "resync"; data: { reason: string } };
+
+export type ManagerEventType = ManagerEvent["type"];
+
+/** An event as it travels: with the stream's increasing id. */
+export type SequencedEvent = ManagerEvent & { id: number };
