@@ -1,0 +1,89 @@
+// The OpenAI requests the llama engine accepts. Strict: an unknown field is an error, not
+// silently ignored. Kept apart from the rest so zod loads after the server listens.
+// Named imports, not the `z` namespace: the namespace drags every zod locale (~400 KB) into the
+// bundle, and this bundle's size is on the engine's startup path.
+import {
+  array,
+  boolean,
+  discriminatedUnion,
+  literal,
+  number,
+  strictObject,
+  string,
+  union,
+  type infer as Infer,
+  type ZodError,
+} from "zod";
+import { openAiError, type OpenAiError } from "./openaiProtocol";
+
+const Stop = union([string().min(1), array(string().min(1)).max(4)]).nullable();
+
+/** Sampling and stream fields shared by both generation routes. */
+const samplingFields = {
+  model: string().optional(),
+  max_tokens: number().int().min(1).nullable().optional(),
+  temperature: number().min(0).max(2).nullable().optional(),
+  top_p: number().min(0).max(1).nullable().optional(),
+  top_k: number().int().min(0).nullable().optional(),
+  min_p: number().min(0).max(1).nullable().optional(),
+  presence_penalty: number().min(-2).max(2).nullable().optional(),
+  frequency_penalty: number().min(-2).max(2).nullable().optional(),
+  seed: number().int().nullable().optional(),
+  stop: Stop.optional(),
+  n: literal(1).nullable().optional(),
+  user: string().optional(),
+  stream: boolean().nullable().optional(),
+  stream_options: strictObject({ include_usage: boolean().optional() }).nullable().optional(),
+};
+
+const TextPart = strictObject({ type: literal("text"), text: string() });
+const Content = union([string(), array(TextPart)]);
+
+export const ChatMessage = discriminatedUnion("role", [
+  strictObject({ role: literal("system"), content: Content, name: string().optional() }),
+  strictObject({ role: literal("developer"), content: Content, name: string().optional() }),
+  strictObject({ role: literal("user"), content: Content, name: string().optional() }),
+  strictObject({ role: literal("assistant"), content: Content, name: string().optional() }),
+]);
+export type ChatMessage = Infer<typeof ChatMessage>;
+
+/** `POST /v1/chat/completions` */
+export const ChatCompletionRequest = strictObject({
+  ...samplingFields,
+  messages: array(ChatMessage).min(1),
+  max_completion_tokens: number().int().min(1).nullable().optional(),
+});
+export type ChatCompletionRequest = Infer<typeof ChatCompletionRequest>;
+
+/** `POST /v1/completions` */
+export const CompletionRequest = strictObject({
+  ...samplingFields,
+  prompt: union([string(), array(string()).length(1)]),
+});
+export type CompletionRequest = Infer<typeof CompletionRequest>;
+
+/** The text of a message's content (text parts are joined). */
+export function contentText(content: ChatMessage["content"]): string {
+  return typeof content === "string" ? content : content.map((part) => part.text).join("");
+}
+
+/** Turns the first zod issue into OpenAI's error body, naming the offending field. */
+export function validationError(error: ZodError): OpenAiError {
+  const issue = error.issues[0];
+  if (issue === undefined) return openAiError("Invalid request body.", { code: "invalid_value" });
+  const where = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    const key = issue.keys[0] ?? "";
+    const param = where ? `${where}.${key}` : key;
+    return openAiError(`Unrecognized request argument supplied: ${param}`, {
+      param,
+      code: "unknown_parameter",
+    });
+  }
+  const param = where || null;
+  const code = issue.code === "invalid_type" ? "invalid_type" : "invalid_value";
+  return openAiError(param ? `Invalid value for '${param}': ${issue.message}` : issue.message, {
+    param,
+    code,
+  });
+}
