@@ -15,6 +15,8 @@ export interface ManagerStatus {
   hfCache: string;
   models: number;
   profiles: number;
+  /** Things the user must be told, e.g. that a corrupt database was moved aside. */
+  notices: string[];
 }
 
 /** `GET /api/models` */

@@ -1,0 +1,204 @@
+import type { EngineId, EngineInfo, EngineOptionName } from "../../shared/engines";
+import type { ProfileOptions } from "../../shared/profiles";
+
+/** What the supervisor knows when it launches a profile. */
+export interface LaunchContext {
+  /** Local path of the model: a snapshot folder (MLX) or a .gguf file. */
+  modelPath: string;
+  port: number;
+  /** The name clients use for the model (the profile name). */
+  alias: string;
+  options: ProfileOptions;
+  /** For the built-in engine: the Node binary and the bundled server script. */
+  nodePath: string;
+  llamaScript: string;
+}
+
+/** An engine is a description: how to build its command line and what it can serve. */
+export interface EngineDescription extends EngineInfo {
+  /** The argument array (never a shell string); `command` is the executable to find. */
+  buildCommand(ctx: LaunchContext, executable: string): { command: string; args: string[] };
+  /** The path that answers 200 once the model is loaded. */
+  healthPath: string;
+  /** How the engine reports usage on a stream (see docs/ENGINES.md). */
+  streamUsage: "include_usage_chunk" | "last_chunk";
+}
+
+const LOOPBACK = "127.0.0.1";
+
+type Flag = readonly [EngineOptionName, string];
+
+/** Appends `--flag value` for each option that is set, in a fixed order. */
+function flags(options: ProfileOptions, table: readonly Flag[]): string[] {
+  const out: string[] = [];
+  for (const [name, flag] of table) {
+    const value = options[name];
+    if (value === undefined) continue;
+    if (typeof value === "boolean") {
+      if (value) out.push(flag);
+    } else if (typeof value === "string" || typeof value === "number") {
+      out.push(flag, String(value));
+    }
+  }
+  return out;
+}
+
+const mlxLm: EngineDescription = {
+  id: "mlx-lm",
+  label: "mlx_lm.server",
+  formats: ["mlx", "safetensors"],
+  options: ["maxTokens", "temperature", "topP", "topK", "minP", "adapterPath", "draftModel", "trustRemoteCode", "chatTemplate", "extraArgs", "env"],
+  appleSiliconOnly: true,
+  executable: "mlx_lm.server",
+  installHint: "pip install mlx-lm",
+  healthPath: "/health",
+  streamUsage: "include_usage_chunk",
+  buildCommand(ctx, executable) {
+    const table: Flag[] = [
+      ["maxTokens", "--max-tokens"],
+      ["temperature", "--temp"],
+      ["topP", "--top-p"],
+      ["topK", "--top-k"],
+      ["minP", "--min-p"],
+      ["adapterPath", "--adapter-path"],
+      ["draftModel", "--draft-model"],
+      ["trustRemoteCode", "--trust-remote-code"],
+      ["chatTemplate", "--chat-template"],
+    ];
+    return {
+      command: executable,
+      args: ["--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), ...flags(ctx.options, table), ...(ctx.options.extraArgs ?? [])],
+    };
+  },
+};
+
+const mlxOpenAiServer: EngineDescription = {
+  id: "mlx-openai-server",
+  label: "mlx-openai-server",
+  formats: ["mlx", "safetensors"],
+  options: [
+    "contextLength",
+    "maxTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "minP",
+    "repetitionPenalty",
+    "seed",
+    "modelType",
+    "adapterPath",
+    "draftModel",
+    "trustRemoteCode",
+    "extraArgs",
+    "env",
+  ],
+  appleSiliconOnly: true,
+  executable: "mlx-openai-server",
+  installHint: "pipx install mlx-openai-server",
+  healthPath: "/health",
+  streamUsage: "last_chunk",
+  buildCommand(ctx, executable) {
+    const table: Flag[] = [
+      ["contextLength", "--context-length"],
+      ["maxTokens", "--max-tokens"],
+      ["temperature", "--temperature"],
+      ["topP", "--top-p"],
+      ["topK", "--top-k"],
+      ["minP", "--min-p"],
+      ["repetitionPenalty", "--repetition-penalty"],
+      ["seed", "--seed"],
+      ["adapterPath", "--lora-paths"],
+      ["draftModel", "--draft-model-path"],
+      ["trustRemoteCode", "--trust-remote-code"],
+    ];
+    return {
+      command: executable,
+      args: [
+        "launch",
+        "--model-path",
+        ctx.modelPath,
+        "--model-type",
+        ctx.options.modelType ?? "lm",
+        "--served-model-name",
+        ctx.alias,
+        // Its default host is 0.0.0.0: always bind loopback; the manager is the only way in.
+        "--host",
+        LOOPBACK,
+        "--port",
+        String(ctx.port),
+        // Logs go to stdout, which the supervisor writes to the server's log file.
+        "--no-log-file",
+        ...flags(ctx.options, table),
+        ...(ctx.options.extraArgs ?? []),
+      ],
+    };
+  },
+};
+
+const llamaServer: EngineDescription = {
+  id: "llama-server",
+  label: "llama-server (llama.cpp)",
+  formats: ["gguf"],
+  options: ["contextLength", "maxTokens", "temperature", "topP", "topK", "minP", "repetitionPenalty", "seed", "threads", "gpuLayers", "chatTemplate", "extraArgs", "env"],
+  appleSiliconOnly: false,
+  executable: "llama-server",
+  installHint: "brew install llama.cpp (macOS) or build llama.cpp and put llama-server on PATH",
+  healthPath: "/health",
+  streamUsage: "include_usage_chunk",
+  buildCommand(ctx, executable) {
+    const table: Flag[] = [
+      ["contextLength", "--ctx-size"],
+      ["maxTokens", "--n-predict"],
+      ["temperature", "--temp"],
+      ["topP", "--top-p"],
+      ["topK", "--top-k"],
+      ["minP", "--min-p"],
+      ["repetitionPenalty", "--repeat-penalty"],
+      ["seed", "--seed"],
+      ["threads", "--threads"],
+      ["gpuLayers", "--n-gpu-layers"],
+      ["chatTemplate", "--chat-template"],
+    ];
+    return {
+      command: executable,
+      args: ["--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), "--alias", ctx.alias, ...flags(ctx.options, table), ...(ctx.options.extraArgs ?? [])],
+    };
+  },
+};
+
+const llama: EngineDescription = {
+  id: "llama",
+  label: "Built-in llama engine (node-llama-cpp)",
+  formats: ["gguf"],
+  options: ["contextLength", "threads", "seed", "env"],
+  appleSiliconOnly: false,
+  executable: "",
+  installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
+  healthPath: "/health",
+  streamUsage: "include_usage_chunk",
+  buildCommand(ctx) {
+    const table: Flag[] = [
+      ["contextLength", "--ctx-size"],
+      ["threads", "--threads"],
+      ["seed", "--seed"],
+    ];
+    return {
+      command: ctx.nodePath,
+      args: [ctx.llamaScript, "--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), "--alias", ctx.alias, ...flags(ctx.options, table)],
+    };
+  },
+};
+
+/** Every engine the manager knows, by id. */
+export const ENGINES: Readonly<Record<EngineId, EngineDescription>> = {
+  "mlx-lm": mlxLm,
+  "mlx-openai-server": mlxOpenAiServer,
+  "llama-server": llamaServer,
+  llama,
+};
+
+/** The client-facing part of a description. */
+export function engineInfo(engine: EngineDescription): EngineInfo {
+  const { id, label, formats, options, appleSiliconOnly, executable, installHint } = engine;
+  return { id, label, formats, options, appleSiliconOnly, executable, installHint };
+}

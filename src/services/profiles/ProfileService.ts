@@ -1,0 +1,192 @@
+import crypto from "node:crypto";
+import { z } from "zod";
+import type { EngineDescription } from "../engines/registry";
+import type { EngineId } from "../../shared/engines";
+import { Profile, ProfileInput, ProfilePatch, type ProfileExport, type ProfileSpec } from "../../shared/profiles";
+import type { ImportResult } from "../../shared/api";
+import { ApiError, parseOrThrow } from "../api/ApiError";
+import type { EventBus } from "../events/EventBus";
+import type { Store } from "../store/Store";
+import { resolveModel, type ModelCatalog } from "./modelResolution";
+
+interface ProfileRow extends Record<string, unknown> {
+  id: string;
+  name: string;
+  version: number;
+  data: string;
+  created_at: number;
+  updated_at: number;
+}
+
+const ExportFile = z.object({ kind: z.literal("mlx-manager.profiles"), version: z.literal(1), profiles: z.array(z.unknown()).max(1000) });
+
+const StoredSpec = Profile.pick({ engine: true, model: true, port: true, options: true, restartOnCrash: true, idleTimeoutSec: true });
+
+export interface ProfileServiceDeps {
+  store: Store;
+  catalog: ModelCatalog;
+  events: EventBus;
+  engines: Readonly<Record<EngineId, EngineDescription>>;
+  now?: () => number;
+}
+
+/** Create, read, update, duplicate and delete server profiles, validated against the cache. */
+export class ProfileService {
+  private readonly now: () => number;
+
+  constructor(private readonly deps: ProfileServiceDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  list(): Profile[] {
+    return this.deps.store.all<ProfileRow>("SELECT * FROM profiles ORDER BY name_key").map((row) => this.fromRow(row));
+  }
+
+  /** By id, or by name (case-insensitive). */
+  find(idOrName: string): Profile | undefined {
+    const row =
+      this.deps.store.get<ProfileRow>("SELECT * FROM profiles WHERE id = ?", [idOrName]) ??
+      this.deps.store.get<ProfileRow>("SELECT * FROM profiles WHERE name_key = ?", [nameKey(idOrName)]);
+    return row ? this.fromRow(row) : undefined;
+  }
+
+  get(idOrName: string): Profile {
+    const profile = this.find(idOrName);
+    if (!profile) throw new ApiError(404, "not_found", `No profile "${idOrName}". List them with GET /api/profiles.`);
+    return profile;
+  }
+
+  create(input: unknown): Profile {
+    const spec = parseOrThrow(ProfileInput, input, "profile");
+    this.validate(spec);
+    const now = this.now();
+    const profile: Profile = { id: crypto.randomUUID(), ...spec, version: 1, createdAt: now, updatedAt: now };
+    this.insert(profile);
+    this.deps.events.publish({ type: "profile.created", data: profile });
+    return profile;
+  }
+
+  /** Applies a patch made against `version`; a stale version is a 409 carrying the current one. */
+  update(idOrName: string, patch: unknown): Profile {
+    const { version, ...changes } = parseOrThrow(ProfilePatch, patch, "profile edit");
+    const current = this.get(idOrName);
+    if (current.version !== version) throw this.conflict(current, version);
+    const spec: ProfileSpec = parseOrThrow(ProfileInput, { ...this.specOf(current), ...changes }, "profile");
+    this.validate(spec, current.id);
+    const updated: Profile = { ...current, ...spec, version: current.version + 1, updatedAt: this.now() };
+    this.deps.store.run("UPDATE profiles SET name = ?, name_key = ?, version = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?", [
+      updated.name,
+      nameKey(updated.name),
+      updated.version,
+      JSON.stringify(StoredSpec.parse(updated)),
+      updated.updatedAt,
+      updated.id,
+      current.version,
+    ]);
+    this.deps.events.publish({ type: "profile.updated", data: updated });
+    return updated;
+  }
+
+  /** Copies a profile under a new name ("<name> copy", "<name> copy 2", ...). */
+  duplicate(idOrName: string, name?: string): Profile {
+    const source = this.get(idOrName);
+    return this.create({ ...this.specOf(source), name: name ?? this.freeName(`${source.name} copy`) });
+  }
+
+  /** Deletes a profile; with `version` given, only if nobody changed it since. */
+  delete(idOrName: string, version?: number): Profile {
+    const current = this.get(idOrName);
+    if (version !== undefined && current.version !== version) throw this.conflict(current, version);
+    this.deps.store.run("DELETE FROM profiles WHERE id = ?", [current.id]);
+    this.deps.events.publish({ type: "profile.deleted", data: { id: current.id, name: current.name } });
+    return current;
+  }
+
+  export(idsOrNames?: string[]): ProfileExport {
+    const profiles = idsOrNames && idsOrNames.length > 0 ? idsOrNames.map((id) => this.get(id)) : this.list();
+    return { kind: "mlx-manager.profiles", version: 1, profiles: profiles.map((p) => this.specOf(p)) };
+  }
+
+  /** Creates every valid profile of an export file; refused ones are reported, not fatal. */
+  import(file: unknown): ImportResult {
+    // Entries are validated one by one so that one bad profile does not refuse the whole file.
+    const parsed = parseOrThrow(ExportFile, file, "profile export file");
+    const result: ImportResult = { created: [], skipped: [] };
+    for (const entry of parsed.profiles) {
+      try {
+        result.created.push(this.create(entry));
+      } catch (error) {
+        if (!(error instanceof ApiError)) throw error;
+        const name = typeof entry === "object" && entry !== null && "name" in entry ? String(entry.name) : "(unnamed)";
+        result.skipped.push({ name, code: error.code, message: error.message, ...(error.field === undefined ? {} : { field: error.field }) });
+      }
+    }
+    return result;
+  }
+
+  /** Checks what a schema cannot: unique name, model exists and fits the engine, options it takes. */
+  private validate(spec: ProfileSpec, selfId?: string): void {
+    const clash = this.deps.store.get<ProfileRow>("SELECT id FROM profiles WHERE name_key = ?", [nameKey(spec.name)]);
+    if (clash && clash.id !== selfId) {
+      throw new ApiError(409, "name_taken", `A profile named "${spec.name}" already exists. Choose another name.`, "name");
+    }
+    const engine = this.deps.engines[spec.engine];
+    for (const key of Object.keys(spec.options)) {
+      if (!(engine.options as readonly string[]).includes(key)) {
+        throw new ApiError(400, "validation_failed", `${engine.label} does not take the option "${key}". It takes: ${engine.options.join(", ")}.`, `options.${key}`);
+      }
+    }
+    const model = resolveModel(spec.model, this.deps.catalog);
+    if (!engine.formats.includes(model.format)) {
+      throw new ApiError(
+        400,
+        "model_format_mismatch",
+        `${engine.label} serves ${engine.formats.join(" or ")} models, but this model is ${model.format}. Pick an engine that serves ${model.format}.`,
+        "engine",
+      );
+    }
+  }
+
+  private conflict(current: Profile, sent: number): ApiError {
+    return new ApiError(
+      409,
+      "version_conflict",
+      `Profile "${current.name}" was changed elsewhere (you edited version ${sent}, it is now version ${current.version}). Reload it and apply your change again.`,
+      "version",
+      { current },
+    );
+  }
+
+  private insert(profile: Profile): void {
+    this.deps.store.run("INSERT INTO profiles (id, name, name_key, version, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
+      profile.id,
+      profile.name,
+      nameKey(profile.name),
+      profile.version,
+      JSON.stringify(StoredSpec.parse(profile)),
+      profile.createdAt,
+      profile.updatedAt,
+    ]);
+  }
+
+  private freeName(base: string): string {
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? base : `${base} ${n}`;
+      if (!this.find(candidate)) return candidate;
+    }
+  }
+
+  private specOf(profile: Profile): ProfileSpec {
+    const { name, engine, model, port, options, restartOnCrash, idleTimeoutSec } = profile;
+    return { name, engine, model, port, options, restartOnCrash, idleTimeoutSec };
+  }
+
+  private fromRow(row: ProfileRow): Profile {
+    const spec = StoredSpec.parse(JSON.parse(row.data));
+    return { id: row.id, name: row.name, version: row.version, createdAt: row.created_at, updatedAt: row.updated_at, ...spec };
+  }
+}
+
+function nameKey(name: string): string {
+  return name.trim().toLowerCase();
+}
