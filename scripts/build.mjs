@@ -39,7 +39,8 @@ await Promise.all([
     format: "cjs",
     target: "node20",
     // node-llama-cpp is native and lives in its own folder (scripts/install-llama-engine.mjs).
-    external: ["node-llama-cpp"],
+    // The wasm is copied next to the bundle; the require.resolve fallback is for tests run from source.
+    external: ["node-llama-cpp", "sql.js/dist/sql-wasm.wasm"],
     banner: { js: "#!/usr/bin/env node" },
   }),
   build({

@@ -1,5 +1,6 @@
 import type { CachedModel } from "./models";
 import type { Profile } from "./profiles";
+import type { ServerInfo } from "./servers";
 
 /** Every state change the manager announces on `GET /api/events`. */
 export type ManagerEvent =
@@ -9,6 +10,8 @@ export type ManagerEvent =
   | { type: "profile.created"; data: Profile }
   | { type: "profile.updated"; data: Profile }
   | { type: "profile.deleted"; data: { id: string; name: string } }
+  | { type: "server.changed"; data: ServerInfo }
+  | { type: "server.removed"; data: { profileId: string } }
   | { type: "resync"; data: { reason: string } };
 
 export type ManagerEventType = ManagerEvent["type"];

@@ -21,7 +21,7 @@ export class EventBus {
 
   /** Announces a change to every subscriber. */
   publish(event: ManagerEvent): SequencedEvent {
-    const sequenced = { ...event, id: this.nextId++ } as SequencedEvent;
+    const sequenced = { ...event, id: this.nextId++ };
     this.buffer.push(sequenced);
     if (this.buffer.length > this.capacity) this.buffer.shift();
     for (const listener of this.listeners) listener(sequenced);

@@ -27,7 +27,7 @@ export class FileLogger implements Logger {
   constructor(private readonly options: FileLoggerOptions) {
     fs.mkdirSync(path.dirname(options.file), { recursive: true, mode: 0o700 });
     this.rotateIfLarge();
-    this.destination = pino.destination({ dest: options.file, sync: false, mkdir: true }) as unknown as FileLogger["destination"];
+    this.destination = pino.destination({ dest: options.file, sync: false, mkdir: true });
     this.pino = pino(
       {
         level: options.level ?? "info",

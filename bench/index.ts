@@ -1,0 +1,32 @@
+// `npm run bench`: every benchmark, each ours vs. a peer measured in the same run, side by side.
+import fs from "node:fs";
+import path from "node:path";
+import { benchManager } from "./manager";
+import { benchScan } from "./scan";
+import type { BenchRow } from "./types";
+
+const suites: [string, () => Promise<BenchRow[]>][] = [
+  ["cache scan", benchScan],
+  ["manager", benchManager],
+];
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const rows: (BenchRow & { suite: string })[] = [];
+  for (const [suite, run] of suites) {
+    if (only.length > 0 && !only.some((o) => suite.includes(o))) continue;
+    process.stderr.write(`running ${suite}...\n`);
+    for (const row of await run()) rows.push({ suite, ...row });
+  }
+  const fmt = (n: number): string => (n >= 100 ? n.toFixed(0) : n >= 10 ? n.toFixed(1) : n.toFixed(2));
+  console.log("| suite | measure | ours | peer | ours/peer | note |");
+  console.log("|---|---|---|---|---|---|");
+  for (const r of rows) {
+    console.log(`| ${r.suite} | ${r.name} | ${fmt(r.ours)} ${r.unit} | ${fmt(r.peer)} ${r.unit} | ${r.peer === 0 ? "n/a" : (r.ours / r.peer).toFixed(3)} | ${r.note} |`);
+  }
+  const out = path.join(__dirname, "..", "bench-results");
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, "latest.json"), JSON.stringify({ at: new Date().toISOString(), rows }, null, 2));
+}
+
+void main();

@@ -1,0 +1,189 @@
+import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
+import { ApiErrorBody } from "../shared/errors";
+import type { SequencedEvent } from "../shared/events";
+import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
+
+/** An error answered by the manager, or the manager not answering at all (`code: "unreachable"`). */
+export class ManagerRequestError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = "ManagerRequestError";
+  }
+}
+
+export interface ManagerEndpoint {
+  url: string;
+  token: string;
+}
+
+/** Typed HTTP client of the manager's `/api`. */
+export class ManagerClient {
+  constructor(private readonly endpoint: ManagerEndpoint) {}
+
+  get url(): string {
+    return this.endpoint.url;
+  }
+
+  status(signal?: AbortSignal): Promise<ManagerStatus> {
+    return this.request("GET", "/api/status", undefined, signal);
+  }
+  engines(): Promise<EngineList> {
+    return this.request("GET", "/api/engines");
+  }
+  models(): Promise<ModelList> {
+    return this.request("GET", "/api/models");
+  }
+  rescanModels(): Promise<ModelList> {
+    return this.request("POST", "/api/models/rescan");
+  }
+  deleteModel(id: string, revision?: string): Promise<DeleteModelResult> {
+    const query = revision ? `?revision=${encodeURIComponent(revision)}` : "";
+    return this.request("DELETE", `/api/models/${id.split("/").map(encodeURIComponent).join("/")}${query}`);
+  }
+  profiles(): Promise<ProfileList> {
+    return this.request("GET", "/api/profiles");
+  }
+  profile(idOrName: string): Promise<Profile> {
+    return this.request("GET", `/api/profiles/${encodeURIComponent(idOrName)}`);
+  }
+  createProfile(input: ProfileInput): Promise<Profile> {
+    return this.request("POST", "/api/profiles", input);
+  }
+  updateProfile(idOrName: string, patch: ProfilePatch): Promise<Profile> {
+    return this.request("PATCH", `/api/profiles/${encodeURIComponent(idOrName)}`, patch);
+  }
+  duplicateProfile(idOrName: string, name?: string): Promise<Profile> {
+    return this.request("POST", `/api/profiles/${encodeURIComponent(idOrName)}/duplicate`, name === undefined ? {} : { name });
+  }
+  deleteProfile(idOrName: string, version?: number): Promise<Profile> {
+    const query = version === undefined ? "" : `?version=${version}`;
+    return this.request("DELETE", `/api/profiles/${encodeURIComponent(idOrName)}${query}`);
+  }
+  exportProfiles(idsOrNames?: string[]): Promise<ProfileExport> {
+    const query = idsOrNames && idsOrNames.length > 0 ? `?ids=${encodeURIComponent(idsOrNames.join(","))}` : "";
+    return this.request("GET", `/api/profiles/export${query}`);
+  }
+  importProfiles(file: unknown): Promise<ImportResult> {
+    return this.request("POST", "/api/profiles/import", file);
+  }
+  shutdown(): Promise<{ stopping: boolean }> {
+    return this.request("POST", "/api/shutdown");
+  }
+
+  /** One JSON request; errors become ManagerRequestError with the manager's code and message. */
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+    let response: Response;
+    try {
+      response = await fetch(this.endpoint.url + path, {
+        method,
+        headers: {
+          authorization: `Bearer ${this.endpoint.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        ...(signal ? { signal } : {}),
+      });
+    } catch (error) {
+      if (signal?.aborted) throw error;
+      throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
+    }
+    const text = await response.text();
+    let json: unknown;
+    try {
+      json = text.length > 0 ? JSON.parse(text) : undefined;
+    } catch {
+      throw new ManagerRequestError(response.status, "bad_response", `The manager answered ${response.status} with something that is not JSON.`);
+    }
+    if (!response.ok) {
+      const parsed = ApiErrorBody.safeParse(json);
+      if (parsed.success) {
+        const { code, message, field, details } = parsed.data.error;
+        throw new ManagerRequestError(response.status, code, message, field, details);
+      }
+      throw new ManagerRequestError(response.status, "http_error", `The manager answered ${response.status}.`);
+    }
+    return json as T;
+  }
+
+  /**
+   * Follows `GET /api/events` until `signal` aborts, reconnecting with back-off and
+   * Last-Event-ID so nothing is missed. `onEvent` also receives `resync` when state must be refetched.
+   */
+  async followEvents(onEvent: (event: SequencedEvent) => void, signal: AbortSignal, onConnection?: (connected: boolean) => void): Promise<void> {
+    let lastId: number | undefined;
+    let delay = 250;
+    while (!signal.aborted) {
+      try {
+        const response = await fetch(`${this.endpoint.url}/api/events`, {
+          headers: { authorization: `Bearer ${this.endpoint.token}`, accept: "text/event-stream", ...(lastId === undefined ? {} : { "last-event-id": String(lastId) }) },
+          signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`events answered ${response.status}`);
+        onConnection?.(true);
+        delay = 250;
+        for await (const message of parseSse(response.body)) {
+          if (message.id !== undefined) lastId = message.id;
+          onEvent({ ...(JSON.parse(message.data) as Omit<SequencedEvent, "id">), id: message.id ?? lastId ?? 0 } as SequencedEvent);
+        }
+      } catch {
+        // Dropped or refused: reconnect below (or leave, when aborted).
+      }
+      onConnection?.(false);
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+}
+
+/** Splits an SSE byte stream into messages (id + data); comments and retry lines are skipped. */
+export async function* parseSse(body: ReadableStream<Uint8Array>): AsyncGenerator<{ id?: number; data: string }> {
+  const decoder = new TextDecoder();
+  let buffer = "";
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      buffer += decoder.decode(value, { stream: true });
+      let end: number;
+      while ((end = buffer.indexOf("\n\n")) >= 0) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        let id: number | undefined;
+        const data: string[] = [];
+        for (const line of block.split("\n")) {
+          if (line.startsWith("id:")) id = Number(line.slice(3).trim());
+          else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+        }
+        if (data.length > 0) yield id === undefined ? { data: data.join("\n") } : { id, data: data.join("\n") };
+      }
+    }
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      resolve();
+    }, { once: true });
+  });
+}
+
+function describe(error: unknown): string {
+  const cause = (error as { cause?: { code?: string } }).cause;
+  return cause?.code ?? (error instanceof Error ? error.message : String(error));
+}

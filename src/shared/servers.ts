@@ -1,0 +1,55 @@
+import type { EngineId } from "./engines";
+
+/** starting → running → stopping → stopped, or failed; running ⇄ unhealthy while health checks fail. */
+export type ServerState = "starting" | "running" | "unhealthy" | "stopping" | "stopped" | "failed";
+
+/** A model server the manager runs (one per profile at most). */
+export interface ServerInfo {
+  /** The profile's id: one server per profile. */
+  profileId: string;
+  profileName: string;
+  engine: EngineId;
+  /** What the model is, for display: repo id (+ file) or path. */
+  model: string;
+  port: number;
+  pid?: number;
+  state: ServerState;
+  /** Upstream base URL on loopback, e.g. http://127.0.0.1:8080 (clients use the manager's /v1). */
+  upstreamUrl: string;
+  startedAt?: number;
+  readyAt?: number;
+  stoppedAt?: number;
+  exitCode?: number | null;
+  signal?: string | null;
+  /** Why it failed or became unhealthy: a sentence, plus the last log lines. */
+  failure?: { message: string; logTail: string[] };
+  /** Crash restarts in the current window. */
+  restarts: number;
+  /** Absolute path of the server's log file. */
+  logFile: string;
+  /** Found alive at manager start and taken over (no exit event: watched by liveness checks). */
+  adopted: boolean;
+  /** The command line, argument by argument. */
+  command: string[];
+  /** Warnings from the start checks (e.g. the model may not fit in free memory). */
+  warnings: string[];
+  /** Why it was stopped, when it was stopped on purpose. */
+  stopReason?: ServerStopReason;
+  /** Last request through the gateway (or ready time): idle stop counts from here. */
+  lastActivityAt?: number;
+}
+
+/** Why a server was stopped on purpose (a crash is `failed`, not stopped). */
+export type ServerStopReason = "user" | "idle" | "profile_deleted" | "unhealthy" | "restart" | "manager_exit";
+
+/** `GET /api/servers/:id/logs?lines=N` */
+export interface ServerLogTail {
+  profileId: string;
+  file: string;
+  lines: string[];
+}
+
+/** `GET /api/servers` */
+export interface ServerList {
+  servers: ServerInfo[];
+}
