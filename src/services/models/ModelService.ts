@@ -27,7 +27,7 @@ export class ModelService implements ModelsApi {
   private readonly scanner: CacheScanner;
   private watcher: CacheWatcher | undefined;
   private scannedAt = 0;
-  private cachedJson: string | undefined;
+  private cachedJson: Buffer | undefined;
   private readonly log: Logger;
 
   constructor(private readonly options: ModelServiceOptions) {
@@ -63,8 +63,8 @@ export class ModelService implements ModelsApi {
     this.saveMetaCache();
   }
 
-  listJson(): string {
-    this.cachedJson ??= JSON.stringify(this.list());
+  listJson(): Buffer {
+    this.cachedJson ??= Buffer.from(JSON.stringify(this.list()));
     return this.cachedJson;
   }
 

@@ -97,14 +97,4 @@ export function truncateDurably(file: string, size: number): void {
 }
 
 /** Makes renames and new files in `dir` durable. */
-export function fsyncDirectory(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = fs.openSync(dir, "r");
-    fs.fsyncSync(fd);
-  } catch {
-    // Some platforms (Windows) cannot fsync a directory; renames are still atomic there.
-  } finally {
-    if (fd !== undefined) fs.closeSync(fd);
-  }
-}
+export { fsyncDirSync as fsyncDirectory } from "../fs/atomicWrite";
