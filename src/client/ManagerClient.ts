@@ -1,7 +1,11 @@
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
+import { z } from "zod";
 import { ApiErrorBody } from "../shared/errors";
 import type { SequencedEvent } from "../shared/events";
 import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
+import type { ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
+
+const LogLinesMessage = z.object({ lines: z.array(z.string()) });
 
 /** An error answered by the manager, or the manager not answering at all (`code: "unreachable"`). */
 export class ManagerRequestError extends Error {
@@ -74,6 +78,57 @@ export class ManagerClient {
   }
   shutdown(): Promise<{ stopping: boolean }> {
     return this.request("POST", "/api/shutdown");
+  }
+  servers(signal?: AbortSignal): Promise<ServerList> {
+    return this.request("GET", "/api/servers", undefined, signal);
+  }
+  server(idOrName: string): Promise<ServerInfo> {
+    return this.request("GET", `/api/servers/${encodeURIComponent(idOrName)}`);
+  }
+  /** Starts a profile's server; resolves when it is ready (or, with wait: false, once spawned). */
+  startServer(idOrName: string, options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<ServerInfo> {
+    return this.request("POST", `/api/servers/${encodeURIComponent(idOrName)}/start${options.wait === false ? "?wait=0" : ""}`, undefined, options.signal);
+  }
+  stopServer(idOrName: string, signal?: AbortSignal): Promise<ServerInfo> {
+    return this.request("POST", `/api/servers/${encodeURIComponent(idOrName)}/stop`, undefined, signal);
+  }
+  restartServer(idOrName: string, options: { wait?: boolean; signal?: AbortSignal } = {}): Promise<ServerInfo> {
+    return this.request("POST", `/api/servers/${encodeURIComponent(idOrName)}/restart${options.wait === false ? "?wait=0" : ""}`, undefined, options.signal);
+  }
+  stopAllServers(signal?: AbortSignal): Promise<ServerList> {
+    return this.request("POST", "/api/servers/stop-all", undefined, signal);
+  }
+  /** The last `lines` lines of a server's log. */
+  serverLogs(idOrName: string, lines?: number): Promise<ServerLogTail> {
+    return this.request("GET", `/api/servers/${encodeURIComponent(idOrName)}/logs${lines === undefined ? "" : `?lines=${lines}`}`);
+  }
+
+  /** Calls `onLines` with the last `lines` lines of a server's log, then with new ones until `signal` aborts. */
+  async followServerLogs(idOrName: string, onLines: (lines: string[]) => void, signal: AbortSignal, lines?: number): Promise<void> {
+    const query = `?follow=1${lines === undefined ? "" : `&lines=${lines}`}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.endpoint.url}/api/servers/${encodeURIComponent(idOrName)}/logs${query}`, {
+        headers: { authorization: `Bearer ${this.endpoint.token}`, accept: "text/event-stream" },
+        signal,
+      });
+    } catch (error) {
+      if (signal.aborted) return;
+      throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
+    }
+    if (!response.ok || !response.body) {
+      const parsed = ApiErrorBody.safeParse(await response.json().catch(() => undefined));
+      if (parsed.success) throw new ManagerRequestError(response.status, parsed.data.error.code, parsed.data.error.message, parsed.data.error.field);
+      throw new ManagerRequestError(response.status, "http_error", `The manager answered ${response.status}.`);
+    }
+    try {
+      for await (const message of parseSse(response.body)) {
+        const parsed = LogLinesMessage.safeParse(JSON.parse(message.data));
+        if (parsed.success) onLines(parsed.data.lines);
+      }
+    } catch (error) {
+      if (!signal.aborted) throw error;
+    }
   }
 
   /** One JSON request; errors become ManagerRequestError with the manager's code and message. */

@@ -14,6 +14,8 @@ import { bearerMatches } from "./auth";
 /** What the API needs of the model catalogue. */
 export interface ModelsApi {
   list(): ModelList;
+  /** The same list, serialized once per change (it is ~600 KB for 1,000 models). */
+  listJson(): Buffer;
   rescan(signal?: AbortSignal): Promise<ModelList>;
   delete(id: string, revision: string | undefined): Promise<DeleteModelResult>;
 }
@@ -30,6 +32,8 @@ export interface ApiDeps {
   shutdown(): void;
   /** SSE keep-alive interval. */
   keepAliveMs?: number;
+  /** Registers more routes (servers, gateway, ...) inside the same auth hook and error handler. */
+  extraRoutes?: (app: FastifyInstance) => void;
 }
 
 const MAX_BODY = 1024 * 1024;
@@ -61,7 +65,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   app.get("/api/status", async () => deps.status());
   app.get("/api/engines", async (): Promise<EngineList> => ({ engines: deps.engines.map(engineInfo) }));
 
-  app.get("/api/models", async () => deps.models.list());
+  app.get("/api/models", async (_request, reply) => reply.type("application/json; charset=utf-8").send(deps.models.listJson()));
   app.post("/api/models/rescan", async () => deps.models.rescan());
   app.delete("/api/models/*", async (request) => {
     const id = (request.params as { "*": string })["*"];
@@ -94,9 +98,10 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
 
   app.post("/api/shutdown", async (_request, reply) => {
     await reply.code(202).send({ stopping: true });
-    setImmediate(() => deps.shutdown());
+    setImmediate(() => { deps.shutdown(); });
   });
 
+  deps.extraRoutes?.(app);
   return app;
 }
 

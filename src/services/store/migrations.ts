@@ -33,4 +33,49 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 2,
+    name: "servers",
+    up: [
+      // One row per model server the manager started and that may still run: what a restarted
+      // manager needs to re-adopt it (pid + its start time + command line prove it is the same
+      // process, not a reused pid) or to clean up after it.
+      `CREATE TABLE servers (
+        profile_id TEXT PRIMARY KEY,
+        profile_name TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        model TEXT NOT NULL,
+        upstream_model TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        process_start TEXT,
+        port INTEGER NOT NULL,
+        command TEXT NOT NULL,
+        log_file TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ready_at INTEGER
+      )`,
+    ],
+  },
+  {
+    version: 3,
+    name: "usage aggregates",
+    up: [
+      // What the /v1 gateway relayed, summed per UTC day, profile and user ('' for the local
+      // user; shared mode fills it). The gateway adds to a row in batches, never once per request.
+      // profile_name is the name at the last write, so a deleted profile's usage still reads well.
+      `CREATE TABLE usage_daily (
+        day TEXT NOT NULL,
+        profile_id TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        requests INTEGER NOT NULL,
+        errors INTEGER NOT NULL,
+        aborted INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        duration_ms INTEGER NOT NULL,
+        PRIMARY KEY (day, profile_id, user_id)
+      )`,
+    ],
+  },
 ];

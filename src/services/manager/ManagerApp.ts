@@ -1,0 +1,148 @@
+import os from "node:os";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import type { ManagerStatus } from "../../shared/api";
+import type { EngineId } from "../../shared/engines";
+import { createApiServer } from "../api/server";
+import { registerServerRoutes } from "../api/serverRoutes";
+import { ENGINES } from "../engines/registry";
+import { EventBus } from "../events/EventBus";
+import { FileLogger } from "../logging/FileLogger";
+import { ModelService } from "../models/ModelService";
+import { ProfileService } from "../profiles/ProfileService";
+import { ServerRecords } from "../servers/ServerRecords";
+import { ServerSupervisor, type SupervisorSettings } from "../servers/ServerSupervisor";
+import { Store } from "../store/Store";
+import { DataDir, type LockInfo } from "./DataDir";
+
+export interface ManagerOptions {
+  dataDir: string;
+  /** 0 picks any free port. */
+  port: number;
+  hfCache: string;
+  version: string;
+  watchCache?: boolean;
+  /** Stop every model server when the manager exits (default: they keep running and are re-adopted). */
+  stopServersOnExit?: boolean;
+  /** Explicit engine executables (a user setting); they win over PATH. */
+  engineExecutables?: Partial<Record<EngineId, string>>;
+  /** Supervisor timings (tests shorten them). */
+  supervisorSettings?: Partial<SupervisorSettings>;
+}
+
+/** The composition root of the manager process: owns the lock, store, catalogue and API. */
+export class ManagerApp {
+  private readonly dataDir: DataDir;
+  private readonly notices: string[] = [];
+  private api?: FastifyInstance;
+  private store?: Store;
+  private models?: ModelService;
+  private supervisor?: ServerSupervisor;
+  private logger?: FileLogger;
+  private lock?: LockInfo;
+  private stopping?: Promise<void>;
+  url = "";
+
+  constructor(private readonly options: ManagerOptions) {
+    this.dataDir = new DataDir(options.dataDir);
+  }
+
+  /** Takes the lock, opens the store, scans the cache, listens. Throws ManagerAlreadyRunningError. */
+  async start(): Promise<void> {
+    this.dataDir.ensure();
+    this.lock = this.dataDir.acquireLock(this.options.version);
+    try {
+      await this.startParts();
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+  }
+
+  private async startParts(): Promise<void> {
+    const logger = (this.logger = new FileLogger({ file: path.join(this.dataDir.logDir, "manager.log") }));
+    logger.info("manager starting", { version: this.options.version, dataDir: this.options.dataDir, hfCache: this.options.hfCache });
+    const token = this.dataDir.loadOrCreateToken();
+    const { store, report } = await Store.open({ dir: this.options.dataDir, logger });
+    this.store = store;
+    if (report.message) {
+      this.notices.push(report.message);
+      logger.warn("store recovered", { ...report });
+    }
+    const events = new EventBus();
+    const models = (this.models = new ModelService({
+      cacheDir: this.options.hfCache,
+      metaCacheFile: path.join(this.options.dataDir, "scan-cache.json"),
+      events,
+      logger,
+      watch: this.options.watchCache ?? true,
+    }));
+    await models.start();
+    const profiles = new ProfileService({ store, catalog: { list: () => models.models() }, events, engines: ENGINES });
+    const supervisor = (this.supervisor = new ServerSupervisor({
+      profiles,
+      catalog: { list: () => models.models() },
+      events,
+      logger,
+      records: new ServerRecords(store),
+      engines: ENGINES,
+      logDir: path.join(this.dataDir.logDir, "servers"),
+      ...(this.options.engineExecutables ? { executables: this.options.engineExecutables } : {}),
+      ...(this.options.supervisorSettings ? { settings: this.options.supervisorSettings } : {}),
+    }));
+    const adoption = await supervisor.init();
+    if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {
+      logger.info("servers of the last run", { adopted: adoption.adopted.map((s) => s.profileName), cleaned: adoption.cleaned.length });
+    }
+    const startedAt = Date.now();
+    const status = (): ManagerStatus => ({
+      version: this.options.version,
+      pid: process.pid,
+      startedAt,
+      url: this.url,
+      dataDir: this.options.dataDir,
+      hfCache: this.options.hfCache,
+      models: models.models().length,
+      profiles: profiles.list().length,
+      notices: this.notices,
+    });
+    this.api = createApiServer({
+      token,
+      logger,
+      events,
+      profiles,
+      models,
+      engines: Object.values(ENGINES),
+      status,
+      shutdown: () => void this.stop().then(() => process.exit(0)),
+      extraRoutes: (app) => {
+        registerServerRoutes(app, { supervisor });
+      },
+    });
+    // Loopback only: other machines reach models only through shared mode (a separate listener).
+    await this.api.listen({ host: "127.0.0.1", port: this.options.port });
+    const address = this.api.server.address();
+    const port = typeof address === "object" && address ? address.port : this.options.port;
+    this.url = `http://127.0.0.1:${port}`;
+    if (this.lock) this.dataDir.updateLock({ ...this.lock, url: this.url });
+    logger.info("manager listening", { url: this.url, host: os.hostname() });
+  }
+
+  get startupNotices(): readonly string[] {
+    return this.notices;
+  }
+
+  /** Stops listening, saves everything and gives up the lock. Safe to call twice. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.logger?.info("manager stopping");
+      await this.api?.close().catch(() => undefined);
+      await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);
+      await this.models?.stop().catch(() => undefined);
+      this.store?.close();
+      this.dataDir.releaseLock();
+      this.logger?.flush();
+    })();
+    return this.stopping;
+  }
+}

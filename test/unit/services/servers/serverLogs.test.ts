@@ -1,0 +1,128 @@
+// Server log files: O_APPEND writers, copy-and-truncate rotation, tails, following, pruning, and
+// the memory estimate's warning.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import { estimateMemory, memoryWarning } from "../../../../src/services/servers/memoryEstimate";
+import {
+  appendLogLine,
+  followLog,
+  logSlug,
+  openLogForAppend,
+  pruneOldLogs,
+  readLogTail,
+  rotateIfLarge,
+} from "../../../../src/services/servers/serverLogs";
+import { makeTempDir, removeTempDir } from "../../../helpers/hfCache";
+import { waitFor } from "../../../helpers/servers";
+
+describe("server logs", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = makeTempDir("server-logs-");
+  });
+  afterEach(() => {
+    removeTempDir(dir);
+  });
+
+  it("names log files after the profile", () => {
+    assert.equal(logSlug("Llama 3.2 (8B) Instruct"), "llama-3.2-8b-instruct");
+    assert.equal(logSlug("Über Modell"), "uber-modell");
+    assert.equal(logSlug("日本語"), "server");
+  });
+
+  it("rotates by copy-and-truncate, keeps two copies, and the writer's O_APPEND descriptor writes at the new end", () => {
+    const file = path.join(dir, "a.log");
+    const fd = openLogForAppend(file);
+    try {
+      for (let round = 1; round <= 4; round++) {
+        fs.writeSync(fd, `${`round ${round} `.repeat(200)}\n`);
+        assert.ok(rotateIfLarge(file, 1000, 2));
+      }
+      fs.writeSync(fd, "after\n");
+    } finally {
+      fs.closeSync(fd);
+    }
+    assert.equal(fs.readFileSync(file, "utf8"), "after\n", "no hole of zeros before the new line");
+    assert.match(fs.readFileSync(`${file}.1`, "utf8"), /^round 4/);
+    assert.match(fs.readFileSync(`${file}.2`, "utf8"), /^round 3/);
+    assert.equal(fs.existsSync(`${file}.3`), false);
+    assert.equal(rotateIfLarge(file, 1000, 2), false, "small files stay");
+  });
+
+  it("reads the last lines of a log, however long", () => {
+    const file = path.join(dir, "b.log");
+    for (let i = 1; i <= 5000; i++) appendLogLine(file, `line ${i} ${"x".repeat(i % 300)}`);
+    const tail = readLogTail(file, 3);
+    assert.deepEqual(
+      tail.map((l) => l.split(" ").slice(0, 2).join(" ")),
+      ["line 4998", "line 4999", "line 5000"],
+    );
+    assert.equal(readLogTail(file, 10_000).length, 5000);
+    assert.deepEqual(readLogTail(path.join(dir, "none.log"), 5), []);
+  });
+
+  it("follows appended lines, through a rotation, until aborted", async () => {
+    const file = path.join(dir, "c.log");
+    appendLogLine(file, "old");
+    const seen: string[] = [];
+    const controller = new AbortController();
+    const following = followLog(file, (lines) => seen.push(...lines), controller.signal, { intervalMs: 20 });
+    appendLogLine(file, "new 1");
+    fs.appendFileSync(file, "partial");
+    await waitFor(() => seen.includes("new 1"), 2000, "new 1");
+    fs.appendFileSync(file, " line\n");
+    await waitFor(() => seen.includes("partial line"), 2000, "the completed line");
+    fs.truncateSync(file, 0);
+    await new Promise((r) => setTimeout(r, 60));
+    appendLogLine(file, "after rotation");
+    await waitFor(() => seen.includes("after rotation"), 2000, "a line after the truncation");
+    controller.abort();
+    await following;
+    assert.ok(!seen.includes("old"), "starts at the end");
+  });
+
+  it("prunes logs nobody wrote to for long, but not those in use", () => {
+    const old = path.join(dir, "old.log");
+    const used = path.join(dir, "used.log");
+    const fresh = path.join(dir, "fresh.log.1");
+    for (const f of [old, used, fresh]) fs.writeFileSync(f, "x");
+    const longAgo = new Date(Date.now() - 40 * 24 * 3600_000);
+    fs.utimesSync(old, longAgo, longAgo);
+    fs.utimesSync(used, longAgo, longAgo);
+    assert.deepEqual(pruneOldLogs(dir, 30 * 24 * 3600_000, new Set([used])), [old]);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ["fresh.log.1", "used.log"]);
+  });
+});
+
+describe("memory estimate", () => {
+  it("counts the KV cache from config.json and warns when the model will not fit", () => {
+    const dir = makeTempDir("mem-");
+    try {
+      // An 8B llama's shape (GQA: 8 KV heads of 128).
+      fs.writeFileSync(
+        path.join(dir, "config.json"),
+        JSON.stringify({
+          model_type: "llama",
+          hidden_size: 4096,
+          num_hidden_layers: 32,
+          num_attention_heads: 32,
+          num_key_value_heads: 8,
+        }),
+      );
+      const estimate = estimateMemory({ format: "mlx", path: dir, size: 4 * 1024 ** 3 }, 8192);
+      // 2 (K and V) × 32 layers × 8192 tokens × 8 heads × 128 dims × 2 bytes = 1 GiB.
+      assert.equal(estimate.kvBytes, 1024 ** 3);
+      assert.equal(estimate.kvBasis, "config");
+      assert.equal(memoryWarning(estimate, 8 * 1024 ** 3), undefined);
+      assert.match(
+        memoryWarning(estimate, 3 * 1024 ** 3) ?? "",
+        /needs about 5\.0 GB \(4\.0 GB of weights \+ 1\.0 GB of KV cache for 8192 tokens\) and 3\.0 GB is free/,
+      );
+      const gguf = estimateMemory({ format: "gguf", path: path.join(dir, "m.gguf"), size: 800 }, undefined);
+      assert.deepEqual([gguf.kvBytes, gguf.kvBasis, gguf.contextLength], [100, "share", 4096]);
+    } finally {
+      removeTempDir(dir);
+    }
+  });
+});
