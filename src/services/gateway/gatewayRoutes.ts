@@ -1,0 +1,446 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import type { Profile } from "../../shared/profiles";
+import type { ServerInfo, ServerState } from "../../shared/servers";
+import type { Logger } from "../logging/Logger";
+import type { ServerDirectory } from "../servers/ServerDirectory";
+import { MultipartModelFinder, multipartBoundary, type MultipartModelField } from "./multipartModel";
+import { GatewayError, modelNotFound, toGatewayError } from "./openAiError";
+import { UpstreamClient, type RelayBody, type RelayResult } from "./UpstreamClient";
+import { decodeTokensPerSecond, type GatewayEndpoint, type UsageMeter, type UsageRecord } from "./UsageMeter";
+
+/** Who a request comes from; undefined refuses it. */
+export type GatewayAuthorizer = (request: FastifyRequest) => Promise<{ userId?: string } | undefined>;
+
+export interface GatewayDeps {
+  directory: ServerDirectory;
+  meter: UsageMeter;
+  logger: Logger;
+  /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
+  authorize?: GatewayAuthorizer;
+  /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
+  profiles?: { list(): Profile[] };
+  limits?: {
+    /** JSON request bodies. Default 2 MiB. */
+    jsonBodyBytes?: number;
+    /** Uploads to /v1/audio/transcriptions. Default 20 MiB. */
+    uploadBytes?: number;
+    /** No byte from a model server for this long ends the request with 504. Default 10 minutes. */
+    upstreamIdleMs?: number;
+  };
+}
+
+/** An entry of `GET /v1/models`: OpenAI's model object plus the profile's engine and server state. */
+export interface GatewayModel {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: "mlx-manager";
+  engine: string;
+  state: ServerState;
+}
+
+const JSON_BODY_BYTES = 2 * 1024 * 1024;
+const UPLOAD_BYTES = 20 * 1024 * 1024;
+
+/** What the gateway reads of a JSON body; everything else passes through untouched. */
+const JsonRequest = z.looseObject({
+  model: z.string({ error: "model: name a profile (GET /v1/models lists them)." }).min(1, "model: name a profile.").max(1000),
+  stream: z.boolean().nullish(),
+  stream_options: z.looseObject({ include_usage: z.boolean().nullish() }).nullish(),
+});
+
+interface JsonRoute {
+  endpoint: GatewayEndpoint;
+  path: string;
+  /** Can stream tokens: ask upstream for usage and meter the stream. */
+  generates: boolean;
+  /** Read `usage` from the answer (embeddings have prompt tokens); otherwise relay it untouched. */
+  meterUsage: boolean;
+}
+
+const JSON_ROUTES: JsonRoute[] = [
+  { endpoint: "chat.completions", path: "/chat/completions", generates: true, meterUsage: true },
+  { endpoint: "completions", path: "/completions", generates: true, meterUsage: true },
+  { endpoint: "embeddings", path: "/embeddings", generates: false, meterUsage: true },
+  { endpoint: "images.generations", path: "/images/generations", generates: false, meterUsage: false },
+];
+
+/**
+ * Mounts the OpenAI-compatible `/v1/*` gateway on the manager's Fastify instance: routes each
+ * request by its `model` to a profile's server (starting it just in time), relays the answer
+ * chunk by chunk and meters it. Every /v1 error is in OpenAI's shape.
+ */
+export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): void {
+  void app.register(
+    async (scope) => {
+      const gateway = new Gateway(deps);
+      scope.addHook("onClose", async () => {
+        gateway.close();
+      });
+
+      // Bodies are read by the handlers (JSON with a cap; uploads streamed through), never by Fastify.
+      scope.removeAllContentTypeParsers();
+      scope.addContentTypeParser("*", (_request, _payload, done) => {
+        done(null);
+      });
+
+      scope.setErrorHandler(async (error: unknown, request, reply) => {
+        const gatewayError = toGatewayError(error);
+        if (gatewayError.status >= 500) gateway.log.error("gateway request failed", { url: request.url.split("?")[0], error: String(error) });
+        if (gatewayError.status === 413) void reply.header("connection", "close");
+        await reply.code(gatewayError.status).send(gatewayError.toBody());
+      });
+      scope.setNotFoundHandler(async (request, reply) => {
+        const path = request.url.split("?")[0] ?? "";
+        await reply.code(404).send(new GatewayError(404, `Unknown route ${request.method} ${path}. The gateway serves /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/audio/transcriptions and /v1/images/generations.`, "unknown_url").toBody());
+      });
+
+      const authorize = deps.authorize;
+      if (authorize !== undefined) {
+        scope.addHook("preHandler", async (request) => {
+          const who = await authorize(request);
+          if (who === undefined) throw new GatewayError(401, "Missing or invalid API key: send Authorization: Bearer <your key>.", "invalid_api_key");
+          gateway.users.set(request, who.userId);
+        });
+      }
+
+      scope.get("/models", async () => gateway.models());
+      scope.get("/models/*", async (request) => gateway.model((request.params as { "*": string })["*"]));
+      for (const route of JSON_ROUTES) {
+        scope.post(route.path, async (request, reply) => {
+          await gateway.relayJson(request, reply, route);
+        });
+      }
+      scope.post("/audio/transcriptions", async (request, reply) => {
+        await gateway.relayUpload(request, reply, "/audio/transcriptions");
+      });
+    },
+    { prefix: "/v1" },
+  );
+}
+
+interface Target {
+  profile: Profile;
+  endpoint: GatewayEndpoint;
+  path: string;
+  /** Arrival at the gateway (performance.now()) and its epoch ms. */
+  t0: number;
+  startedAt: number;
+  meterUsage: boolean;
+  dropUsageOnly: boolean;
+  /** The body to send once the server's model is known. */
+  body: (upstreamModel: string) => RelayBody;
+}
+
+class Gateway {
+  readonly log: Logger;
+  readonly users = new WeakMap<FastifyRequest, string | undefined>();
+  private readonly upstream: UpstreamClient;
+  private readonly jsonBodyBytes: number;
+  private readonly uploadBytes: number;
+
+  constructor(private readonly deps: GatewayDeps) {
+    this.log = deps.logger.child({ part: "gateway" });
+    this.upstream = new UpstreamClient(deps.limits?.upstreamIdleMs === undefined ? {} : { idleTimeoutMs: deps.limits.upstreamIdleMs });
+    this.jsonBodyBytes = deps.limits?.jsonBodyBytes ?? JSON_BODY_BYTES;
+    this.uploadBytes = deps.limits?.uploadBytes ?? UPLOAD_BYTES;
+  }
+
+  close(): void {
+    this.upstream.close();
+  }
+
+  /** `GET /v1/models`: every profile (running or not) and any other server the directory knows. */
+  models(): { object: "list"; data: GatewayModel[] } {
+    const servers = new Map(this.deps.directory.list().map((s) => [s.profileId, s]));
+    const data: GatewayModel[] = [];
+    for (const profile of this.deps.profiles?.list() ?? []) {
+      data.push(modelEntry(profile.name, profile.engine, profile.createdAt, servers.get(profile.id)?.state ?? "stopped"));
+      servers.delete(profile.id);
+    }
+    for (const server of servers.values()) data.push(modelEntry(server.profileName, server.engine, server.startedAt ?? Date.now(), server.state));
+    return { object: "list", data };
+  }
+
+  /** `GET /v1/models/{model}`. */
+  model(name: string): GatewayModel {
+    const profile = this.deps.directory.findProfile(name);
+    if (profile === undefined) throw modelNotFound(name);
+    const server = this.deps.directory.list().find((s) => s.profileId === profile.id);
+    return modelEntry(profile.name, profile.engine, profile.createdAt, server?.state ?? "stopped");
+  }
+
+  /** The JSON endpoints: read and check the body, route by model, rewrite model (and stream_options), relay. */
+  async relayJson(request: FastifyRequest, reply: FastifyReply, route: JsonRoute): Promise<void> {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const bytes = await readBody(request.raw, this.jsonBodyBytes);
+    let value: unknown;
+    try {
+      value = JSON.parse(bytes.toString("utf8"));
+    } catch (error) {
+      throw new GatewayError(400, `The body is not valid JSON (${error instanceof Error ? error.message : "parse error"}).`, "invalid_json");
+    }
+    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new GatewayError(400, "The body must be a JSON object.", "invalid_json");
+    const parsed = JsonRequest.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const param = issue?.path.map(String).join(".") ?? null;
+      throw new GatewayError(400, issue?.message ?? "Invalid request body.", "invalid_value", param === "" ? null : param);
+    }
+    const body = value as Record<string, unknown>;
+    const { model, stream, stream_options: streamOptions } = parsed.data;
+    const profile = this.deps.directory.findProfile(model);
+    if (profile === undefined) throw modelNotFound(model);
+    const streaming = route.generates && stream === true;
+    await this.forward(request, reply, {
+      profile,
+      endpoint: route.endpoint,
+      path: route.path,
+      t0,
+      startedAt,
+      meterUsage: route.meterUsage,
+      // Usage is always asked for upstream; a client that did not ask does not get the usage-only chunk.
+      dropUsageOnly: streaming && streamOptions?.include_usage !== true,
+      body: (upstreamModel) => {
+        const out: Record<string, unknown> = { ...body, model: upstreamModel };
+        if (streaming) out["stream_options"] = { ...(streamOptions ?? {}), include_usage: true };
+        return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
+      },
+    });
+  }
+
+  /** `POST /v1/audio/transcriptions`: multipart, streamed through; only the `model` field is found (and its value replaced). */
+  async relayUpload(request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const contentType = request.headers["content-type"];
+    const boundary = multipartBoundary(contentType);
+    if (boundary === undefined || contentType === undefined) throw new GatewayError(400, "Send the upload as multipart/form-data with a boundary.", "invalid_content_type");
+    const declared = declaredLength(request.raw);
+    if (declared !== undefined && declared > this.uploadBytes) throw tooLarge(this.uploadBytes);
+    const head = await findModelField(request.raw, new MultipartModelFinder(boundary), this.uploadBytes);
+    if (head.field === "absent") throw new GatewayError(400, "The form has no model field: add model=<profile name>.", "missing_model", "model");
+    const field = head.field;
+    const profile = this.deps.directory.findProfile(field.model);
+    if (profile === undefined) throw modelNotFound(field.model);
+    await this.forward(request, reply, {
+      profile,
+      endpoint: "audio.transcriptions",
+      path,
+      t0,
+      startedAt,
+      meterUsage: false,
+      dropUsageOnly: false,
+      body: (upstreamModel) => {
+        const received = Buffer.concat(head.chunks);
+        const model = Buffer.from(upstreamModel);
+        return {
+          kind: "stream",
+          head: [received.subarray(0, field.valueStart), model, received.subarray(field.valueEnd)],
+          rest: head.ended ? undefined : request.raw,
+          contentType,
+          length: declared === undefined ? undefined : declared - (field.valueEnd - field.valueStart) + model.length,
+          restLimit: this.uploadBytes - received.length,
+        };
+      },
+    });
+  }
+
+  /** Starts the server if needed, relays, and records the request. */
+  private async forward(request: FastifyRequest, reply: FastifyReply, target: Target): Promise<void> {
+    const { directory, meter } = this.deps;
+    const { profile } = target;
+    const client = clientSignal(reply.raw);
+    directory.noteActivity(profile.id);
+    meter.begin(profile.id, profile.name);
+    let startupMs = 0;
+    let result: RelayResult | undefined;
+    let failure: GatewayError | undefined;
+    try {
+      const startWait = performance.now();
+      const wasRunning = directory.list().some((s) => s.profileId === profile.id && s.state === "running");
+      let server: ServerInfo;
+      try {
+        server = await directory.ensureRunning(profile.id, client.signal);
+      } catch (error) {
+        if (client.signal.aborted) {
+          result = { status: "aborted", httpStatus: 499, stream: false, tokenEvents: 0, error: "the client disconnected while the server started" };
+          reply.hijack();
+          return;
+        }
+        throw error;
+      }
+      startupMs = wasRunning ? 0 : performance.now() - startWait;
+      const upstreamModel = directory.upstreamModel(profile.id);
+      reply.hijack();
+      result = await this.upstream.relay({
+        baseUrl: server.upstreamUrl,
+        path: `/v1${target.path}`,
+        body: target.body(upstreamModel),
+        res: reply.raw,
+        signal: client.signal,
+        meterUsage: target.meterUsage,
+        dropUsageOnly: target.dropUsageOnly,
+        describe: `profile "${profile.name}" (${server.engine} at ${server.upstreamUrl})`,
+      });
+    } catch (error) {
+      failure = toGatewayError(error);
+      if (failure.status >= 500) this.log.warn("could not serve a request", { profile: profile.name, error: failure.message });
+      throw failure;
+    } finally {
+      directory.noteActivity(profile.id);
+      meter.record(this.usageRecord(request, target, startupMs, result, failure));
+    }
+  }
+
+  private usageRecord(request: FastifyRequest, target: Target, startupMs: number, result: RelayResult | undefined, failure: GatewayError | undefined): UsageRecord {
+    const record: UsageRecord = {
+      profileId: target.profile.id,
+      profileName: target.profile.name,
+      endpoint: target.endpoint,
+      stream: result?.stream ?? false,
+      status: result?.status ?? "error",
+      httpStatus: result?.httpStatus ?? failure?.status ?? 500,
+      startedAt: target.startedAt,
+      durationMs: performance.now() - target.t0,
+      startupMs,
+      tokenSource: "none",
+    };
+    const userId = this.users.get(request);
+    if (userId !== undefined) record.userId = userId;
+    const error = result?.error ?? failure?.message;
+    if (error !== undefined) record.error = error;
+    if (result === undefined) return record;
+    if (result.sentAt !== undefined && result.firstTokenAt !== undefined) record.ttftMs = result.firstTokenAt - result.sentAt;
+    if (result.usage?.promptTokens !== undefined) record.promptTokens = result.usage.promptTokens;
+    if (result.usage?.completionTokens !== undefined) {
+      record.completionTokens = result.usage.completionTokens;
+      record.tokenSource = "usage";
+    } else if (result.stream && result.tokenEvents > 0) {
+      record.completionTokens = result.tokenEvents;
+      record.tokenSource = "counted";
+    }
+    const tokensPerSecond = decodeTokensPerSecond(record.completionTokens, result.firstTokenAt, result.lastTokenAt);
+    if (tokensPerSecond !== undefined) record.tokensPerSecond = tokensPerSecond;
+    return record;
+  }
+}
+
+function modelEntry(name: string, engine: string, createdMs: number, state: ServerState): GatewayModel {
+  return { id: name, object: "model", created: Math.floor(createdMs / 1000), owned_by: "mlx-manager", engine, state };
+}
+
+/** Aborted when the client's connection closes before its answer is complete. */
+function clientSignal(res: ServerResponse): AbortController {
+  const controller = new AbortController();
+  res.once("close", () => {
+    if (!res.writableFinished) controller.abort(new Error("the client disconnected"));
+  });
+  return controller;
+}
+
+function declaredLength(req: IncomingMessage): number | undefined {
+  const header = req.headers["content-length"];
+  if (header === undefined || !/^\d+$/.test(header)) return undefined;
+  return Number(header);
+}
+
+function tooLarge(limit: number): GatewayError {
+  return new GatewayError(413, `The request body is larger than ${Math.round(limit / 1024 / 1024)} MiB.`, "payload_too_large");
+}
+
+function clientLeft(): GatewayError {
+  return new GatewayError(400, "The client disconnected while sending the body.", "client_disconnected");
+}
+
+/** Reads a request body of at most `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  const declared = declaredLength(req);
+  if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        reject(tooLarge(limit));
+      } else chunks.push(chunk);
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
+    };
+    const onError = (): void => {
+      cleanup();
+      reject(clientLeft());
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(clientLeft());
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+    req.once("close", onClose);
+  });
+}
+
+/** Reads an upload until its model field is complete; the rest stays unread (paused) for the relay. */
+function findModelField(
+  req: IncomingMessage,
+  finder: MultipartModelFinder,
+  limit: number,
+): Promise<{ field: MultipartModelField | "absent"; chunks: Buffer[]; ended: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const cleanup = (): void => {
+      req.off("data", onData);
+      req.off("end", onEnd);
+      req.off("error", onError);
+      req.off("close", onClose);
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      size += chunk.length;
+      if (size > limit) {
+        cleanup();
+        reject(tooLarge(limit));
+        return;
+      }
+      const field = finder.push(chunk);
+      if (field === undefined) return;
+      req.pause();
+      cleanup();
+      resolve({ field, chunks, ended: false });
+    };
+    const onEnd = (): void => {
+      cleanup();
+      resolve({ field: finder.end(), chunks, ended: true });
+    };
+    const onError = (): void => {
+      cleanup();
+      reject(clientLeft());
+    };
+    const onClose = (): void => {
+      if (req.complete) return;
+      cleanup();
+      reject(clientLeft());
+    };
+    req.on("data", onData);
+    req.once("end", onEnd);
+    req.once("error", onError);
+    req.once("close", onClose);
+  });
+}

@@ -1,0 +1,64 @@
+// What the /v1 gateway measures: one record per request and a rolling snapshot per server.
+
+export type RequestStatus = "ok" | "error" | "aborted";
+export type GatewayEndpoint = "chat.completions" | "completions" | "embeddings" | "audio.transcriptions" | "images.generations";
+
+/** What the gateway measured of one request to a model server. */
+export interface UsageRecord {
+  profileId: string;
+  profileName: string;
+  /** Who asked (shared mode); absent for the local user. */
+  userId?: string;
+  endpoint: GatewayEndpoint;
+  stream: boolean;
+  status: RequestStatus;
+  /** The HTTP status the client got (499 when it hung up first). */
+  httpStatus: number;
+  /** Epoch ms when the request reached the gateway. */
+  startedAt: number;
+  /** From arrival at the gateway to the last byte relayed (or the abort). */
+  durationMs: number;
+  /** Time spent waiting for a just-in-time start (0 when the server was running). */
+  startupMs: number;
+  /** Request sent upstream → first generated text (streams only). */
+  ttftMs?: number;
+  /** Decode speed: (completion tokens − 1) / (last token time − first token time). */
+  tokensPerSecond?: number;
+  promptTokens?: number;
+  completionTokens?: number;
+  /** Where completionTokens came from: the upstream's usage, or counted text deltas. */
+  tokenSource: "usage" | "counted" | "none";
+  /** Why it failed, for the log and the dashboard. */
+  error?: string;
+}
+
+/** A server's figures in the rolling window (what the dashboard and metrics show). */
+export interface ServerUsageSnapshot {
+  profileId: string;
+  profileName: string;
+  /** Requests being relayed now. */
+  inFlight: number;
+  /** Since the manager started. */
+  total: { requests: number; errors: number; aborted: number; promptTokens: number; completionTokens: number };
+  /** Requests that ended in the last 60 s. */
+  lastMinute: {
+    requests: number;
+    errors: number;
+    promptTokens: number;
+    completionTokens: number;
+    /** Decode tokens/s over the minute's measurable requests: Σ(tokens − 1) / Σ decode time. */
+    tokensPerSecond?: number;
+  };
+  /** Decode tokens/s of the latest request that had a measurable one. */
+  tokensPerSecondLastRequest?: number;
+  /** Median time to first token over the last `windowSize` streamed requests. */
+  ttftP50Ms?: number;
+  lastRequest?: UsageRecord;
+  /** The last `windowSize` requests, oldest first. */
+  recent: UsageRecord[];
+}
+
+/** `GET /api/usage`: the rolling window of every server the gateway has relayed to since the manager started. */
+export interface UsageList {
+  servers: ServerUsageSnapshot[];
+}
