@@ -1,13 +1,17 @@
 // `npm run bench`: every benchmark, each ours vs. a peer measured in the same run, side by side.
 import fs from "node:fs";
 import path from "node:path";
+import { benchGateway } from "./gateway";
 import { benchManager } from "./manager";
+import { benchMetrics } from "./metrics";
 import { benchScan } from "./scan";
 import type { BenchRow } from "./types";
 
 const suites: [string, () => Promise<BenchRow[]>][] = [
   ["cache scan", benchScan],
   ["manager", benchManager],
+  ["metrics", benchMetrics],
+  ["gateway", benchGateway],
 ];
 
 async function main(): Promise<void> {

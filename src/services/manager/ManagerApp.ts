@@ -3,11 +3,16 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { ManagerStatus } from "../../shared/api";
 import type { EngineId } from "../../shared/engines";
+import type { UsageList } from "../../shared/usage";
 import { createApiServer } from "../api/server";
 import { registerServerRoutes } from "../api/serverRoutes";
 import { ENGINES } from "../engines/registry";
 import { EventBus } from "../events/EventBus";
+import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
+import { UsageMeter } from "../gateway/UsageMeter";
 import { FileLogger } from "../logging/FileLogger";
+import { MetricsService, type RequestStatsSource } from "../metrics/MetricsService";
+import { registerMetricsRoutes } from "../metrics/routes";
 import { ModelService } from "../models/ModelService";
 import { ProfileService } from "../profiles/ProfileService";
 import { ServerRecords } from "../servers/ServerRecords";
@@ -38,6 +43,8 @@ export class ManagerApp {
   private store?: Store;
   private models?: ModelService;
   private supervisor?: ServerSupervisor;
+  private meter?: UsageMeter;
+  private metrics?: MetricsService;
   private logger?: FileLogger;
   private lock?: LockInfo;
   private stopping?: Promise<void>;
@@ -94,6 +101,20 @@ export class ManagerApp {
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {
       logger.info("servers of the last run", { adopted: adoption.adopted.map((s) => s.profileName), cleaned: adoption.cleaned.length });
     }
+    const meter = (this.meter = new UsageMeter({ logger, store }));
+    const requestStats: RequestStatsSource = {
+      stats: (profileId) => {
+        const usage = meter.snapshot(profileId);
+        if (!usage) return undefined;
+        return {
+          requests: usage.total.requests,
+          ...(usage.tokensPerSecondLastRequest !== undefined ? { tokensPerSecLast: usage.tokensPerSecondLastRequest } : {}),
+          ...(usage.lastMinute.tokensPerSecond !== undefined ? { tokensPerSecMinute: usage.lastMinute.tokensPerSecond } : {}),
+          ...(usage.ttftP50Ms !== undefined ? { ttftP50Ms: usage.ttftP50Ms } : {}),
+        };
+      },
+    };
+    const metrics = (this.metrics = new MetricsService({ servers: () => supervisor.list(), requests: requestStats, logger }));
     const startedAt = Date.now();
     const status = (): ManagerStatus => ({
       version: this.options.version,
@@ -117,6 +138,9 @@ export class ManagerApp {
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor });
+        registerMetricsRoutes(app, { metrics });
+        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
+        app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
       },
     });
     // Loopback only: other machines reach models only through shared mode (a separate listener).
@@ -137,6 +161,8 @@ export class ManagerApp {
     this.stopping ??= (async () => {
       this.logger?.info("manager stopping");
       await this.api?.close().catch(() => undefined);
+      this.metrics?.close();
+      this.meter?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);
       await this.models?.stop().catch(() => undefined);
       this.store?.close();

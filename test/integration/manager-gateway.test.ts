@@ -1,0 +1,222 @@
+// The whole path a user's client takes, through the real manager process: the official `openai`
+// client → the manager's /v1 gateway → a real engine process (the llama engine, and the MLX
+// stand-ins relaying to it) → metering → /api/usage, /api/metrics, its SSE stream and /metrics.
+/* eslint-disable @typescript-eslint/no-deprecated -- the engines read max_tokens (max_completion_tokens is OpenAI-only); clients still send it */
+import assert from "node:assert/strict";
+import http from "node:http";
+import OpenAI from "openai";
+import type { MetricsSnapshot } from "../../src/shared/metrics";
+import type { Profile } from "../../src/shared/profiles";
+import type { ServerInfo, ServerList } from "../../src/shared/servers";
+import type { UsageList } from "../../src/shared/usage";
+import { removeTempDir } from "../helpers/hfCache";
+import { startManager, type RunningManager } from "../helpers/manager";
+import {
+  GGUF_REPO,
+  MLX_REPO,
+  killGroups,
+  makeServerFixture,
+  pidRunning,
+  portClosed,
+  waitFor,
+  type ServerFixture,
+} from "../helpers/servers";
+
+/** Reads `GET /api/metrics/stream` until the first `metrics` event and returns it. */
+function firstMetricsEvent(url: string, token: string): Promise<MetricsSnapshot> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(`${url}/api/metrics/stream`, { headers: { authorization: `Bearer ${token}` } }, (res) => {
+      let buffer = "";
+      res.setEncoding("utf8");
+      res.on("data", (chunk: string) => {
+        buffer += chunk;
+        const match = /event: metrics\nid: \d+\ndata: (.*)\n\n/.exec(buffer);
+        if (match?.[1]) {
+          resolve((JSON.parse(match[1]) as { data: MetricsSnapshot }).data);
+          request.destroy();
+        }
+      });
+    });
+    request.on("error", reject);
+    request.setTimeout(10_000, () => request.destroy(new Error("no metrics event within 10 s")));
+  });
+}
+
+describe("the /v1 gateway and metrics through the real manager", function () {
+  this.timeout(90_000);
+  let fixture: ServerFixture;
+  let manager: RunningManager;
+  let openai: OpenAI;
+  const spawned = new Set<number>();
+
+  async function createProfile(input: Record<string, unknown>): Promise<Profile> {
+    const res = await manager.api("POST", "/api/profiles", input);
+    assert.equal(res.status, 201, res.text);
+    return res.json as Profile;
+  }
+
+  async function server(name: string): Promise<ServerInfo | undefined> {
+    const list = (await manager.api("GET", "/api/servers")).json as ServerList;
+    const found = list.servers.find((s) => s.profileName === name);
+    if (found?.pid !== undefined) spawned.add(found.pid);
+    return found;
+  }
+
+  async function usage(name: string): Promise<UsageList["servers"][number]> {
+    const list = (await manager.api("GET", "/api/usage")).json as UsageList;
+    const found = list.servers.find((s) => s.profileName === name);
+    assert.ok(found, `usage of ${name} in ${JSON.stringify(list)}`);
+    return found;
+  }
+
+  before(async () => {
+    fixture = await makeServerFixture("mlx-gateway-");
+    manager = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: fixture.env });
+    openai = new OpenAI({ baseURL: `${manager.url}/v1`, apiKey: manager.token, maxRetries: 0 });
+  });
+
+  after(async () => {
+    await manager.api("POST", "/api/servers/stop-all").catch(() => undefined);
+    await manager.stop();
+    killGroups(spawned);
+    removeTempDir(fixture.root);
+  });
+
+  it("starts a stopped llama profile just in time, chats (plain and streamed), meters the tokens, shows them in the metrics, and stops with the port freed", async () => {
+    const profile = await createProfile({
+      name: "Story",
+      engine: "llama",
+      model: { source: "cache", repoId: GGUF_REPO },
+      options: { threads: 1, contextLength: 512 },
+    });
+    assert.deepEqual(
+      (await openai.models.list()).data.map((m) => m.id),
+      ["Story"],
+      "stopped profiles are listed too",
+    );
+    assert.equal(await server("Story"), undefined, "nothing runs before the first request");
+
+    const answer = await openai.chat.completions.create({
+      model: "story",
+      messages: [{ role: "user", content: "Once upon a time" }],
+      max_tokens: 12,
+      seed: 7,
+    });
+    assert.ok((answer.choices[0]?.message.content ?? "").length > 0);
+    assert.equal(answer.usage?.completion_tokens, 12);
+    const running = await server("Story");
+    assert.equal(running?.state, "running", "the request started the server");
+
+    const stream = await openai.chat.completions.create({
+      model: "Story",
+      messages: [{ role: "user", content: "Tell me about a cat." }],
+      max_tokens: 20,
+      seed: 3,
+      stream: true,
+    });
+    let text = "";
+    let chunks = 0;
+    for await (const chunk of stream) {
+      assert.equal(chunk.usage ?? undefined, undefined, "no usage chunk for a client that did not ask for one");
+      text += chunk.choices[0]?.delta.content ?? "";
+      chunks += 1;
+    }
+    assert.ok(chunks > 5 && text.length > 0);
+
+    const metered = await usage("Story");
+    assert.equal(metered.profileId, profile.id);
+    assert.equal(metered.total.requests, 2);
+    assert.equal(metered.total.completionTokens, 32, "usage was asked upstream even though the client did not ask");
+    assert.equal(metered.lastRequest?.stream, true);
+    assert.equal(metered.lastRequest.tokenSource, "usage");
+    assert.ok((metered.ttftP50Ms ?? 0) > 0);
+    assert.ok((metered.tokensPerSecondLastRequest ?? 0) > 0);
+    assert.ok(metered.lastRequest.startupMs === 0, "the second request found the server running");
+    assert.ok(metered.recent[0]!.startupMs > 0, "the first one waited for the start");
+
+    const snapshot = (await manager.api("GET", "/api/metrics")).json as MetricsSnapshot;
+    const tile = snapshot.servers.find((s) => s.profileId === profile.id);
+    assert.ok(tile, JSON.stringify(snapshot));
+    assert.equal(tile.pid, running.pid);
+    assert.equal(tile.requests, 2);
+    assert.equal(tile.tokensPerSecLast, metered.tokensPerSecondLastRequest);
+    assert.ok((tile.ttftP50Ms ?? 0) > 0);
+    assert.ok((tile.memoryBytes ?? 0) > 10 * 1024 * 1024, `engine RSS ${tile.memoryBytes}`);
+    assert.equal(tile.memorySource, "rss");
+    assert.ok(tile.uptimeSeconds !== null && tile.uptimeSeconds >= 0);
+    assert.ok(snapshot.system.memoryTotalBytes > 0);
+    assert.equal(snapshot.system.gpuUtilizationPercent, null, "unavailable off macOS, not 0");
+
+    const streamed = await firstMetricsEvent(manager.url, manager.token);
+    assert.equal(streamed.servers.find((s) => s.profileId === profile.id)?.requests, 2);
+
+    const prometheus = await fetch(`${manager.url}/metrics`, { headers: { authorization: `Bearer ${manager.token}` } });
+    assert.match(prometheus.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+    const text2 = await prometheus.text();
+    assert.match(text2, /^mlx_server_requests_total\{[^}]*profile="Story"[^}]*\} 2$/m);
+
+    const stopped = (await manager.api("POST", "/api/servers/Story/stop")).json as ServerInfo;
+    assert.equal(stopped.state, "stopped");
+    assert.equal(pidRunning(running.pid!), false);
+    assert.ok(await portClosed(running.port));
+  });
+
+  it("answers an unknown model with a 404 in OpenAI's error shape, and a wrong key with 401", async () => {
+    const missing = await openai.chat.completions
+      .create({ model: "no-such-profile", messages: [{ role: "user", content: "x" }] })
+      .then(() => undefined, (error: unknown) => error);
+    assert.ok(missing instanceof OpenAI.NotFoundError, String(missing));
+    assert.equal(missing.type, "invalid_request_error");
+    assert.match(missing.message, /no-such-profile/);
+    const denied = await new OpenAI({ baseURL: `${manager.url}/v1`, apiKey: "wrong", maxRetries: 0 }).models
+      .list()
+      .then(() => undefined, (error: unknown) => error);
+    assert.ok(denied instanceof OpenAI.AuthenticationError);
+  });
+
+  it("meters the MLX engines (stand-ins) through the gateway: mlx_lm's separate usage chunk and mlx-openai-server's usage on the last chunk", async () => {
+    await createProfile({ name: "lm", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { maxTokens: 64 } });
+    await createProfile({ name: "oai", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { maxTokens: 64 } });
+    for (const name of ["lm", "oai"]) {
+      const stream = await openai.chat.completions.create({
+        model: name,
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 6,
+        stream: true,
+      });
+      const chunks: OpenAI.Chat.Completions.ChatCompletionChunk[] = [];
+      for await (const chunk of stream) chunks.push(chunk);
+      assert.ok(
+        chunks.every((c) => c.choices.length === 1),
+        `${name}: the client did not ask for usage, so no usage-only chunk reaches it`,
+      );
+      const withUsage = await openai.chat.completions.create({
+        model: name,
+        messages: [{ role: "user", content: "Hi" }],
+        max_tokens: 6,
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let reported: number | undefined;
+      for await (const chunk of withUsage) reported = chunk.usage?.completion_tokens ?? reported;
+      assert.equal(reported, 6, `${name}: a client that asks gets usage`);
+      const metered = await usage(name);
+      assert.equal(metered.total.requests, 2);
+      assert.equal(metered.total.completionTokens, 12, `${name}: both streams metered from the engine's own usage`);
+      assert.ok(metered.recent.every((r) => r.tokenSource === "usage" && r.status === "ok"));
+      await server(name);
+    }
+    const tiles = await waitFor(async () => {
+      const snapshot = (await manager.api("GET", "/api/metrics")).json as MetricsSnapshot;
+      return snapshot.servers.length === 2 ? snapshot.servers : undefined;
+    }, 5000, "a tile for each MLX server");
+    assert.deepEqual(
+      tiles.map((t) => [t.profileName, t.engine, t.requests]).sort(),
+      [
+        ["lm", "mlx-lm", 2],
+        ["oai", "mlx-openai-server", 2],
+      ],
+    );
+    await manager.api("POST", "/api/servers/stop-all");
+  });
+});
