@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each ours vs. a peer measured in the same run, side by side.
 import fs from "node:fs";
 import path from "node:path";
+import { benchEngine } from "./engine";
 import { benchGateway } from "./gateway";
 import { benchManager } from "./manager";
 import { benchMetrics } from "./metrics";
@@ -12,6 +13,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["manager", benchManager],
   ["metrics", benchMetrics],
   ["gateway", benchGateway],
+  ["engine", benchEngine],
 ];
 
 async function main(): Promise<void> {
