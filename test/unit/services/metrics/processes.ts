@@ -2,14 +2,20 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import type { ServerInfo } from "../../../../src/shared/servers";
 
-export const IDLE_SCRIPT = "setInterval(() => {}, 1000)";
+export const IDLE_SCRIPT = "setInterval(() => {}, 1000); process.stdout.write('ready\\n')";
 export const BUSY_SCRIPT = "for (;;) {}";
 
-/** Starts `node -e script` and resolves once it has a pid. */
+/** Starts `node -e script` and resolves once it has a pid (and, for a script that prints "ready", once it has booted). */
 export async function startNode(script: string): Promise<ChildProcess & { pid: number }> {
-  const child = spawn(process.execPath, ["-e", script], { stdio: "ignore" });
+  const waitsForReady = script.includes("ready");
+  const child = spawn(process.execPath, ["-e", script], { stdio: ["ignore", waitsForReady ? "pipe" : "ignore", "ignore"] });
   await new Promise<void>((resolve, reject) => {
-    child.once("spawn", resolve);
+    child.once("spawn", () => {
+      if (!waitsForReady) resolve();
+    });
+    child.stdout?.once("data", () => {
+      resolve();
+    });
     child.once("error", reject);
   });
   if (child.pid === undefined) throw new Error("the child has no pid");
