@@ -10,6 +10,7 @@ import type { Logger } from "../logging/Logger";
 import type { ProfileService } from "../profiles/ProfileService";
 import { ApiError, parseOrThrow } from "./ApiError";
 import { bearerMatches } from "./auth";
+import { openSseStream } from "./sse";
 
 /** What the API needs of the model catalogue. */
 export interface ModelsApi {
@@ -112,15 +113,7 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, events: Even
   const lastIdText = typeof header === "string" ? header : typeof queryId === "string" ? queryId : undefined;
   const lastId = lastIdText !== undefined && /^\d+$/.test(lastIdText) ? Number(lastIdText) : undefined;
 
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache, no-transform",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  res.socket?.setNoDelay(true);
+  const res = openSseStream(reply);
   const send = (event: SequencedEvent): void => {
     res.write(`id: ${event.id}\ndata: ${JSON.stringify({ type: event.type, data: event.data })}\n\n`);
   };
@@ -141,7 +134,8 @@ function streamEvents(request: FastifyRequest, reply: FastifyReply, events: Even
   res.on("error", close);
 }
 
-function toApiError(error: unknown): ApiError {
+/** Any thrown error as the API's error (unknown ones become a 500 that tells where to look). */
+export function toApiError(error: unknown): ApiError {
   if (error instanceof ApiError) return error;
   const e = error as { statusCode?: number; code?: string; message?: string };
   if (e.code === "FST_ERR_CTP_BODY_TOO_LARGE") return new ApiError(413, "payload_too_large", `The request body is over ${MAX_BODY} bytes.`);

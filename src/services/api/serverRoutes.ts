@@ -4,6 +4,7 @@ import type { ServerList, ServerLogTail } from "../../shared/servers";
 import { followLog, readLogTail, fileSize } from "../servers/serverLogs";
 import type { ServerSupervisor } from "../servers/ServerSupervisor";
 import { ApiError, parseOrThrow } from "./ApiError";
+import { openSseStream } from "./sse";
 
 export interface ServerRoutesDeps {
   supervisor: ServerSupervisor;
@@ -101,15 +102,7 @@ function followLogs(
   tail: number,
   keepAliveMs: number,
 ): void {
-  reply.hijack();
-  const res = reply.raw;
-  res.writeHead(200, {
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache, no-transform",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
-  res.socket?.setNoDelay(true);
+  const res = openSseStream(reply);
   const send = (lines: string[]): void => {
     if (lines.length > 0) res.write(`data: ${JSON.stringify({ lines })}\n\n`);
   };

@@ -2,6 +2,7 @@ import type { FastifyInstance } from "fastify";
 import type { MetricsSnapshot } from "../../shared/metrics";
 import type { MetricsService } from "./MetricsService";
 import { formatPrometheus, PROMETHEUS_CONTENT_TYPE } from "./prometheus";
+import { openSseStream } from "../api/sse";
 
 export interface MetricsRoutesDeps {
   metrics: MetricsService;
@@ -26,15 +27,7 @@ export function registerMetricsRoutes(app: FastifyInstance, deps: MetricsRoutesD
   });
 
   app.get("/api/metrics/stream", (_request, reply) => {
-    reply.hijack();
-    const res = reply.raw;
-    res.writeHead(200, {
-      "content-type": "text/event-stream; charset=utf-8",
-      "cache-control": "no-cache, no-transform",
-      connection: "keep-alive",
-      "x-accel-buffering": "no",
-    });
-    res.socket?.setNoDelay(true);
+    const res = openSseStream(reply);
     res.write("retry: 2000\n: metrics stream\n\n");
 
     let lastSent = 0;
