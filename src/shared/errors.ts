@@ -7,6 +7,8 @@ export const ErrorCode = z.enum([
   "validation_failed",
   "unauthorized",
   "forbidden",
+  "pending_approval",
+  "rate_limited",
   "not_found",
   "conflict",
   "version_conflict",
@@ -19,6 +21,18 @@ export const ErrorCode = z.enum([
   "payload_too_large",
   "unavailable",
   "internal",
+  "hub_offline",
+  "hub_unreachable",
+  "hub_unauthorized",
+  "hub_forbidden",
+  "hub_gated",
+  "hub_not_found",
+  "hub_rate_limited",
+  "hub_error",
+  "download_failed",
+  "integrity_failed",
+  "disk_full",
+  "insufficient_space",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

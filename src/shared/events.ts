@@ -1,3 +1,4 @@
+import type { Download } from "./hub";
 import type { CachedModel } from "./models";
 import type { Profile } from "./profiles";
 import type { ServerInfo } from "./servers";
@@ -12,6 +13,9 @@ export type ManagerEvent =
   | { type: "profile.deleted"; data: { id: string; name: string } }
   | { type: "server.changed"; data: ServerInfo }
   | { type: "server.removed"; data: { profileId: string } }
+  | { type: "download.changed"; data: Download }
+  | { type: "download.progress"; data: Download }
+  | { type: "download.removed"; data: { id: string } }
   | { type: "resync"; data: { reason: string } };
 
 export type ManagerEventType = ManagerEvent["type"];

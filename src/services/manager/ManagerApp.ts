@@ -10,6 +10,12 @@ import { ENGINES } from "../engines/registry";
 import { EventBus } from "../events/EventBus";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
 import { UsageMeter } from "../gateway/UsageMeter";
+import { BlobFetcher } from "../hub/BlobFetcher";
+import { DownloadService } from "../hub/DownloadService";
+import { enospcAfter } from "../hub/faultSinks";
+import { HubClient } from "../hub/HubClient";
+import { hubEndpoint, hubOffline, readHubToken } from "../hub/hubConfig";
+import { registerHubRoutes } from "../hub/hubRoutes";
 import { FileLogger } from "../logging/FileLogger";
 import { MetricsService, type RequestStatsSource } from "../metrics/MetricsService";
 import { registerMetricsRoutes } from "../metrics/routes";
@@ -45,6 +51,7 @@ export class ManagerApp {
   private supervisor?: ServerSupervisor;
   private meter?: UsageMeter;
   private metrics?: MetricsService;
+  private downloads?: DownloadService;
   private logger?: FileLogger;
   private lock?: LockInfo;
   private stopping?: Promise<void>;
@@ -115,6 +122,30 @@ export class ManagerApp {
       },
     };
     const metrics = (this.metrics = new MetricsService({ servers: () => supervisor.list(), requests: requestStats, logger }));
+    // The Hub token: the one the extension hands over (memory only), else HF_TOKEN or the token file.
+    let apiHubToken: string | undefined;
+    const hub = new HubClient({
+      endpoint: hubEndpoint(),
+      offline: hubOffline(),
+      token: () => apiHubToken ?? readHubToken()?.token,
+      cacheDir: this.options.hfCache,
+      logger,
+    });
+    const faultBytes = Number(process.env["MLX_MANAGER_FAULT_ENOSPC_AFTER_BYTES"] ?? "");
+    const downloads = (this.downloads = new DownloadService({
+      store,
+      hub,
+      fetcher: new BlobFetcher({ logger, userAgent: `mlx-model-manager/${this.options.version}`, ...(Number.isInteger(faultBytes) && faultBytes > 0 ? { createSink: enospcAfter(faultBytes) } : {}) }),
+      cacheDir: this.options.hfCache,
+      events,
+      logger,
+      onCompleted: () => void models.rescan().catch(() => undefined),
+    }));
+    downloads.start();
+    const hubTokens = {
+      set: (value: string | undefined) => { apiHubToken = value; },
+      source: () => (apiHubToken !== undefined ? "api" as const : readHubToken()?.source ?? "none"),
+    };
     const startedAt = Date.now();
     const status = (): ManagerStatus => ({
       version: this.options.version,
@@ -139,6 +170,7 @@ export class ManagerApp {
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor });
         registerMetricsRoutes(app, { metrics });
+        registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
         registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
       },
@@ -161,6 +193,7 @@ export class ManagerApp {
     this.stopping ??= (async () => {
       this.logger?.info("manager stopping");
       await this.api?.close().catch(() => undefined);
+      await this.downloads?.close().catch(() => undefined);
       this.metrics?.close();
       this.meter?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);

@@ -78,4 +78,29 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 4,
+    name: "downloads",
+    up: [
+      // The download queue: a job per repo and revision, so a killed manager resumes its
+      // downloads on start. Progress is not stored (it is recomputed from the partial files on
+      // disk); only state changes are written. include/exclude/error hold JSON.
+      `CREATE TABLE downloads (
+        id TEXT PRIMARY KEY,
+        repo TEXT NOT NULL,
+        revision TEXT NOT NULL,
+        commit_sha TEXT,
+        include TEXT,
+        exclude TEXT,
+        state TEXT NOT NULL,
+        error TEXT,
+        done_bytes INTEGER NOT NULL,
+        total_bytes INTEGER NOT NULL,
+        files_done INTEGER NOT NULL,
+        files_total INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];
