@@ -7,6 +7,7 @@ import { ManagerClient, ManagerRequestError } from "../client/ManagerClient";
 import { DEFAULT_MANAGER_PORT } from "../shared/api";
 import type { Profile, ProfileInput, ProfilePatch } from "../shared/profiles";
 import { formatBytes, formatCount, table } from "./format";
+import { addHubCommands } from "./hubCommands";
 import { addServerCommands } from "./serverCommands";
 
 declare const __MANAGER_VERSION__: string;
@@ -333,6 +334,7 @@ export function buildProgram(): Command {
     });
 
   addServerCommands(program, () => connect(program));
+  addHubCommands(program, () => connect(program));
   return program;
 }
 

@@ -2,6 +2,7 @@ import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelL
 import { z } from "zod";
 import { ApiErrorBody } from "../shared/errors";
 import type { SequencedEvent } from "../shared/events";
+import type { Download, DownloadList, DownloadRequest, DownloadStarted, HubModelInfo, HubSearchList, HubStatus } from "../shared/hub";
 import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
 import type { ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
 
@@ -103,6 +104,46 @@ export class ManagerClient {
     return this.request("GET", `/api/servers/${encodeURIComponent(idOrName)}/logs${lines === undefined ? "" : `?lines=${lines}`}`);
   }
 
+  hubStatus(): Promise<HubStatus> {
+    return this.request("GET", "/api/hub/status");
+  }
+  /** Hands the manager a Hugging Face token; it keeps it in memory only. */
+  setHubToken(token: string): Promise<void> {
+    return this.request("PUT", "/api/hub/token", { token });
+  }
+  clearHubToken(): Promise<void> {
+    return this.request("DELETE", "/api/hub/token");
+  }
+  /** Searches the Hub; abort `signal` when a newer query replaces this one. `hfToken` is for this call only. */
+  hubSearch(query: { q?: string; format?: "mlx" | "gguf" | "all"; sort?: "downloads" | "likes" | "lastModified" | "trendingScore"; limit?: number; page?: number }, options: { signal?: AbortSignal; hfToken?: string } = {}): Promise<HubSearchList> {
+    const params = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+    return this.request("GET", `/api/hub/search?${params.toString()}`, undefined, options.signal, hfHeader(options.hfToken));
+  }
+  hubModel(repo: string, options: { revision?: string; signal?: AbortSignal; hfToken?: string } = {}): Promise<HubModelInfo> {
+    const query = options.revision ? `?revision=${encodeURIComponent(options.revision)}` : "";
+    return this.request("GET", `/api/hub/models/${repo.split("/").map(encodeURIComponent).join("/")}${query}`, undefined, options.signal, hfHeader(options.hfToken));
+  }
+  downloads(): Promise<DownloadList> {
+    return this.request("GET", "/api/downloads");
+  }
+  download(id: string): Promise<Download> {
+    return this.request("GET", `/api/downloads/${encodeURIComponent(id)}`);
+  }
+  /** Starts a download (or joins the running one for the same repo and revision). */
+  startDownload(request: DownloadRequest, hfToken?: string): Promise<DownloadStarted> {
+    return this.request("POST", "/api/downloads", request, undefined, hfHeader(hfToken));
+  }
+  /** Stops a download; `discard` also deletes its partial files. */
+  cancelDownload(id: string, discard = false): Promise<Download> {
+    return this.request("POST", `/api/downloads/${encodeURIComponent(id)}/cancel${discard ? "?discard=1" : ""}`);
+  }
+  resumeDownload(id: string, hfToken?: string): Promise<Download> {
+    return this.request("POST", `/api/downloads/${encodeURIComponent(id)}/resume`, undefined, undefined, hfHeader(hfToken));
+  }
+  removeDownload(id: string): Promise<void> {
+    return this.request("DELETE", `/api/downloads/${encodeURIComponent(id)}`);
+  }
+
   /** Calls `onLines` with the last `lines` lines of a server's log, then with new ones until `signal` aborts. */
   async followServerLogs(idOrName: string, onLines: (lines: string[]) => void, signal: AbortSignal, lines?: number): Promise<void> {
     const query = `?follow=1${lines === undefined ? "" : `&lines=${lines}`}`;
@@ -132,7 +173,7 @@ export class ManagerClient {
   }
 
   /** One JSON request; errors become ManagerRequestError with the manager's code and message. */
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal): Promise<T> {
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<T> {
     let response: Response;
     try {
       response = await fetch(this.endpoint.url + path, {
@@ -140,6 +181,7 @@ export class ManagerClient {
         headers: {
           authorization: `Bearer ${this.endpoint.token}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
+          ...headers,
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         ...(signal ? { signal } : {}),
@@ -236,6 +278,11 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       resolve();
     }, { once: true });
   });
+}
+
+/** A Hub token for one request (the CLI's HF_TOKEN); the manager neither logs nor stores it. */
+function hfHeader(token: string | undefined): Record<string, string> {
+  return token ? { "x-hf-token": token } : {};
 }
 
 function describe(error: unknown): string {

@@ -10,8 +10,7 @@ import fs from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import { Readable, Transform } from "node:stream";
-import { pipeline } from "node:stream/promises";
+import { Readable } from "node:stream";
 import { gitBlobSha1, sha256Hex } from "./hfCache";
 
 export type FakeContent = Uint8Array | { file: string };
@@ -35,6 +34,7 @@ export interface FakeRepo {
 }
 
 export interface FakeFile {
+  repo: string;
   path: string;
   size: number;
   lfs: boolean;
@@ -71,7 +71,7 @@ export interface FakeHub {
   cdnUrl: string;
   switches: FakeHubSwitches;
   requests: FakeHubRequest[];
-  /** Body bytes sent per file path (both hosts). */
+  /** Body bytes sent per `repo/path` (both hosts). */
   served: Map<string, number>;
   /** The token that opens gated and private repos. */
   token: string;
@@ -117,7 +117,7 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
       const lfs = LFS_EXT.has(path.extname(filePath)) || size >= 10 * 1024 * 1024;
       const etag = lfs ? await hashContent(content, "sha256") : content instanceof Uint8Array ? gitBlobSha1(content) : await hashContent(content, "sha1", `blob ${size}\0`);
       const pointer = `version https://git-lfs.github.com/spec/v1\noid sha256:${etag}\nsize ${size}\n`;
-      const file: FakeFile = { path: filePath, size, lfs, etag, pointerOid: gitBlobSha1(Buffer.from(pointer)), content };
+      const file: FakeFile = { repo: meta.id, path: filePath, size, lfs, etag, pointerOid: gitBlobSha1(Buffer.from(pointer)), content };
       files.push(file);
       byEtag.set(etag, file);
     }
@@ -188,34 +188,40 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
     let sent = 0;
     let corrupted = false;
     const began = Date.now();
-    const meter = new Transform({
-      transform(chunk: Buffer, _enc, done) {
-        let out = chunk;
+    // Bytes count as served once the kernel took them (the write callback), so a client that
+    // died does not inflate the count with writes that never left this process.
+    const write = (chunk: Buffer): Promise<boolean> =>
+      new Promise((resolve) => {
+        res.write(chunk, (error) => {
+          if (!error) served.set(`${file.repo}/${file.path}`, (served.get(`${file.repo}/${file.path}`) ?? 0) + chunk.length);
+          resolve(!error);
+        });
+      });
+    try {
+      for await (const raw of source as AsyncIterable<Buffer>) {
+        if (res.destroyed) break;
+        let out = raw;
         if (corrupt && !corrupted) {
-          out = Buffer.from(chunk);
+          out = Buffer.from(raw);
           out[0] = (out[0] ?? 0) ^ 0xff;
           corrupted = true;
         }
         if (drop && sent + out.length >= drop.afterBytes) {
-          const part = out.subarray(0, Math.max(0, drop.afterBytes - sent));
-          sent += part.length;
-          served.set(file.path, (served.get(file.path) ?? 0) + part.length);
-          res.write(part, () => res.socket?.destroy());
-          done();
+          await write(out.subarray(0, Math.max(0, drop.afterBytes - sent)));
+          res.socket?.destroy();
           return;
         }
         sent += out.length;
-        served.set(file.path, (served.get(file.path) ?? 0) + out.length);
         if (rate) {
           const due = began + (sent / rate) * 1000;
-          setTimeout(() => { done(null, out); }, Math.max(0, due - Date.now()));
-        } else done(null, out);
-      },
-    });
-    try {
-      await pipeline(source, meter, res);
+          await new Promise((r) => setTimeout(r, Math.max(0, due - Date.now())));
+        }
+        if (!(await write(out))) return;
+      }
+      res.end();
     } catch {
-      // The client went away, or the drop switch cut the connection.
+      // The client went away.
+      res.destroy();
     }
   };
 

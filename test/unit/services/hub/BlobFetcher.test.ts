@@ -81,7 +81,7 @@ describe("BlobFetcher", function () {
     const size = 3 * 1024 * 1024;
     assert.equal(fs.statSync(result.blobPath).size, size);
     assert.equal(sha256Hex(fs.readFileSync(result.blobPath)), result.etag);
-    assert.equal(hub.served.get("big.bin"), size, `no byte fetched twice: ${JSON.stringify(hub.requests)}`);
+    assert.equal(hub.served.get(`${REPO}/big.bin`), size, `no byte fetched twice: ${JSON.stringify(hub.requests)}`);
     const cdnHits = hub.requests.filter((r) => r.host === "cdn");
     assert.equal(cdnHits.length, 2);
     assert.equal(cdnHits[1]?.range, `bytes=${1024 * 1024 + 123}-`);
