@@ -40,7 +40,8 @@ await Promise.all([
     target: "node20",
     // node-llama-cpp is native and lives in its own folder (scripts/install-llama-engine.mjs).
     // The wasm is copied next to the bundle; the require.resolve fallback is for tests run from source.
-    external: ["node-llama-cpp", "sql.js/dist/sql-wasm.wasm"],
+    // @node-rs/argon2 loads a prebuilt .node binary of its platform package at run time.
+    external: ["node-llama-cpp", "sql.js/dist/sql-wasm.wasm", "@node-rs/argon2"],
     banner: { js: "#!/usr/bin/env node" },
   }),
   build({

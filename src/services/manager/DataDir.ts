@@ -35,10 +35,12 @@ export class DataDir {
   readonly lockFile: string;
   readonly tokenFile: string;
   readonly logDir: string;
+  readonly jwtSecretFile: string;
 
   constructor(readonly root: string) {
     this.lockFile = path.join(root, "manager.lock");
     this.tokenFile = path.join(root, "token");
+    this.jwtSecretFile = path.join(root, "jwt-secret");
     this.logDir = path.join(root, "logs");
   }
 
@@ -64,6 +66,27 @@ export class DataDir {
     const token = crypto.randomBytes(32).toString("base64url");
     writeFileAtomicSync(this.tokenFile, token, 0o600);
     return token;
+  }
+
+  /** Shared mode's JWT signing secret: 32 random bytes made at first use, file mode 0600, never a default. */
+  loadOrCreateJwtSecret(): Buffer {
+    try {
+      const secret = Buffer.from(fs.readFileSync(this.jwtSecretFile, "utf8").trim(), "base64url");
+      if (secret.length >= 32) {
+        if (process.platform !== "win32" && (fs.statSync(this.jwtSecretFile).mode & 0o077) !== 0) fs.chmodSync(this.jwtSecretFile, 0o600);
+        return secret;
+      }
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+    }
+    return this.rotateJwtSecret();
+  }
+
+  /** A new JWT secret (every token signed with the old one stops working). */
+  rotateJwtSecret(): Buffer {
+    const secret = crypto.randomBytes(32);
+    writeFileAtomicSync(this.jwtSecretFile, secret.toString("base64url"), 0o600);
+    return secret;
   }
 
   /** Reads the lock; undefined when there is none or it is unreadable. */

@@ -5,6 +5,11 @@ import type { ManagerStatus } from "../../shared/api";
 import type { EngineId } from "../../shared/engines";
 import type { UsageList } from "../../shared/usage";
 import { createApiServer } from "../api/server";
+import { AccountService } from "../auth/AccountService";
+import { registerOwnerRoutes } from "../auth/ownerRoutes";
+import { SharedAccess } from "../auth/SharedAccess";
+import { SharedListener } from "../auth/SharedListener";
+import { TokenService } from "../auth/TokenService";
 import { registerServerRoutes } from "../api/serverRoutes";
 import { ENGINES } from "../engines/registry";
 import { EventBus } from "../events/EventBus";
@@ -39,6 +44,8 @@ export interface ManagerOptions {
   engineExecutables?: Partial<Record<EngineId, string>>;
   /** Supervisor timings (tests shorten them). */
   supervisorSettings?: Partial<SupervisorSettings>;
+  /** Moves shared mode's clock (token expiry, rate limits) by this much; tests use it. */
+  clockOffsetMs?: number;
 }
 
 /** The composition root of the manager process: owns the lock, store, catalogue and API. */
@@ -51,6 +58,8 @@ export class ManagerApp {
   private supervisor?: ServerSupervisor;
   private meter?: UsageMeter;
   private metrics?: MetricsService;
+  private accounts?: AccountService;
+  private shared?: SharedListener;
   private downloads?: DownloadService;
   private logger?: FileLogger;
   private lock?: LockInfo;
@@ -121,6 +130,14 @@ export class ManagerApp {
         };
       },
     };
+    const offset = this.options.clockOffsetMs ?? 0;
+    const now = offset === 0 ? Date.now : () => Date.now() + offset;
+    const disconnect: { user?: (userId: string) => void } = {};
+    const accounts = (this.accounts = new AccountService({ store, logger, now, onInvalidate: (userId) => disconnect.user?.(userId) }));
+    const tokens = new TokenService({ secret: () => this.dataDir.loadOrCreateJwtSecret(), now });
+    const access = new SharedAccess(accounts, tokens, {}, now);
+    disconnect.user = (userId) => void access.disconnect(userId);
+    const shared = (this.shared = new SharedListener({ access, supervisor, profiles, meter, logger, tlsDir: path.join(this.options.dataDir, "tls") }));
     const metrics = (this.metrics = new MetricsService({ servers: () => supervisor.list(), requests: requestStats, logger }));
     // The Hub token: the one the extension hands over (memory only), else HF_TOKEN or the token file.
     let apiHubToken: string | undefined;
@@ -173,6 +190,12 @@ export class ManagerApp {
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
         registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
+        registerOwnerRoutes(app, {
+          accounts,
+          shared,
+          rotateSecret: () => { tokens.rotate(this.dataDir.rotateJwtSecret()); },
+          flushUsage: () => { meter.flush(); },
+        });
       },
     });
     // Loopback only: other machines reach models only through shared mode (a separate listener).
@@ -192,10 +215,12 @@ export class ManagerApp {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.logger?.info("manager stopping");
+      await this.shared?.stop().catch(() => undefined);
       await this.api?.close().catch(() => undefined);
       await this.downloads?.close().catch(() => undefined);
       this.metrics?.close();
       this.meter?.close();
+      this.accounts?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);
       await this.models?.stop().catch(() => undefined);
       this.store?.close();

@@ -103,4 +103,64 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 5,
+    name: "users, api keys, audit log",
+    up: [
+      // Shared mode's accounts. email is stored normalised (lowercased, NFC) and unique.
+      // token_version is in every JWT; bumping it signs the user out everywhere at once.
+      `CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL,
+        status TEXT NOT NULL,
+        token_version INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_login_at INTEGER
+      )`,
+      // Only the SHA-256 of a key is kept; the key is shown once.
+      `CREATE TABLE api_keys (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        key_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        last_used_at INTEGER,
+        revoked_at INTEGER
+      )`,
+      `CREATE INDEX api_keys_user ON api_keys (user_id)`,
+      // Security events; details is JSON of plain values, never a secret.
+      `CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at INTEGER NOT NULL,
+        type TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        actor_email TEXT,
+        target TEXT,
+        ip TEXT,
+        details TEXT
+      )`,
+    ],
+  },
+  {
+    version: 6,
+    name: "chat conversations",
+    up: [
+      // The dashboard's chat playground: one row per conversation, the whole document as JSON
+      // (messages, settings); workspace is an opaque key the extension derives from its folders.
+      `CREATE TABLE conversations (
+        id TEXT PRIMARY KEY,
+        workspace TEXT NOT NULL,
+        title TEXT NOT NULL,
+        data TEXT NOT NULL,
+        message_count INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      `CREATE INDEX conversations_workspace ON conversations (workspace, updated_at)`,
+    ],
+  },
 ];
