@@ -1,15 +1,106 @@
 import * as vscode from "vscode";
+import { registerCommands } from "./commands";
+import type { CommandContext } from "./commands/CommandContext";
+import { pushHfToken } from "./commands/setHfToken";
+import { ErrorReporter } from "./views/host/errors";
+import { ManagerConnection } from "./views/host/ManagerConnection";
+import { ManagerState } from "./views/host/ManagerState";
+import { ServerLogChannels } from "./views/host/ServerLogChannels";
+import { StatusBar } from "./views/host/StatusBar";
+import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
+import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
+import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
+import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
+
+/** What activate() hands to tests (and to other extensions): the live objects, read-only use. */
+export interface MlxExtensionApi {
+  connection: ManagerConnection;
+  state: ManagerState;
+  models: ModelsTreeProvider;
+  profiles: ProfilesTreeProvider;
+  servers: ServersTreeProvider;
+  statusBar: StatusBar;
+  profileDocuments: ProfileDocuments;
+  errors: ErrorReporter;
+  /** Milliseconds activate() took. */
+  activationMs: number;
+}
 
 /**
- * The extension host side. The sidebar, commands and status bar arrive with the extension
- * issue; activation stays cheap: it only creates the log channel.
+ * Activation is cheap: it creates the views, commands and status bar and returns; finding (or
+ * starting) the manager happens right after, off the activation path.
  */
-export function activate(context: vscode.ExtensionContext): void {
+export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
+  const started = performance.now();
+  const version = (context.extension.packageJSON as { version?: string }).version ?? "0.0.0";
   const log = vscode.window.createOutputChannel("MLX Model Manager", { log: true });
-  context.subscriptions.push(log);
-  log.info(`MLX Model Manager ${(context.extension.packageJSON as { version?: string }).version ?? ""} activated`);
+  const connection = new ManagerConnection({ extensionPath: context.extensionPath, extensionVersion: version, log });
+  const state = new ManagerState(connection, log);
+  const errors = new ErrorReporter(log);
+  const serverLogs = new ServerLogChannels(connection, log);
+  const profileDocuments = new ProfileDocuments(connection);
+  const models = new ModelsTreeProvider(state);
+  const profiles = new ProfilesTreeProvider(state);
+  const servers = new ServersTreeProvider(state);
+  const statusBar = new StatusBar(state, () => connection.state.kind);
+  const modelsView = vscode.window.createTreeView("mlx.models", { treeDataProvider: models, showCollapseAll: true });
+  const profilesView = vscode.window.createTreeView("mlx.profiles", { treeDataProvider: profiles, canSelectMany: true });
+  const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets };
+
+  const updateBadge = (): void => {
+    const running = state.runningServers.length;
+    serversView.badge = running > 0 ? { value: running, tooltip: vscode.l10n.t("{0} running server(s)", running) } : undefined;
+  };
+  let versionChecked = false;
+  context.subscriptions.push(
+    log,
+    connection,
+    state,
+    serverLogs,
+    profileDocuments,
+    models,
+    profiles,
+    servers,
+    statusBar,
+    modelsView,
+    profilesView,
+    serversView,
+    vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
+    ...registerCommands(ctx),
+    state.onDidChange((kind) => {
+      if (kind === "servers") updateBadge();
+    }),
+    connection.onDidChange((current) => {
+      statusBar.update();
+      if (current.kind !== "connected") return;
+      void pushHfToken(ctx);
+      if (!versionChecked && current.status.version !== version) {
+        versionChecked = true;
+        void offerManagerRestart(current.status.version, version);
+      }
+    }),
+    vscode.workspace.onDidChangeConfiguration((event) => {
+      if (event.affectsConfiguration("mlx.manager") || event.affectsConfiguration("mlx.huggingFace")) void connection.retry().catch(() => undefined);
+    }),
+  );
+  void vscode.commands.executeCommand("setContext", "mlx.connection", "connecting");
+  // Off the activation path: find or start the manager; failures show in the views (Retry).
+  setTimeout(() => void connection.client().catch(() => undefined), 0);
+  const activationMs = performance.now() - started;
+  log.info(`MLX Model Manager ${version} activated in ${activationMs.toFixed(1)} ms`);
+  return { connection, state, models, profiles, servers, statusBar, profileDocuments, errors, activationMs };
+}
+
+async function offerManagerRestart(managerVersion: string, extensionVersion: string): Promise<void> {
+  const restart = vscode.l10n.t("Restart Manager");
+  const choice = await vscode.window.showInformationMessage(
+    vscode.l10n.t("The MLX manager runs version {0}, the extension is {1}. Restart the manager? Running servers keep running.", managerVersion, extensionVersion),
+    restart,
+  );
+  if (choice === restart) await vscode.commands.executeCommand("mlx.restartManager");
 }
 
 export function deactivate(): void {
-  // Everything is disposed through context.subscriptions.
+  // Everything is disposed through context.subscriptions; the manager and its servers keep running.
 }

@@ -1,0 +1,152 @@
+// The extension's contributions, kept in code so titles, menus and when-clauses stay in one
+// readable place. `node scripts/manifest/contributes.mjs` writes them into package.json and
+// package.nls.json (run after editing; test/unit/extension/manifest.test.ts checks they match).
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+const nls = {};
+const t = (key, text) => {
+  nls[key] = text;
+  return `%${key}%`;
+};
+
+// id, title, icon, palette when-clause (undefined: always; "false": never)
+const commandList = [
+  ["mlx.createProfile", "Create Profile…", "add"],
+  ["mlx.editProfile", "Edit Profile (JSON)", "edit"],
+  ["mlx.duplicateProfile", "Duplicate Profile", "copy"],
+  ["mlx.deleteProfile", "Delete Profile…", "trash"],
+  ["mlx.exportProfiles", "Export Profiles…", "export"],
+  ["mlx.startServer", "Start Server", "debug-start"],
+  ["mlx.stopServer", "Stop Server", "debug-stop"],
+  ["mlx.restartServer", "Restart Server", "debug-restart"],
+  ["mlx.stopAllServers", "Stop All Servers", "stop-circle"],
+  ["mlx.showServerLogs", "Show Server Logs", "output"],
+  ["mlx.copyEndpoint", "Copy Endpoint", "link"],
+  ["mlx.startModel", "Start Model", "play"],
+  ["mlx.copyModelId", "Copy Model ID", "clippy"],
+  ["mlx.revealModel", "Reveal Model in File Explorer", "folder-opened"],
+  ["mlx.openModelOnHub", "Open Model on Hugging Face", "link-external"],
+  ["mlx.deleteModel", "Delete Model…", "trash"],
+  ["mlx.refreshModels", "Refresh", "refresh"],
+  ["mlx.searchHub", "Search Hugging Face…", "search"],
+  ["mlx.cancelDownload", "Cancel Download", "close", "false"],
+  ["mlx.setHuggingFaceToken", "Set Hugging Face Token…", "key"],
+  ["mlx.restartManager", "Restart Manager", "refresh"],
+  ["mlx.retryConnection", "Retry Connecting to the Manager", "refresh", "mlx.connection != connected"],
+  ["mlx.showLog", "Show Extension Log", "output"],
+];
+
+const commands = commandList.map(([command, title, icon]) => ({
+  command,
+  title: t(`command.${command.slice(4)}`, title),
+  category: "MLX",
+  icon: `$(${icon})`,
+}));
+
+const commandPalette = commandList.filter((c) => c[3] !== undefined).map(([command, , , when]) => ({ command, when }));
+
+const item = (command, view, when, group) => ({ command, when: `view == ${view} && viewItem =~ ${when}`, group });
+const menus = {
+  commandPalette,
+  "view/title": [
+    { command: "mlx.searchHub", when: "view == mlx.models", group: "navigation@1" },
+    { command: "mlx.refreshModels", when: "view == mlx.models", group: "navigation@2" },
+    { command: "mlx.createProfile", when: "view == mlx.profiles", group: "navigation@1" },
+    { command: "mlx.exportProfiles", when: "view == mlx.profiles", group: "1_profiles@1" },
+    { command: "mlx.stopAllServers", when: "view == mlx.servers", group: "navigation@1" },
+    { command: "mlx.restartManager", when: "view == mlx.servers", group: "1_manager@1" },
+    { command: "mlx.showLog", when: "view == mlx.servers", group: "1_manager@2" },
+  ],
+  "view/item/context": [
+    item("mlx.startModel", "mlx.models", "/^model\\./", "inline@1"),
+    item("mlx.createProfile", "mlx.models", "/^model\\./", "1_run@1"),
+    item("mlx.startModel", "mlx.models", "/^model\\./", "1_run@2"),
+    item("mlx.copyModelId", "mlx.models", "/^model\\./", "2_copy@1"),
+    item("mlx.revealModel", "mlx.models", "/^model\\./", "3_open@1"),
+    item("mlx.openModelOnHub", "mlx.models", "/^model\\./", "3_open@2"),
+    item("mlx.deleteModel", "mlx.models", "/^model\\./", "9_delete@1"),
+    item("mlx.cancelDownload", "mlx.models", "/^download\\.(running|queued)$/", "inline@1"),
+
+    item("mlx.startServer", "mlx.profiles", "/^profile\\.(stopped|failed)$/", "inline@1"),
+    item("mlx.stopServer", "mlx.profiles", "/^profile\\.(running|starting|failed)$/", "inline@2"),
+    item("mlx.restartServer", "mlx.profiles", "/^profile\\.(running|failed)$/", "inline@3"),
+    item("mlx.startServer", "mlx.profiles", "/^profile\\.(stopped|failed)$/", "1_run@1"),
+    item("mlx.stopServer", "mlx.profiles", "/^profile\\.(running|starting|failed)$/", "1_run@2"),
+    item("mlx.restartServer", "mlx.profiles", "/^profile\\.(running|failed)$/", "1_run@3"),
+    item("mlx.copyEndpoint", "mlx.profiles", "/^profile\\./", "2_copy@1"),
+    item("mlx.editProfile", "mlx.profiles", "/^profile\\./", "3_edit@1"),
+    item("mlx.duplicateProfile", "mlx.profiles", "/^profile\\./", "3_edit@2"),
+    item("mlx.exportProfiles", "mlx.profiles", "/^profile\\./", "3_edit@3"),
+    item("mlx.deleteProfile", "mlx.profiles", "/^profile\\./", "9_delete@1"),
+
+    item("mlx.showServerLogs", "mlx.servers", "/^server\\./", "inline@1"),
+    item("mlx.copyEndpoint", "mlx.servers", "/^server\\.(running|unhealthy|starting)$/", "inline@2"),
+    item("mlx.restartServer", "mlx.servers", "/^server\\.(running|unhealthy|failed)$/", "inline@3"),
+    item("mlx.stopServer", "mlx.servers", "/^server\\./", "inline@4"),
+    item("mlx.showServerLogs", "mlx.servers", "/^server\\./", "1_logs@1"),
+    item("mlx.copyEndpoint", "mlx.servers", "/^server\\./", "1_logs@2"),
+    item("mlx.restartServer", "mlx.servers", "/^server\\.(running|unhealthy|failed)$/", "2_run@1"),
+    item("mlx.stopServer", "mlx.servers", "/^server\\./", "2_run@2"),
+  ],
+};
+
+const unreachable = "mlx.connection == unreachable";
+const connected = "mlx.connection == connected";
+const viewsWelcome = [
+  { view: "mlx.models", when: "mlx.connection == connecting", contents: t("welcome.connecting", "Connecting to the MLX manager…") },
+  { view: "mlx.profiles", when: "mlx.connection == connecting", contents: t("welcome.connecting", "Connecting to the MLX manager…") },
+  { view: "mlx.servers", when: "mlx.connection == connecting", contents: t("welcome.connecting", "Connecting to the MLX manager…") },
+  { view: "mlx.models", when: unreachable, contents: t("welcome.unreachable", "The MLX manager is not reachable. It runs models and keeps them running when windows close.\n[Retry](command:mlx.retryConnection)\n[Show Log](command:mlx.showLog)") },
+  { view: "mlx.profiles", when: unreachable, contents: t("welcome.unreachableShort", "Waiting for the MLX manager.\n[Retry](command:mlx.retryConnection)") },
+  { view: "mlx.servers", when: unreachable, contents: t("welcome.unreachableShort", "Waiting for the MLX manager.\n[Retry](command:mlx.retryConnection)") },
+  { view: "mlx.models", when: connected, contents: t("welcome.noModels", "No models in your Hugging Face cache yet.\n[Search Hugging Face](command:mlx.searchHub)\nModels downloaded with huggingface-cli or mlx_lm appear here on their own.") },
+  { view: "mlx.profiles", when: connected, contents: t("welcome.noProfiles", "A profile says which model to serve, with which engine, on which port.\n[Create Profile](command:mlx.createProfile)\nNo engine installed? MLX models need Apple silicon and `pip install mlx-lm`; GGUF models run with llama.cpp's `llama-server` or the built-in engine (`npm run setup:llama`).") },
+  { view: "mlx.servers", when: connected, contents: t("welcome.noServers", "No model server is running. Start one from a profile or a model.\n[Start Server](command:mlx.startServer)") },
+];
+
+const configuration = {
+  title: t("config.title", "MLX Model Manager"),
+  properties: {
+    "mlx.manager.port": { type: "integer", default: 0, minimum: 0, maximum: 65535, description: t("config.manager.port", "Port of the manager's API on 127.0.0.1. 0 uses the manager's default (MLX_MANAGER_PORT, else 8471). Takes effect when the manager starts.") },
+    "mlx.manager.dataDir": { type: "string", default: "", scope: "machine", description: t("config.manager.dataDir", "The manager's data directory (profiles, logs, token). Empty: MLX_MANAGER_HOME, else ~/.mlx-manager.") },
+    "mlx.huggingFace.cachePath": { type: "string", default: "", scope: "machine", description: t("config.huggingFace.cachePath", "Hugging Face cache to scan. Empty: HF_HUB_CACHE, HF_HOME/hub, else ~/.cache/huggingface/hub.") },
+    "mlx.profiles.defaultEngine": { type: "string", default: "auto", enum: ["auto", "mlx-lm", "mlx-openai-server", "llama-server", "llama"], description: t("config.profiles.defaultEngine", "Engine offered first when creating a profile (auto: the first that serves the model).") },
+    "mlx.engines.mlxLm.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.mlxLm", "Path of mlx_lm.server when it is not on PATH.") },
+    "mlx.engines.mlxOpenAiServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.mlxOpenAiServer", "Path of mlx-openai-server when it is not on PATH.") },
+    "mlx.engines.llamaServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.llamaServer", "Path of llama.cpp's llama-server when it is not on PATH.") },
+    "mlx.servers.stopOnQuit": { type: "boolean", default: false, description: t("config.servers.stopOnQuit", "Stop every model server when the manager exits. By default servers keep running and the next manager adopts them.") },
+    "mlx.downloads.concurrency": { type: "integer", default: 2, minimum: 1, maximum: 8, description: t("config.downloads.concurrency", "How many files a download fetches at once.") },
+  },
+};
+
+const contributes = {
+  viewsContainers: { activitybar: [{ id: "mlx", title: t("container.title", "MLX Models"), icon: "media/mlx.svg" }] },
+  views: {
+    mlx: [
+      { id: "mlx.models", name: t("view.models", "Models"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
+      { id: "mlx.profiles", name: t("view.profiles", "Profiles"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
+      { id: "mlx.servers", name: t("view.servers", "Servers"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
+    ],
+  },
+  viewsWelcome,
+  commands,
+  menus,
+  configuration,
+};
+
+export { contributes, nls, commandList };
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const file = path.join(root, "package.json");
+  const pkg = JSON.parse(readFileSync(file, "utf8"));
+  pkg.displayName = "%displayName%";
+  pkg.description = "%description%";
+  pkg.contributes = contributes;
+  writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
+  const strings = { displayName: "MLX Model Manager", description: "Find, download, run, watch and share local MLX and GGUF models from VS Code.", ...nls };
+  writeFileSync(path.join(root, "package.nls.json"), `${JSON.stringify(strings, null, 2)}\n`);
+  process.stdout.write(`wrote ${commands.length} commands, ${Object.keys(strings).length} strings\n`);
+}

@@ -1,0 +1,23 @@
+import type * as vscode from "vscode";
+import type { ErrorReporter } from "../views/host/errors";
+import type { ManagerConnection } from "../views/host/ManagerConnection";
+import type { ManagerState } from "../views/host/ManagerState";
+import type { ServerLogChannels } from "../views/host/ServerLogChannels";
+import type { ProfileDocuments } from "../views/profiles/ProfileDocuments";
+
+/** What every command gets: handed in once at registration (no module globals). */
+export interface CommandContext {
+  connection: ManagerConnection;
+  state: ManagerState;
+  log: vscode.LogOutputChannel;
+  errors: ErrorReporter;
+  serverLogs: ServerLogChannels;
+  profileDocuments: ProfileDocuments;
+  secrets: vscode.SecretStorage;
+}
+
+/** One command verb: its id (as contributed in package.json) and what it does. */
+export interface CommandDefinition {
+  id: string;
+  run(ctx: CommandContext, ...args: unknown[]): unknown;
+}

@@ -1,0 +1,65 @@
+import * as vscode from "vscode";
+import { cancelDownload } from "./cancelDownload";
+import type { CommandContext, CommandDefinition } from "./CommandContext";
+import { copyEndpoint } from "./copyEndpoint";
+import { copyModelId } from "./copyModelId";
+import { createProfile } from "./createProfile";
+import { deleteModel } from "./deleteModel";
+import { deleteProfile } from "./deleteProfile";
+import { duplicateProfile } from "./duplicateProfile";
+import { editProfile } from "./editProfile";
+import { exportProfiles } from "./exportProfiles";
+import { openModelOnHub } from "./openModelOnHub";
+import { refreshModels } from "./refreshModels";
+import { restartManager } from "./restartManager";
+import { restartServer } from "./restartServer";
+import { retryConnection } from "./retryConnection";
+import { revealModel } from "./revealModel";
+import { searchHub } from "./searchHub";
+import { setHfToken } from "./setHfToken";
+import { showLog } from "./showLog";
+import { showServerLogs } from "./showServerLogs";
+import { startModel } from "./startModel";
+import { startServer } from "./startServer";
+import { stopAllServers } from "./stopAllServers";
+import { stopServer } from "./stopServer";
+
+/** Every command of the extension; package.json contributes exactly these (test/unit checks). */
+export const COMMANDS: readonly CommandDefinition[] = [
+  createProfile,
+  editProfile,
+  duplicateProfile,
+  deleteProfile,
+  exportProfiles,
+  startServer,
+  stopServer,
+  restartServer,
+  stopAllServers,
+  showServerLogs,
+  copyEndpoint,
+  startModel,
+  copyModelId,
+  revealModel,
+  openModelOnHub,
+  deleteModel,
+  refreshModels,
+  searchHub,
+  cancelDownload,
+  setHfToken,
+  restartManager,
+  retryConnection,
+  showLog,
+];
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  return COMMANDS.map((command) =>
+    vscode.commands.registerCommand(command.id, async (...args: unknown[]) => {
+      try {
+        return await command.run(ctx, ...args);
+      } catch (error) {
+        ctx.errors.report(vscode.l10n.t("MLX: {0} failed", command.id), error);
+        return undefined;
+      }
+    }),
+  );
+}

@@ -1,0 +1,202 @@
+import * as vscode from "vscode";
+import type { EngineInfo } from "../shared/engines";
+import type { CachedModel } from "../shared/models";
+import { ProfileName, type ProfileInput } from "../shared/profiles";
+import type { ManagerState } from "../views/host/ManagerState";
+
+/** What the multi-step Create Profile input answers: a profile, "edit as JSON" with a draft, or nothing. */
+export type WizardResult = { kind: "create"; input: ProfileInput } | { kind: "json"; draft: ProfileInput } | undefined;
+
+interface Draft {
+  model?: { repoId: string; file?: string; format: CachedModel["format"] };
+  engine?: EngineInfo;
+  name?: string;
+  port?: number | "auto";
+}
+
+type Step = (draft: Draft) => Promise<"next" | "back" | "json" | "cancel">;
+
+const JSON_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon("json"), tooltip: vscode.l10n.t("Edit as JSON") };
+
+/** Model → engine (only those that serve its format) → name → port, each step validated inline. */
+export async function profileWizard(state: ManagerState, defaultEngine: string, preselected?: CachedModel): Promise<WizardResult> {
+  const draft: Draft = preselected ? { model: modelChoice(preselected) } : {};
+  const title = vscode.l10n.t("Create Profile");
+  const steps: Step[] = [
+    (d) => pickModel(d, state.models, title),
+    (d) => pickEngine(d, state.engines, defaultEngine, title),
+    (d) => enterName(d, state, title),
+    (d) => enterPort(d, state, title),
+  ];
+  let index = preselected ? 1 : 0;
+  const total = steps.length;
+  while (index < total) {
+    const step = steps[index];
+    if (!step) break;
+    const outcome = await step(draft);
+    if (outcome === "cancel") return undefined;
+    if (outcome === "json") return { kind: "json", draft: toInput(draft) };
+    index = outcome === "back" ? Math.max(0, index - 1) : index + 1;
+  }
+  return { kind: "create", input: toInput(draft) };
+
+  function modelChoice(model: CachedModel): NonNullable<Draft["model"]> {
+    const files = model.ggufFiles ?? [];
+    return { repoId: model.id, format: model.format, ...(files.length === 1 && files[0] ? { file: files[0].path } : {}) };
+  }
+
+  async function pickModel(d: Draft, models: CachedModel[], t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    type Item = vscode.QuickPickItem & { choice: NonNullable<Draft["model"]> };
+    const items: Item[] = [];
+    for (const model of [...models].sort((a, b) => a.id.localeCompare(b.id))) {
+      const files = model.ggufFiles ?? [];
+      if (files.length > 1) {
+        for (const file of files) items.push({ label: model.id, description: `${file.path} · ${file.quantization?.label ?? ""}`, choice: { repoId: model.id, file: file.path, format: model.format } });
+      } else {
+        const choice = modelChoice(model);
+        items.push({ label: model.id, description: [model.format.toUpperCase(), model.quantization?.label].filter(Boolean).join(" · "), choice });
+      }
+    }
+    const picked = await quickPick<Item>({ title: t, step: 1, total, placeholder: vscode.l10n.t("Which model should the profile serve?"), items, buttons: [JSON_BUTTON], back: false });
+    if (typeof picked === "string") return picked;
+    d.model = picked.choice;
+    return "next";
+  }
+
+  async function pickEngine(d: Draft, engines: EngineInfo[], preferred: string, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    const format = d.model?.format;
+    const fitting = engines.filter((e) => format === undefined || e.formats.includes(format));
+    const onAppleSilicon = process.platform === "darwin" && process.arch === "arm64";
+    type Item = vscode.QuickPickItem & { engine: EngineInfo };
+    const items: Item[] = fitting
+      .sort((a, b) => (a.id === preferred ? -1 : b.id === preferred ? 1 : 0))
+      .map((engine) => ({
+        label: engine.label,
+        description: engine.id,
+        detail: engine.appleSiliconOnly && !onAppleSilicon ? vscode.l10n.t("Runs on Apple silicon only") : engine.formats.map((f) => f.toUpperCase()).join(", "),
+        engine,
+      }));
+    if (items.length === 0) {
+      void vscode.window.showWarningMessage(vscode.l10n.t("No engine can serve {0} models.", format ?? "these"));
+      return "back";
+    }
+    const picked = await quickPick<Item>({ title: t, step: 2, total, placeholder: vscode.l10n.t("Which engine should run it? (only those that serve {0})", (format ?? "").toUpperCase()), items, buttons: [JSON_BUTTON], back: true });
+    if (typeof picked === "string") return picked;
+    d.engine = picked.engine;
+    return "next";
+  }
+
+  async function enterName(d: Draft, s: ManagerState, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    const base = (d.model?.repoId.split("/").pop() ?? "profile").replace(/[^\p{L}\p{N} ._-]/gu, "-").slice(0, 40);
+    const suggestion = d.name ?? uniqueName(`${base}${d.engine ? `-${d.engine.id}` : ""}`, s);
+    const answer = await inputBox({
+      title: t,
+      step: 3,
+      total,
+      prompt: vscode.l10n.t("A name for the profile (it is also the model name clients send to /v1)"),
+      value: suggestion,
+      validate: (value) => {
+        const parsed = ProfileName.safeParse(value);
+        if (!parsed.success) return parsed.error.issues[0]?.message;
+        if (s.profiles.some((p) => p.name.toLowerCase() === value.trim().toLowerCase())) return vscode.l10n.t("Another profile is called \"{0}\"", value.trim());
+        return undefined;
+      },
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    d.name = answer.value.trim();
+    return "next";
+  }
+
+  async function enterPort(d: Draft, s: ManagerState, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    const answer = await inputBox({
+      title: t,
+      step: 4,
+      total,
+      prompt: vscode.l10n.t("Port on 127.0.0.1: a number from 1024 to 65535, or \"auto\" for any free port at start"),
+      value: d.port === undefined ? "auto" : String(d.port),
+      validate: (value) => {
+        const v = value.trim();
+        if (v === "auto") return undefined;
+        if (!/^\d+$/.test(v)) return vscode.l10n.t("Enter a number or \"auto\"");
+        const port = Number(v);
+        if (port < 1024) return vscode.l10n.t("Ports below 1024 need root: use 1024-65535");
+        if (port > 65535) return vscode.l10n.t("Ports go up to 65535");
+        const holder = s.profiles.find((p) => p.port === port);
+        if (holder) return vscode.l10n.t("The profile \"{0}\" already uses port {1}", holder.name, port);
+        return undefined;
+      },
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    d.port = answer.value.trim() === "auto" ? "auto" : Number(answer.value.trim());
+    return "next";
+  }
+
+  function toInput(d: Draft): ProfileInput {
+    return {
+      name: d.name ?? "",
+      engine: d.engine?.id ?? "llama",
+      model: { source: "cache", repoId: d.model?.repoId ?? "", ...(d.model?.file ? { file: d.model.file } : {}) },
+      port: d.port ?? "auto",
+      options: {},
+    };
+  }
+}
+
+function uniqueName(base: string, state: ManagerState): string {
+  const taken = new Set(state.profiles.map((p) => p.name.toLowerCase()));
+  if (!taken.has(base.toLowerCase())) return base;
+  for (let i = 2; ; i++) if (!taken.has(`${base}-${i}`.toLowerCase())) return `${base}-${i}`;
+}
+
+async function quickPick<T extends vscode.QuickPickItem>(options: { title: string; step: number; total: number; placeholder: string; items: T[]; buttons: vscode.QuickInputButton[]; back: boolean }): Promise<T | "back" | "json" | "cancel"> {
+  const pick = vscode.window.createQuickPick<T>();
+  pick.title = options.title;
+  pick.step = options.step;
+  pick.totalSteps = options.total;
+  pick.placeholder = options.placeholder;
+  pick.items = options.items;
+  pick.ignoreFocusOut = true;
+  pick.buttons = [...(options.back ? [vscode.QuickInputButtons.Back] : []), ...options.buttons];
+  try {
+    return await new Promise<T | "back" | "json" | "cancel">((resolve) => {
+      pick.onDidAccept(() => {
+        const [selected] = pick.selectedItems;
+        if (selected) resolve(selected);
+      });
+      pick.onDidTriggerButton((button) => { resolve(button === vscode.QuickInputButtons.Back ? "back" : "json"); });
+      pick.onDidHide(() => { resolve("cancel"); });
+      pick.show();
+    });
+  } finally {
+    pick.dispose();
+  }
+}
+
+async function inputBox(options: { title: string; step: number; total: number; prompt: string; value: string; validate: (value: string) => string | undefined }): Promise<{ value: string } | "back" | "json" | "cancel"> {
+  const box = vscode.window.createInputBox();
+  box.title = options.title;
+  box.step = options.step;
+  box.totalSteps = options.total;
+  box.prompt = options.prompt;
+  box.value = options.value;
+  box.ignoreFocusOut = true;
+  box.buttons = [vscode.QuickInputButtons.Back, JSON_BUTTON];
+  box.validationMessage = options.validate(options.value);
+  try {
+    return await new Promise<{ value: string } | "back" | "json" | "cancel">((resolve) => {
+      box.onDidChangeValue((value) => {
+        box.validationMessage = options.validate(value);
+      });
+      box.onDidAccept(() => {
+        const message = options.validate(box.value);
+        box.validationMessage = message;
+        if (message === undefined) resolve({ value: box.value });
+      });
+      box.onDidTriggerButton((button) => { resolve(button === vscode.QuickInputButtons.Back ? "back" : "json"); });
+      box.onDidHide(() => { resolve("cancel"); });
+      box.show();
+    });
+  } finally {
+    box.dispose();
+  }
+}

@@ -1,0 +1,209 @@
+import * as vscode from "vscode";
+import { ManagerRequestError, type ManagerClient } from "../../client/ManagerClient";
+import type { EngineInfo } from "../../shared/engines";
+import type { ManagerEvent, SequencedEvent } from "../../shared/events";
+import type { Download, DownloadList } from "../../shared/hub";
+import type { MetricsSnapshot, ServerMetrics } from "../../shared/metrics";
+import type { CachedModel } from "../../shared/models";
+import type { Profile } from "../../shared/profiles";
+import type { ServerInfo } from "../../shared/servers";
+import type { ManagerConnection } from "./ManagerConnection";
+
+export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics";
+
+const METRICS_INTERVAL_MS = 3000;
+
+/**
+ * The extension's copy of the manager's state: fetched once per connection, then kept current
+ * from the event stream (never by polling the lists). Views read it and listen to `onDidChange`.
+ */
+export class ManagerState implements vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<StateKind>();
+  readonly onDidChange = this.changed.event;
+  models: CachedModel[] = [];
+  profiles: Profile[] = [];
+  engines: EngineInfo[] = [];
+  readonly servers = new Map<string, ServerInfo>();
+  readonly downloads = new Map<string, Download>();
+  readonly metrics = new Map<string, ServerMetrics>();
+  /** True once the lists were fetched at least once. */
+  loaded = false;
+  private follow: AbortController | undefined;
+  private pending: SequencedEvent[] | undefined;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  private readonly subscriptions: vscode.Disposable[] = [];
+
+  constructor(
+    private readonly connection: ManagerConnection,
+    private readonly log: vscode.LogOutputChannel,
+  ) {
+    this.subscriptions.push(
+      connection.onDidChange((state) => {
+        if (state.kind === "connected") this.start(state.client);
+        else this.stop();
+        this.fireAll();
+      }),
+    );
+  }
+
+  get runningServers(): ServerInfo[] {
+    return [...this.servers.values()].filter((s) => s.state === "running" || s.state === "unhealthy");
+  }
+
+  /** Servers worth showing: all but the stopped ones. */
+  get visibleServers(): ServerInfo[] {
+    return [...this.servers.values()].filter((s) => s.state !== "stopped").sort((a, b) => a.profileName.localeCompare(b.profileName));
+  }
+
+  serverOf(profileId: string): ServerInfo | undefined {
+    return this.servers.get(profileId);
+  }
+
+  /** Fetches every list again (after a resync, a reconnect or a Refresh). */
+  async refresh(client: ManagerClient): Promise<void> {
+    this.pending ??= [];
+    try {
+      const [models, profiles, servers, engines, downloads] = await Promise.all([
+        client.models(),
+        client.profiles(),
+        client.servers(),
+        client.engines(),
+        client.request<DownloadList>("GET", "/api/downloads").catch((error: unknown) => {
+          // Older managers have no downloads route: show none rather than fail.
+          if (error instanceof ManagerRequestError && error.status === 404) return { downloads: [] };
+          throw error;
+        }),
+      ]);
+      this.models = models.models;
+      this.profiles = profiles.profiles;
+      this.engines = engines.engines;
+      this.servers.clear();
+      for (const server of servers.servers) this.servers.set(server.profileId, server);
+      this.downloads.clear();
+      for (const download of downloads.downloads) this.downloads.set(download.id, download);
+      this.loaded = true;
+      // Events that arrived while fetching are newer than (or equal to) what was fetched.
+      const late = this.pending;
+      this.pending = undefined;
+      for (const event of late) this.apply(event);
+    } finally {
+      this.pending = undefined;
+    }
+    this.updateMetricsTimer();
+    this.fireAll();
+  }
+
+  private start(client: ManagerClient): void {
+    this.stop();
+    const follow = new AbortController();
+    this.follow = follow;
+    let lostTimer: NodeJS.Timeout | undefined;
+    void client.followEvents(
+      (event) => {
+        if (event.type === "resync") void this.refresh(client).catch((e: unknown) => { this.log.warn(`refresh failed: ${String(e)}`); });
+        else if (this.pending) this.pending.push(event);
+        else this.apply(event);
+      },
+      follow.signal,
+      (connected) => {
+        clearTimeout(lostTimer);
+        if (connected) void this.refresh(client).catch((e: unknown) => { this.log.warn(`refresh failed: ${String(e)}`); });
+        // A short drop is retried by followEvents itself; a longer one means the manager is gone.
+        else if (!follow.signal.aborted) lostTimer = setTimeout(() => { this.connection.lost("the event stream closed"); }, 2000);
+      },
+    );
+    follow.signal.addEventListener("abort", () => { clearTimeout(lostTimer); }, { once: true });
+  }
+
+  private stop(): void {
+    this.follow?.abort();
+    this.follow = undefined;
+    clearInterval(this.metricsTimer);
+    this.metricsTimer = undefined;
+  }
+
+  /** Applies one event to the copy and tells the views which list changed. */
+  apply(event: ManagerEvent): void {
+    switch (event.type) {
+      case "model.added":
+      case "model.changed":
+        this.models = [...this.models.filter((m) => m.id !== event.data.id), event.data];
+        this.changed.fire("models");
+        return;
+      case "model.removed":
+        this.models = this.models.filter((m) => m.id !== event.data.id);
+        this.changed.fire("models");
+        return;
+      case "profile.created":
+      case "profile.updated":
+        this.profiles = [...this.profiles.filter((p) => p.id !== event.data.id), event.data];
+        this.changed.fire("profiles");
+        return;
+      case "profile.deleted":
+        this.profiles = this.profiles.filter((p) => p.id !== event.data.id);
+        this.changed.fire("profiles");
+        return;
+      case "server.changed":
+        this.servers.set(event.data.profileId, event.data);
+        this.updateMetricsTimer();
+        this.changed.fire("servers");
+        this.changed.fire("profiles");
+        return;
+      case "server.removed":
+        this.servers.delete(event.data.profileId);
+        this.metrics.delete(event.data.profileId);
+        this.updateMetricsTimer();
+        this.changed.fire("servers");
+        this.changed.fire("profiles");
+        return;
+      case "download.changed":
+      case "download.progress":
+        this.downloads.set(event.data.id, event.data);
+        this.changed.fire("downloads");
+        return;
+      case "download.removed":
+        this.downloads.delete(event.data.id);
+        this.changed.fire("downloads");
+        return;
+      case "resync":
+        return;
+    }
+  }
+
+  /** Memory and tokens/s come from /api/metrics, asked only while a server runs. */
+  private updateMetricsTimer(): void {
+    const want = this.runningServers.length > 0 && this.connection.state.kind === "connected";
+    if (want && !this.metricsTimer) {
+      this.metricsTimer = setInterval(() => void this.sampleMetrics(), METRICS_INTERVAL_MS);
+      void this.sampleMetrics();
+    } else if (!want && this.metricsTimer) {
+      clearInterval(this.metricsTimer);
+      this.metricsTimer = undefined;
+      this.metrics.clear();
+      this.changed.fire("metrics");
+    }
+  }
+
+  private async sampleMetrics(): Promise<void> {
+    const state = this.connection.state;
+    if (state.kind !== "connected") return;
+    try {
+      const snapshot = await state.client.request<MetricsSnapshot>("GET", "/api/metrics", undefined, AbortSignal.timeout(5000));
+      this.metrics.clear();
+      for (const server of snapshot.servers) this.metrics.set(server.profileId, server);
+      this.changed.fire("metrics");
+    } catch (error) {
+      this.log.debug(`metrics: ${String(error)}`);
+    }
+  }
+
+  private fireAll(): void {
+    for (const kind of ["models", "profiles", "servers", "downloads", "metrics"] as const) this.changed.fire(kind);
+  }
+
+  dispose(): void {
+    this.stop();
+    for (const s of this.subscriptions) s.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,61 @@
+import * as vscode from "vscode";
+import type { ModelFormat } from "../../shared/models";
+import type { ManagerState } from "../host/ManagerState";
+import { DownloadItem } from "./DownloadItem";
+import { ModelGroupItem } from "./ModelGroupItem";
+import { ModelItem } from "./ModelItem";
+
+export type ModelsNode = ModelGroupItem | ModelItem | DownloadItem;
+
+const FORMAT_ORDER: readonly ModelFormat[] = ["mlx", "gguf", "safetensors", "unknown"];
+
+/** Models view: downloads in progress on top, then cached models grouped by format. */
+export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<ModelsNode | undefined>();
+  readonly onDidChangeTreeData = this.changed.event;
+  private readonly subscription: vscode.Disposable;
+
+  constructor(private readonly state: ManagerState) {
+    this.subscription = state.onDidChange((kind) => {
+      if (kind === "models" || kind === "downloads") this.changed.fire(undefined);
+    });
+  }
+
+  getTreeItem(node: ModelsNode): vscode.TreeItem {
+    return node;
+  }
+
+  getChildren(node?: ModelsNode): ModelsNode[] {
+    if (!this.state.loaded) return [];
+    if (node === undefined) {
+      const groups: ModelGroupItem[] = [];
+      const active = [...this.state.downloads.values()].filter((d) => d.state === "running" || d.state === "queued" || d.state === "failed");
+      if (active.length > 0) groups.push(new ModelGroupItem("downloads", active.length));
+      const counts = new Map<ModelFormat, number>();
+      for (const model of this.state.models) counts.set(model.format, (counts.get(model.format) ?? 0) + 1);
+      for (const format of FORMAT_ORDER) {
+        const count = counts.get(format);
+        if (count) groups.push(new ModelGroupItem(format, count));
+      }
+      return groups;
+    }
+    if (node instanceof ModelGroupItem) {
+      if (node.group === "downloads") {
+        return [...this.state.downloads.values()]
+          .filter((d) => d.state === "running" || d.state === "queued" || d.state === "failed")
+          .sort((a, b) => a.createdAt - b.createdAt)
+          .map((d) => new DownloadItem(d));
+      }
+      return this.state.models
+        .filter((m) => m.format === node.group)
+        .sort((a, b) => a.id.localeCompare(b.id))
+        .map((m) => new ModelItem(m));
+    }
+    return [];
+  }
+
+  dispose(): void {
+    this.subscription.dispose();
+    this.changed.dispose();
+  }
+}

@@ -1,0 +1,43 @@
+import * as vscode from "vscode";
+import type { Profile } from "../../shared/profiles";
+import type { ServerInfo } from "../../shared/servers";
+
+/** What a profile's inline actions match on: `profile.running`, `profile.stopped`, ... */
+export type ProfileRunState = "running" | "starting" | "stopped" | "failed";
+
+export function describeModelRef(profile: Profile): string {
+  return profile.model.source === "cache" ? `${profile.model.repoId}${profile.model.file ? `:${profile.model.file}` : ""}` : profile.model.path;
+}
+
+/** A profile with its engine, model and port; its contextValue carries its server's state. */
+export class ProfileItem extends vscode.TreeItem {
+  readonly runState: ProfileRunState;
+
+  constructor(
+    readonly profile: Profile,
+    readonly server: ServerInfo | undefined,
+  ) {
+    super(profile.name, vscode.TreeItemCollapsibleState.None);
+    this.id = `profile:${profile.id}`;
+    const state = server?.state;
+    this.runState =
+      state === "running" || state === "unhealthy" ? "running" : state === "starting" || state === "stopping" ? "starting" : state === "failed" ? "failed" : "stopped";
+    const port = server && this.runState !== "stopped" ? String(server.port) : profile.port === "auto" ? vscode.l10n.t("auto port") : String(profile.port);
+    this.description = `${profile.engine} · ${describeModelRef(profile)} · ${port}`;
+    this.contextValue = `profile.${this.runState}`;
+    this.iconPath = new vscode.ThemeIcon(
+      this.runState === "running" ? "vm-running" : this.runState === "starting" ? "loading~spin" : this.runState === "failed" ? "error" : "vm-outline",
+      this.runState === "running" ? new vscode.ThemeColor("testing.iconPassed") : this.runState === "failed" ? new vscode.ThemeColor("testing.iconFailed") : undefined,
+    );
+    this.tooltip = new vscode.MarkdownString(
+      [
+        `**${profile.name}**`,
+        "",
+        `${vscode.l10n.t("Engine")}: ${profile.engine}  `,
+        `${vscode.l10n.t("Model")}: ${describeModelRef(profile)}  `,
+        `${vscode.l10n.t("Port")}: ${port}  `,
+        `${vscode.l10n.t("State")}: ${state ?? "stopped"}`,
+      ].join("\n"),
+    );
+  }
+}

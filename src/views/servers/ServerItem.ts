@@ -1,0 +1,48 @@
+import * as vscode from "vscode";
+import type { ServerMetrics } from "../../shared/metrics";
+import type { ServerInfo } from "../../shared/servers";
+import { formatBytes, formatDuration } from "../host/format";
+
+/** A server the manager runs: state icon, port, uptime and memory; a failed one says why. */
+export class ServerItem extends vscode.TreeItem {
+  constructor(
+    readonly server: ServerInfo,
+    metrics: ServerMetrics | undefined,
+    now = Date.now(),
+  ) {
+    super(server.profileName, vscode.TreeItemCollapsibleState.None);
+    this.id = `server:${server.profileId}`;
+    this.contextValue = `server.${server.state}`;
+    const parts: string[] = [`:${server.port}`];
+    if (server.state === "failed") {
+      parts.unshift(vscode.l10n.t("failed"));
+      if (server.failure) parts.push(server.failure.message);
+    } else if (server.state === "running" || server.state === "unhealthy") {
+      if (server.state === "unhealthy") parts.unshift(vscode.l10n.t("unhealthy"));
+      const since = server.readyAt ?? server.startedAt;
+      if (since !== undefined) parts.push(formatDuration((now - since) / 1000));
+      if (metrics?.memoryBytes !== null && metrics?.memoryBytes !== undefined) parts.push(formatBytes(metrics.memoryBytes));
+      if (metrics?.tokensPerSecLast !== null && metrics?.tokensPerSecLast !== undefined) parts.push(vscode.l10n.t("{0} tok/s", metrics.tokensPerSecLast.toFixed(0)));
+    } else {
+      parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
+    }
+    this.description = parts.join(" · ");
+    this.iconPath =
+      server.state === "running"
+        ? new vscode.ThemeIcon("pass-filled", new vscode.ThemeColor("testing.iconPassed"))
+        : server.state === "failed"
+          ? new vscode.ThemeIcon("error", new vscode.ThemeColor("testing.iconFailed"))
+          : server.state === "unhealthy"
+            ? new vscode.ThemeIcon("warning", new vscode.ThemeColor("list.warningForeground"))
+            : new vscode.ThemeIcon("loading~spin");
+    const tooltip = new vscode.MarkdownString();
+    tooltip.appendMarkdown(`**${server.profileName}** — ${server.state}\n\n`);
+    tooltip.appendText(`${server.engine} · ${server.model}\n${server.upstreamUrl}${server.pid === undefined ? "" : ` · pid ${server.pid}`}\n`);
+    for (const warning of server.warnings) tooltip.appendText(`\n⚠ ${warning}`);
+    if (server.failure) {
+      tooltip.appendText(`\n${server.failure.message}\n`);
+      if (server.failure.logTail.length > 0) tooltip.appendCodeblock(server.failure.logTail.slice(-8).join("\n"), "log");
+    }
+    this.tooltip = tooltip;
+  }
+}
