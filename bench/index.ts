@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { benchEngine } from "./engine";
+import { benchDownload } from "./download";
 import { benchGateway } from "./gateway";
 import { benchManager } from "./manager";
 import { benchMetrics } from "./metrics";
@@ -13,6 +14,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["manager", benchManager],
   ["metrics", benchMetrics],
   ["gateway", benchGateway],
+  ["download", benchDownload],
   ["engine", benchEngine],
 ];
 

@@ -1,4 +1,3 @@
-import crypto from "node:crypto";
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
@@ -6,6 +5,7 @@ import path from "node:path";
 import type { Writable } from "node:stream";
 import type { Logger } from "../logging/Logger";
 import { HubError, hubHttpError, unreachableError } from "./HubError";
+import { hashFor, type StreamHash } from "./streamHash";
 
 /** Where bytes go; tests inject one that fails like a full disk. */
 export type SinkFactory = (file: string) => Writable;
@@ -58,8 +58,6 @@ interface HubHeaders {
 
 class IntegrityError extends Error {}
 
-const SHA256 = /^[0-9a-f]{64}$/;
-const SHA1 = /^[0-9a-f]{40}$/;
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
 /** huggingface_hub's etag normalisation: drop the weak prefix and quotes. */
@@ -67,13 +65,6 @@ export function normalizeEtag(value: string | string[] | undefined): string | un
   const raw = Array.isArray(value) ? value[0] : value;
   if (!raw) return undefined;
   return raw.replace(/^W\//, "").replace(/^"+|"+$/g, "");
-}
-
-/** The hash that proves a blob: sha256 for LFS etags, the git blob sha1 for files kept in git. */
-function hasherFor(etag: string, size: number): crypto.Hash | undefined {
-  if (SHA256.test(etag)) return crypto.createHash("sha256");
-  if (SHA1.test(etag)) return crypto.createHash("sha1").update(`blob ${size}\0`);
-  return undefined;
 }
 
 /**
@@ -179,7 +170,7 @@ export class BlobFetcher {
         // The server ignored Range: start over.
         fs.truncateSync(partial, 0);
       }
-      const hash = hasherFor(etag, request.size);
+      const hash = hashFor(etag, request.size);
       if (hash && start > 0) await hashFile(partial, start, hash, request.signal);
       let written = start;
       request.onProgress(written);
@@ -207,7 +198,7 @@ export class BlobFetcher {
       if (written !== request.size) truncatedError(request, written);
       request.onProgress(written);
       if (hash) {
-        const digest = hash.digest("hex");
+        const digest = hash.digest();
         if (digest !== etag) throw new IntegrityError(`expected ${etag.slice(0, 12)}…, got ${digest.slice(0, 12)}…`);
       }
       return { kind: "done" };
@@ -319,7 +310,7 @@ function fileSize(file: string): number | undefined {
 }
 
 /** Feeds the first `length` bytes already on disk to the hash, so a resumed file is verified whole. */
-async function hashFile(file: string, length: number, hash: crypto.Hash, signal: AbortSignal): Promise<void> {
+async function hashFile(file: string, length: number, hash: StreamHash, signal: AbortSignal): Promise<void> {
   const stream = fs.createReadStream(file, { start: 0, end: length - 1, highWaterMark: 1024 * 1024, signal });
   for await (const chunk of stream) hash.update(chunk as Buffer);
 }
