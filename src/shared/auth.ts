@@ -162,6 +162,15 @@ export const SharedStart = z
     corsOrigins: z.array(z.url().max(300)).max(20).optional(),
     /** /v1 requests per user per minute (default 120). */
     requestsPerMinute: z.number().int().min(1).max(100_000).optional(),
+    /** Failed sign-ins per account and per IP per minute (default 5 and 20), registrations per IP per 10 minutes (default 5). */
+    limits: z
+      .object({
+        loginFailuresPerAccount: z.number().int().min(1).max(100_000).optional(),
+        loginFailuresPerIp: z.number().int().min(1).max(100_000).optional(),
+        registrationsPerIp: z.number().int().min(1).max(100_000).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 export type SharedStart = z.infer<typeof SharedStart>;

@@ -38,7 +38,7 @@ export const ADMIN = { email: "Admin@Example.com", password: "correct horse batt
 /** Makes the first admin over loopback and opens the shared listener on 127.0.0.1; returns its URL. */
 export async function openShared(manager: RunningManager, options: Record<string, unknown> = {}): Promise<string> {
   const status = await manager.api("GET", "/api/shared");
-  if ((status.json as { hasAdmin: boolean }).hasAdmin !== true) {
+  if (!(status.json as { hasAdmin: boolean }).hasAdmin) {
     const made = await manager.api("POST", "/api/users/first-admin", ADMIN);
     if (made.status !== 201) throw new Error(`first admin: ${made.status} ${made.text}`);
   }

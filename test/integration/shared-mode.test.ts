@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
+import { TLSSocket } from "node:tls";
 import { SignJWT, UnsecuredJWT } from "jose";
 import OpenAI from "openai";
 import type { ApiKeyCreated, AuditList, UserInfo, UserUsageList } from "../../src/shared/auth";
@@ -233,8 +234,7 @@ describe("shared mode through the real manager", function () {
     let failure: unknown;
     try {
       for await (const chunk of stream) {
-        void chunk;
-        chunks++;
+        if (chunk.choices.length > 0) chunks++;
         if (chunks === 3) {
           disabledAt = Date.now();
           const res = await manager.api("PATCH", `/api/users/${dave.id}`, { status: "disabled" });
@@ -289,7 +289,8 @@ describe("shared mode through the real manager", function () {
     const https = await import("node:https");
     const peer = await new Promise<{ status: number; fingerprint: string }>((resolve, reject) => {
       const req = https.request(`${status.url}/login`, { ca: certPem }, (res) => {
-        const socket = res.socket as import("node:tls").TLSSocket;
+        const socket = res.socket;
+        assert.ok(socket instanceof TLSSocket);
         resolve({ status: res.statusCode ?? 0, fingerprint: socket.getPeerCertificate().fingerprint256 });
         res.resume();
       });

@@ -7,6 +7,12 @@ export interface RateLimiterOptions {
   windowMs: number;
   /** Each further window in a row that is over the limit doubles the wait, up to this. Default: no back-off. */
   maxBlockMs?: number;
+  /**
+   * Counting failures (hit after each failure, check before each attempt): block as soon as the
+   * limit is reached, so the attempt after the limit-th failure is refused. Default: the
+   * limit-th event passes and the next one is refused (requests).
+   */
+  blockOnReach?: boolean;
   /** Keys remembered at most (oldest forgotten first), so an attacker cycling keys can't exhaust memory. */
   maxKeys?: number;
   now?: () => number;
@@ -66,7 +72,7 @@ export class RateLimiter {
       entry.blockedUntil = 0;
     }
     entry.count++;
-    if (entry.count <= this.options.limit) return { allowed: true };
+    if (this.options.blockOnReach === true ? entry.count < this.options.limit : entry.count <= this.options.limit) return { allowed: true };
     entry.strikes++;
     const base = entry.windowStart + this.options.windowMs - now;
     const backoff = this.options.maxBlockMs === undefined ? base : Math.min(this.options.maxBlockMs, this.options.windowMs * 2 ** (entry.strikes - 1));

@@ -46,8 +46,8 @@ export class SharedAccess {
   ) {
     const l = { ...DEFAULT_LIMITS, ...limits };
     const clock = now === undefined ? {} : { now };
-    this.loginByAccount = new RateLimiter({ limit: l.loginFailuresPerAccount, windowMs: 60_000, maxBlockMs: 15 * 60_000, ...clock });
-    this.loginByIp = new RateLimiter({ limit: l.loginFailuresPerIp, windowMs: 60_000, maxBlockMs: 15 * 60_000, ...clock });
+    this.loginByAccount = new RateLimiter({ limit: l.loginFailuresPerAccount, windowMs: 60_000, maxBlockMs: 15 * 60_000, blockOnReach: true, ...clock });
+    this.loginByIp = new RateLimiter({ limit: l.loginFailuresPerIp, windowMs: 60_000, maxBlockMs: 15 * 60_000, blockOnReach: true, ...clock });
     this.registerByIp = new RateLimiter({ limit: l.registrationsPerIp, windowMs: 10 * 60_000, ...clock });
     this.requestsByUser = new RateLimiter({ limit: l.requestsPerMinute, windowMs: 60_000, ...clock });
   }

@@ -19,7 +19,7 @@ import type { ServerSupervisor } from "../servers/ServerSupervisor";
 import type { Profile } from "../../shared/profiles";
 import { userInfo, type Actor, type UserRecord } from "./AccountService";
 import { registerAdminRoutes } from "./accountRoutes";
-import { loginWithLimits, rateLimited, type Principal, type SharedAccess } from "./SharedAccess";
+import { DEFAULT_LIMITS, loginWithLimits, rateLimited, type Principal, type SharedAccess } from "./SharedAccess";
 import { registerWebRoutes } from "./webRoutes";
 
 export interface SharedListenerDeps {
@@ -130,7 +130,10 @@ export class SharedListener {
     app.server.headersTimeout = HEADERS_TIMEOUT_MS;
     const { access } = this.deps;
     const corsOrigins = new Set(options.corsOrigins ?? []);
-    if (options.requestsPerMinute !== undefined) access.requestsByUser.setLimit(options.requestsPerMinute);
+    access.requestsByUser.setLimit(options.requestsPerMinute ?? DEFAULT_LIMITS.requestsPerMinute);
+    access.loginByAccount.setLimit(options.limits?.loginFailuresPerAccount ?? DEFAULT_LIMITS.loginFailuresPerAccount);
+    access.loginByIp.setLimit(options.limits?.loginFailuresPerIp ?? DEFAULT_LIMITS.loginFailuresPerIp);
+    access.registerByIp.setLimit(options.limits?.registrationsPerIp ?? DEFAULT_LIMITS.registrationsPerIp);
 
     void app.register(fastifyCookie);
     void app.register(fastifyFormbody, { bodyLimit: 16 * 1024 });
@@ -176,7 +179,7 @@ export class SharedListener {
     app.setErrorHandler(async (error: unknown, request, reply) => {
       const apiError = toApiError(error);
       if (apiError.status >= 500) this.log.error("shared request failed", { method: request.method, url: request.url.split("?")[0], error: String(error) });
-      if (apiError.status === 503 && typeof apiError.details?.["retryAfterSec"] === "number") void reply.header("retry-after", String(apiError.details["retryAfterSec"]));
+      if (typeof apiError.details?.["retryAfterSec"] === "number") void reply.header("retry-after", String(apiError.details["retryAfterSec"]));
       await reply.code(apiError.status).send(apiError.toBody());
     });
 
