@@ -168,7 +168,7 @@ export function adminUsersPage(ctx: PageContext, users: readonly UserInfo[], mes
       if (u.status === "disabled") actions.push(action(u, "enable", "Enable"));
       if (u.status !== "pending") actions.push(u.role === "admin" ? action(u, "demote", "Make user") : action(u, "promote", "Make admin"));
       if (u.status !== "pending") actions.push(action(u, "delete", "Delete", "danger"));
-      const reset = `<details><summary>Reset password</summary><form method="post" action="/admin/users/${encodeURIComponent(u.id)}/password" class="row">${csrfField(ctx)}<label for="pw-${e(u.id)}">New password for ${e(u.email)}</label><input id="pw-${e(u.id)}" name="password" type="password" autocomplete="new-password" required minlength="10" maxlength="256"><button type="submit" class="small">Set</button></form></details>`;
+      const reset = u.status === "pending" ? "" : `<details><summary>Reset password</summary><form method="post" action="/admin/users/${encodeURIComponent(u.id)}/password" class="row">${csrfField(ctx)}<label for="pw-${e(u.id)}">New password for ${e(u.email)}</label><input id="pw-${e(u.id)}" name="password" type="password" autocomplete="new-password" required minlength="10" maxlength="256"><button type="submit" class="small">Set</button></form></details>`;
       return `<tr${u.status === "pending" ? ' class="pending"' : ""}><td>${e(u.email)}${u.id === me ? ' <span class="muted">(you)</span>' : ""}</td><td><span class="pill ${e(u.status)}">${e(u.status)}</span></td><td>${e(u.role)}</td><td>${time(u.createdAt)}</td><td>${u.lastLoginAt === undefined ? "never" : time(u.lastLoginAt)}</td><td class="actions">${actions.join(" ")}${reset}</td></tr>`;
     })
     .join("\n");
@@ -201,8 +201,9 @@ export function adminUsagePage(ctx: PageContext, rows: readonly UserUsageRow[]):
 export function adminAuditPage(ctx: PageContext, events: readonly AuditEvent[]): string {
   const body = events
     .map((ev) => {
-      const details = ev.details === undefined ? "" : Object.entries(ev.details).map(([k, v]) => `${k}=${String(v)}`).join(", ");
-      return `<tr><td>${time(ev.at)}</td><td>${e(ev.type)}</td><td>${e(ev.actorEmail ?? (ev.actor === "" ? "anonymous" : ev.actor))}</td><td>${e(ev.target ?? "")}</td><td>${e(ev.ip ?? "")}</td><td>${e(details)}</td></tr>`;
+      const details = ev.details === undefined ? "" : Object.entries(ev.details).filter(([k]) => k !== "targetEmail").map(([k, v]) => `${k}=${String(v)}`).join(", ");
+      const target = typeof ev.details?.["targetEmail"] === "string" ? ev.details["targetEmail"] : ev.target ?? "";
+      return `<tr><td>${time(ev.at)}</td><td>${e(ev.type)}</td><td>${e(ev.actorEmail ?? (ev.actor === "" ? "anonymous" : ev.actor))}</td><td>${e(target)}</td><td>${e(ev.ip ?? "")}</td><td>${e(details)}</td></tr>`;
     })
     .join("\n");
   return layout(
@@ -247,13 +248,13 @@ label{display:block;font-weight:600;margin:14px 0 4px}
 input{width:100%;padding:8px 10px;font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:6px}
 button{font:inherit;padding:8px 14px;border-radius:6px;border:1px solid var(--line);background:var(--card);color:var(--fg);cursor:pointer}
 button.primary{background:var(--accent);border-color:var(--accent);color:var(--accent-fg);font-weight:600}
-form>button.primary{margin-top:18px;width:100%}
+form:not(.inline):not(.row)>button.primary{margin-top:18px;width:100%}
 .row button.primary{width:auto}
 button.danger{color:var(--danger);border-color:var(--danger)}
 button.small{padding:3px 10px;font-size:13px}
 button.link{border:0;background:none;color:var(--accent);padding:0;text-decoration:underline}
 .inline{display:inline}
-.row{display:flex;gap:8px;align-items:end;flex-wrap:wrap;margin-top:12px}.row label{margin:0;width:100%}.row input{flex:1;min-width:200px;width:auto}
+.row{display:flex;gap:8px;align-items:end;flex-wrap:wrap;margin-top:20px}.row label{margin:0;width:100%}.row input{flex:1;min-width:200px;width:auto}
 table{width:100%;border-collapse:collapse;background:var(--card);border:1px solid var(--line);border-radius:8px}
 th,td{text-align:left;padding:8px 10px;border-bottom:1px solid var(--line);vertical-align:top}
 th{font-size:13px;color:var(--muted);font-weight:600}
@@ -266,6 +267,9 @@ details{margin-top:6px}summary{cursor:pointer;color:var(--muted);font-size:13px}
 .alert{padding:10px 12px;border-radius:6px;border:1px solid var(--line)}
 .alert.error{border-color:var(--danger);color:var(--danger)}
 .alert.notice{border-color:var(--ok)}
+.alert p{margin:4px 0}
+.card>table,.card>.alert{margin:12px 0}
+td time{white-space:nowrap}
 code{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:13px}
 code.secret{display:block;padding:8px;background:var(--bg);border:1px solid var(--line);border-radius:6px;word-break:break-all;user-select:all}
 `;
