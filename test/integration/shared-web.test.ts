@@ -15,9 +15,9 @@ const SHOTS = path.join(ROOT, "artifacts", "screenshots");
 describe("shared mode's web pages in Chromium", function () {
   this.timeout(120_000);
   let root: string;
-  let manager: RunningManager;
+  let manager: RunningManager | undefined;
   let shared: string;
-  let browser: Browser;
+  let browser: Browser | undefined;
   const foreignRequests: string[] = [];
 
   const newPage = async (context: BrowserContext): Promise<Page> => {
@@ -51,6 +51,7 @@ describe("shared mode's web pages in Chromium", function () {
   });
 
   it("redirects to /login, registers a teammate who then waits for approval, and lets the admin approve them from the users page", async () => {
+    assert.ok(browser);
     const teammate = await browser.newContext({ viewport: { width: 1000, height: 700 } });
     const page = await newPage(teammate);
     const first = await page.goto(`${shared}/admin/users`);
@@ -134,7 +135,7 @@ describe("shared mode's web pages in Chromium", function () {
     await shot(adminPage, "admin-users-dark");
 
     // A form without the CSRF token is refused; signing out ends the session.
-    const forged = await adminPage.request.post(`${shared}/admin/users/${"x"}/approve`, { form: { csrf: "wrong" }, maxRedirects: 0 });
+    const forged = await adminPage.request.post(`${shared}/admin/users/x/approve`, { form: { csrf: "wrong" }, maxRedirects: 0 });
     assert.equal(forged.status(), 403);
     await adminPage.getByRole("button", { name: "Sign out" }).click();
     assert.equal(new URL(adminPage.url()).pathname, "/login");
