@@ -8,7 +8,9 @@ import { DEFAULT_MANAGER_PORT } from "../shared/api";
 import type { Profile, ProfileInput, ProfilePatch } from "../shared/profiles";
 import { formatBytes, formatCount, table } from "./format";
 import { addHubCommands } from "./hubCommands";
+import { ContextStore } from "./contexts";
 import { addServerCommands } from "./serverCommands";
+import { addShareCommands } from "./shareCommands";
 
 declare const __MANAGER_VERSION__: string;
 const VERSION = typeof __MANAGER_VERSION__ === "string" ? __MANAGER_VERSION__ : "0.0.0-dev";
@@ -20,6 +22,7 @@ interface GlobalOptions {
   dataDir?: string;
   url?: string;
   token?: string;
+  context?: string;
 }
 
 function parsePort(value: string): number {
@@ -36,6 +39,11 @@ async function connect(program: Command): Promise<ManagerClient> {
     const token = global.token ?? process.env["MLX_MANAGER_TOKEN"];
     if (!token) throw new ManagerRequestError(0, "unauthorized", "A remote manager needs a token: pass --token or set MLX_MANAGER_TOKEN.");
     return new ManagerClient({ url: url.replace(/\/+$/, ""), token });
+  }
+  const context = new ContextStore(resolveDataDir(global.dataDir)).resolve(global.context);
+  if (context !== undefined) {
+    if (context.expiresAt < Date.now()) throw new ManagerRequestError(401, "unauthorized", `The token of context "${context.name}" expired: run \`mlx-manager login ${context.url}\` again.`);
+    return new ManagerClient({ url: context.url, token: context.token });
   }
   return ensureManager({ dataDir: resolveDataDir(global.dataDir), managerScript: __filename });
 }
@@ -99,6 +107,7 @@ export function buildProgram(): Command {
     .option("--data-dir <dir>", "manager data directory (default: MLX_MANAGER_HOME or ~/.mlx-manager)")
     .option("--url <url>", "talk to the manager at this URL (default: MLX_MANAGER_URL, else the local one)")
     .option("--token <token>", "token for --url (default: MLX_MANAGER_TOKEN)")
+    .option("--context <name>", "talk to a team server signed in with `login` (default: the current context, else the local manager)")
     .showHelpAfterError();
 
   program
@@ -119,6 +128,8 @@ export function buildProgram(): Command {
         version: VERSION,
         watchCache: opts.watch,
         stopServersOnExit: opts.stopServersOnExit === true,
+        // Tests move shared mode's clock (token expiry) without waiting a week.
+        ...(process.env["MLX_MANAGER_TEST_CLOCK_OFFSET_MS"] ? { clockOffsetMs: Number(process.env["MLX_MANAGER_TEST_CLOCK_OFFSET_MS"]) } : {}),
       });
       try {
         await app.start();
@@ -334,6 +345,12 @@ export function buildProgram(): Command {
     });
 
   addServerCommands(program, () => connect(program));
+  addShareCommands(
+    program,
+    () => ensureManager({ dataDir: resolveDataDir(program.opts<GlobalOptions>().dataDir), managerScript: __filename }),
+    () => resolveDataDir(program.opts<GlobalOptions>().dataDir),
+    () => connect(program),
+  );
   addHubCommands(program, () => connect(program));
   return program;
 }

@@ -5,6 +5,19 @@ import type { SequencedEvent } from "../shared/events";
 import type { Download, DownloadList, DownloadRequest, DownloadStarted, HubModelInfo, HubSearchList, HubStatus } from "../shared/hub";
 import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
 import type { ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
+import type {
+  ApiKeyCreated,
+  ApiKeyInfo,
+  ApiKeyList,
+  AuditList,
+  LoginResult,
+  SharedStart,
+  SharedStatus,
+  UserInfo,
+  UserList,
+  UserPatch,
+  UserUsageList,
+} from "../shared/auth";
 
 const LogLinesMessage = z.object({ lines: z.array(z.string()) });
 
@@ -142,6 +155,70 @@ export class ManagerClient {
   }
   removeDownload(id: string): Promise<void> {
     return this.request("DELETE", `/api/downloads/${encodeURIComponent(id)}`);
+  }
+
+  // ---------------------------------------------------------------- shared mode
+
+  /** Loopback (owner): the shared listener's state. */
+  sharedStatus(): Promise<SharedStatus> {
+    return this.request("GET", "/api/shared");
+  }
+  /** Loopback (owner): opens the shared listener (needs a first admin). */
+  startShared(options: SharedStart): Promise<SharedStatus> {
+    return this.request("POST", "/api/shared/start", options);
+  }
+  stopShared(): Promise<SharedStatus> {
+    return this.request("POST", "/api/shared/stop");
+  }
+  /** Loopback (owner): a new JWT secret; everyone is signed out. */
+  rotateSecret(): Promise<{ rotated: boolean }> {
+    return this.request("POST", "/api/shared/rotate-secret");
+  }
+  /** Loopback (owner): the first account, an approved admin. */
+  createFirstAdmin(email: string, password: string): Promise<UserInfo> {
+    return this.request("POST", "/api/users/first-admin", { email, password });
+  }
+  /** Shared listener: email + password → a 7-day token. */
+  login(email: string, password: string): Promise<LoginResult> {
+    return this.request("POST", "/api/auth/login", { email, password });
+  }
+  register(email: string, password: string): Promise<{ user: UserInfo; message: string }> {
+    return this.request("POST", "/api/auth/register", { email, password });
+  }
+  me(): Promise<{ user: UserInfo }> {
+    return this.request("GET", "/api/auth/me");
+  }
+  changePassword(currentPassword: string, newPassword: string): Promise<LoginResult> {
+    return this.request("POST", "/api/auth/password", { currentPassword, newPassword });
+  }
+  users(): Promise<UserList> {
+    return this.request("GET", "/api/users");
+  }
+  updateUser(id: string, patch: UserPatch): Promise<UserInfo> {
+    return this.request("PATCH", `/api/users/${encodeURIComponent(id)}`, patch);
+  }
+  deleteUser(id: string): Promise<UserInfo> {
+    return this.request("DELETE", `/api/users/${encodeURIComponent(id)}`);
+  }
+  resetPassword(id: string, password: string): Promise<UserInfo> {
+    return this.request("POST", `/api/users/${encodeURIComponent(id)}/password`, { password });
+  }
+  apiKeys(): Promise<ApiKeyList> {
+    return this.request("GET", "/api/keys");
+  }
+  createApiKey(name: string): Promise<ApiKeyCreated> {
+    return this.request("POST", "/api/keys", { name });
+  }
+  revokeApiKey(id: string): Promise<ApiKeyInfo> {
+    return this.request("DELETE", `/api/keys/${encodeURIComponent(id)}`);
+  }
+  audit(limit?: number): Promise<AuditList> {
+    return this.request("GET", `/api/audit${limit === undefined ? "" : `?limit=${limit}`}`);
+  }
+  usageByUser(query: { from?: string; to?: string } = {}): Promise<UserUsageList> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => typeof e[1] === "string"));
+    const text = params.toString();
+    return this.request("GET", `/api/usage/users${text ? `?${text}` : ""}`);
   }
 
   /** Calls `onLines` with the last `lines` lines of a server's log, then with new ones until `signal` aborts. */
