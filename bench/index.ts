@@ -1,6 +1,7 @@
 // `npm run bench`: every benchmark, each ours vs. a peer measured in the same run, side by side.
 import fs from "node:fs";
 import path from "node:path";
+import { benchAuth } from "./auth";
 import { benchEngine } from "./engine";
 import { benchDownload } from "./download";
 import { benchGateway } from "./gateway";
@@ -16,6 +17,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["gateway", benchGateway],
   ["download", benchDownload],
   ["engine", benchEngine],
+  ["auth", benchAuth],
 ];
 
 async function main(): Promise<void> {
