@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import type { CommandContext } from "./commands/CommandContext";
 import { pushHfToken } from "./commands/setHfToken";
+import { DownloadTracker } from "./views/host/DownloadTracker";
 import { ErrorReporter } from "./views/host/errors";
 import { ManagerConnection } from "./views/host/ManagerConnection";
 import { ManagerState } from "./views/host/ManagerState";
@@ -38,6 +39,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const state = new ManagerState(connection, log);
   const errors = new ErrorReporter(log);
   const serverLogs = new ServerLogChannels(connection, log);
+  const downloads = new DownloadTracker(connection, state, errors);
   const profileDocuments = new ProfileDocuments(connection);
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
@@ -58,6 +60,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     connection,
     state,
     serverLogs,
+    downloads,
     profileDocuments,
     models,
     profiles,

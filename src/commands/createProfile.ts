@@ -29,7 +29,8 @@ export const createProfile: CommandDefinition = {
         return undefined;
       }
     }
-    const result = await profileWizard(ctx.state, readSettings().defaultEngine, arg instanceof ModelItem ? arg.model : undefined);
+    const preselected = arg instanceof ModelItem ? arg.model : typeof arg === "string" ? ctx.state.models.find((m) => m.id === arg) : undefined;
+    const result = await profileWizard(ctx.state, readSettings().defaultEngine, preselected);
     if (!result) return undefined;
     if (result.kind === "json") return openProfileDraft(ctx, result.draft);
     try {

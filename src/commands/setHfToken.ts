@@ -9,7 +9,7 @@ export async function pushHfToken(ctx: CommandContext): Promise<void> {
   const token = await ctx.secrets.get(HF_TOKEN_SECRET);
   if (!token) return;
   try {
-    await (await ctx.connection.client()).request("PUT", "/api/hub/token", { token });
+    await (await ctx.connection.client()).setHubToken(token);
   } catch (error) {
     if (!(error instanceof ManagerRequestError && error.status === 404)) ctx.log.warn(`could not pass the Hugging Face token to the manager: ${String(error)}`);
   }
@@ -32,6 +32,7 @@ export const setHfToken: CommandDefinition = {
     if (token === undefined) return undefined;
     if (token.trim() === "") {
       await ctx.secrets.delete(HF_TOKEN_SECRET);
+      await (await ctx.connection.client()).clearHubToken().catch(() => undefined);
       vscode.window.setStatusBarMessage(vscode.l10n.t("Hugging Face token removed"), 3000);
       return false;
     }

@@ -2,7 +2,7 @@ import * as vscode from "vscode";
 import { ManagerRequestError, type ManagerClient } from "../../client/ManagerClient";
 import type { EngineInfo } from "../../shared/engines";
 import type { ManagerEvent, SequencedEvent } from "../../shared/events";
-import type { Download, DownloadList } from "../../shared/hub";
+import type { Download } from "../../shared/hub";
 import type { MetricsSnapshot, ServerMetrics } from "../../shared/metrics";
 import type { CachedModel } from "../../shared/models";
 import type { Profile } from "../../shared/profiles";
@@ -68,7 +68,7 @@ export class ManagerState implements vscode.Disposable {
         client.profiles(),
         client.servers(),
         client.engines(),
-        client.request<DownloadList>("GET", "/api/downloads").catch((error: unknown) => {
+        client.downloads().catch((error: unknown) => {
           // Older managers have no downloads route: show none rather than fail.
           if (error instanceof ManagerRequestError && error.status === 404) return { downloads: [] };
           throw error;

@@ -8,7 +8,7 @@ export class ModelItem extends vscode.TreeItem {
     super(model.id, vscode.TreeItemCollapsibleState.None);
     this.id = `model:${model.id}`;
     this.description = [formatBytes(model.size), model.quantization?.label, model.architecture].filter((p) => p !== undefined && p.length > 0).join(" · ");
-    this.iconPath = new vscode.ThemeIcon(model.warnings.length > 0 ? "warning" : "symbol-namespace");
+    this.iconPath = new vscode.ThemeIcon(model.warnings.length > 0 ? "warning" : model.format === "mlx" ? "circuit-board" : "file-binary");
     this.contextValue = `model.${model.format}`;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendMarkdown(`**${escape(model.id)}**\n\n`);
