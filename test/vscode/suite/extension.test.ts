@@ -1,0 +1,211 @@
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import * as vscode from "vscode";
+import type { Download } from "../../../src/shared/hub";
+import type { Profile } from "../../../src/shared/profiles";
+import type { ServerInfo } from "../../../src/shared/servers";
+import type { ModelGroupItem } from "../../../src/views/models/ModelGroupItem";
+import type { ModelItem } from "../../../src/views/models/ModelItem";
+import { EXTENSION_ID, extensionApi, fixture, waitFor } from "./host";
+
+const PROFILE = "tiny-llama";
+
+describe("MLX Model Manager in a real VS Code", function () {
+  this.timeout(120_000);
+  const fx = fixture();
+
+  it("activates cheaply and connects to the manager it started", async () => {
+    const api = await extensionApi();
+    assert.ok(api.activationMs < 200, `activation took ${api.activationMs} ms`);
+    const state = await waitFor(() => (api.connection.state.kind === "connected" ? api.connection.state : undefined), "the manager connection", 30_000);
+    assert.equal(state.status.dataDir, fx.dataDir);
+    assert.equal(state.status.hfCache, fx.hfCache);
+    await waitFor(() => api.state.loaded, "the first fetch");
+    // From a .vsix, the extension (and the manager it started) must run from the installed copy.
+    const installedAt = vscode.extensions.getExtension(EXTENSION_ID)?.extensionPath ?? "";
+    if (fx.installedFrom) {
+      assert.ok(installedAt.includes(`${path.sep}ext${path.sep}${EXTENSION_ID}-`), installedAt);
+      if (process.platform === "linux") {
+        const cmdline = fs.readFileSync(`/proc/${state.status.pid}/cmdline`, "utf8").split("\0");
+        assert.equal(cmdline[1], path.join(installedAt, "dist", "manager.js"));
+      }
+    }
+    if (fx.benchOut) fs.writeFileSync(path.join(fx.benchOut, "activation.json"), JSON.stringify({ activationMs: api.activationMs }));
+  });
+
+  it("contributes exactly the commands it registers", async () => {
+    const extension = vscode.extensions.getExtension(EXTENSION_ID);
+    const manifest = extension?.packageJSON as { contributes: { commands: { command: string }[]; views: Record<string, { id: string }[]> } };
+    const contributed = manifest.contributes.commands.map((c) => c.command).sort();
+    const viewIds = Object.values(manifest.contributes.views).flat().map((v) => v.id);
+    const registered = (await vscode.commands.getCommands(true)).filter((c) => c.startsWith("mlx.") && !viewIds.some((v) => c.startsWith(`${v}.`))).sort();
+    assert.deepEqual(registered, contributed);
+  });
+
+  it("shows the cached models grouped by format with size, quantization and architecture", async () => {
+    const api = await extensionApi();
+    const groups = api.models.getChildren() as ModelGroupItem[];
+    assert.deepEqual(groups.map((g) => g.group), ["mlx", "gguf"]);
+    const gguf = groups.find((g) => g.group === "gguf");
+    assert.ok(gguf);
+    const [item] = api.models.getChildren(gguf) as ModelItem[];
+    assert.ok(item);
+    assert.equal(item.label, fx.ggufRepo);
+    assert.match(String(item.description), /KB · F32 · llama/);
+    assert.equal(item.contextValue, "model.gguf");
+    const mlx = groups.find((g) => g.group === "mlx");
+    assert.ok(mlx);
+    const [mlxItem] = api.models.getChildren(mlx) as ModelItem[];
+    assert.match(String(mlxItem?.description), /4-bit/);
+  });
+
+  it("creates a profile and shows it stopped, with its engine, model and port", async () => {
+    const api = await extensionApi();
+    const profile = await vscode.commands.executeCommand<Profile | undefined>("mlx.createProfile", {
+      name: PROFILE,
+      engine: "llama",
+      model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile },
+      options: { threads: 1, contextLength: 256 },
+    });
+    assert.ok(profile, `not created: ${api.errors.recent.join("; ")}`);
+    const item = await waitFor(() => api.profiles.getChildren().find((p) => p.profile.name === PROFILE), "the profile in the view");
+    assert.equal(item.contextValue, "profile.stopped");
+    assert.match(String(item.description), /^llama · test\/tiny-gguf:tiny-F32\.gguf · auto port$/);
+  });
+
+  it("starts the server: starting → running in Servers, the status bar counts it, then stops it", async () => {
+    const api = await extensionApi();
+    const seen = new Set<string>();
+    const listener = api.servers.onDidChangeTreeData(() => {
+      for (const item of api.servers.getChildren()) seen.add(String(item.contextValue));
+    });
+    try {
+      const started = await vscode.commands.executeCommand<ServerInfo[]>("mlx.startServer", PROFILE);
+      assert.equal(started[0]?.state, "running", `start failed: ${api.errors.recent.join("; ")}`);
+      const item = await waitFor(() => api.servers.getChildren().find((s) => s.server.profileName === PROFILE && s.contextValue === "server.running"), "a running server in Servers");
+      assert.match(String(item.description), new RegExp(`^:${started[0].port}`));
+      assert.ok(seen.has("server.starting"), `states seen: ${[...seen].join(", ")}`);
+      await waitFor(() => api.statusBar.text.includes(" 1"), `the status bar to count 1 (${api.statusBar.text})`);
+      assert.equal(api.profiles.getChildren().find((p) => p.profile.name === PROFILE)?.contextValue, "profile.running");
+
+      const channel = await vscode.commands.executeCommand<vscode.LogOutputChannel | undefined>("mlx.showServerLogs", PROFILE);
+      assert.equal(channel?.name, `MLX Server: ${PROFILE}`);
+      const endpoint = await vscode.commands.executeCommand<{ endpoint: string; model: string }>("mlx.copyEndpoint", PROFILE);
+      assert.equal(await vscode.env.clipboard.readText(), endpoint.endpoint);
+      assert.match(endpoint.endpoint, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
+
+      await vscode.commands.executeCommand("mlx.stopServer", PROFILE);
+      await waitFor(() => !api.servers.getChildren().some((s) => s.server.profileName === PROFILE), "the server to leave Servers");
+      await waitFor(() => api.profiles.getChildren().find((p) => p.profile.name === PROFILE)?.contextValue === "profile.stopped", "the profile to show stopped");
+      assert.ok(api.statusBar.text.endsWith(" 0"), api.statusBar.text);
+    } finally {
+      listener.dispose();
+    }
+  });
+
+  it("reports a profile the manager refuses, as one error and as a diagnostic in Edit as JSON", async () => {
+    const api = await extensionApi();
+    const before = api.errors.recent.length;
+    const refused = await vscode.commands.executeCommand("mlx.createProfile", { name: "bad port", engine: "llama", model: { source: "cache", repoId: fx.ggufRepo }, port: 80 });
+    assert.equal(refused, undefined);
+    assert.equal(api.errors.recent.length, before + 1);
+    assert.match(api.errors.recent.at(-1) ?? "", /port/i);
+
+    const profile = api.state.profiles.find((p) => p.name === PROFILE);
+    assert.ok(profile);
+    const uri = api.profileDocuments.uriFor(profile);
+    const editor = await vscode.commands.executeCommand<vscode.TextEditor>("mlx.editProfile", PROFILE);
+    assert.equal(editor.document.uri.toString(), uri.toString());
+    assert.equal(editor.document.languageId, "json");
+    const text = editor.document.getText().replace(/"port": "auto"/, '"port": 80');
+    await assert.rejects(Promise.resolve(vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(text))));
+    const [diagnostic] = vscode.languages.getDiagnostics(uri);
+    assert.ok(diagnostic, "no diagnostic");
+    assert.match(diagnostic.message, /^port: /);
+    assert.equal(editor.document.lineAt(diagnostic.range.start.line).text.trim(), '"port": "auto",');
+
+    // A valid edit saves through the manager.
+    const good = editor.document.getText().replace(/"port": "auto"/, '"port": "auto"').replace(/"idleTimeoutSec": \d+/, '"idleTimeoutSec": 600');
+    await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(good));
+    await waitFor(() => api.state.profiles.find((p) => p.name === PROFILE)?.idleTimeoutSec === 600, "the edit to reach the manager");
+    assert.equal(vscode.languages.getDiagnostics(uri).length, 0);
+    await vscode.commands.executeCommand("workbench.action.closeAllEditors");
+  });
+
+  it("reports a server that cannot start, with why", async () => {
+    const api = await extensionApi();
+    const created = await vscode.commands.executeCommand<Profile | undefined>("mlx.createProfile", { name: "mlx on llama", engine: "mlx-lm", model: { source: "cache", repoId: fx.mlxRepo } });
+    assert.ok(created, api.errors.recent.join("; "));
+    const before = api.errors.recent.length;
+    const started = await vscode.commands.executeCommand<ServerInfo[]>("mlx.startServer", "mlx on llama");
+    assert.deepEqual(started, []);
+    assert.equal(api.errors.recent.length, before + 1);
+    assert.match(api.errors.recent.at(-1) ?? "", /Could not start mlx on llama: .*(install|not found|Apple)/i);
+  });
+
+  it("duplicates, exports and deletes profiles", async () => {
+    const api = await extensionApi();
+    const [copy] = await vscode.commands.executeCommand<Profile[]>("mlx.duplicateProfile", PROFILE);
+    assert.ok(copy);
+    await waitFor(() => api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy in Profiles");
+    const target = vscode.Uri.file(path.join(fx.root, "export.json"));
+    await vscode.commands.executeCommand("mlx.exportProfiles", copy.name, target);
+    const exported = JSON.parse(fs.readFileSync(target.fsPath, "utf8")) as { kind: string; profiles: { name: string }[] };
+    assert.equal(exported.kind, "mlx-manager.profiles");
+    assert.deepEqual(exported.profiles.map((p) => p.name), [copy.name]);
+    await vscode.commands.executeCommand("mlx.deleteProfile", copy.name, [], { confirmed: true });
+    await waitFor(() => !api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy to leave Profiles");
+  });
+
+  it("refreshes the Models view within a frame of a manager event, with 1,000 models", async function () {
+    const api = await extensionApi();
+    const many = Array.from({ length: 1000 }, (_, i) => ({ ...api.state.models[0]!, id: `bench/model-${String(i).padStart(4, "0")}`, format: "gguf" as const }));
+    for (const model of many) api.state.apply({ type: "model.added", data: model });
+    const samples: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const timing = new Promise<number>((resolve) => {
+        const t0 = performance.now();
+        const sub = api.models.onDidChangeTreeData(() => {
+          sub.dispose();
+          const groups = api.models.getChildren();
+          for (const group of groups) api.models.getChildren(group);
+          resolve(performance.now() - t0);
+        });
+      });
+      api.state.apply({ type: "model.changed", data: { ...many[i]!, size: i } });
+      samples.push(await timing);
+    }
+    for (const model of many) api.state.apply({ type: "model.removed", data: { id: model.id } });
+    samples.sort((a, b) => a - b);
+    const p50 = samples[Math.floor(samples.length / 2)] ?? 0;
+    if (fx.benchOut) fs.writeFileSync(path.join(fx.benchOut, "tree-refresh.json"), JSON.stringify({ p50Ms: p50, maxMs: samples.at(-1) }));
+    assert.ok(p50 < 100, `p50 ${p50} ms`);
+  });
+});
+
+describe("Hugging Face downloads in a real VS Code", function () {
+  this.timeout(120_000);
+  const fx = fixture();
+
+  it("downloads a repo from the Hub: progress on top of Models, then the model in its group", async () => {
+    const api = await extensionApi();
+    const download = await vscode.commands.executeCommand<Download | undefined>("mlx.searchHub", { repo: fx.hubRepo });
+    assert.ok(download, api.errors.recent.join("; "));
+    const item = await waitFor(() => {
+      const [first] = api.models.getChildren();
+      if (first && "group" in first && first.group === "downloads") {
+        const [node] = api.models.getChildren(first);
+        if (node && /^\d+% · /.test(String(node.description))) return node;
+      }
+      return undefined;
+    }, "a download with a percentage at the top of Models");
+    assert.equal(item.label, fx.hubRepo);
+    assert.equal(item.contextValue, "download.running");
+    await waitFor(() => api.state.models.find((m) => m.id === fx.hubRepo && m.incomplete.length === 0), "the downloaded model in the cache", 90_000);
+    await waitFor(() => {
+      const groups = api.models.getChildren() as ModelGroupItem[];
+      return !groups.some((g) => g.group === "downloads") && api.models.getChildren(groups.find((g) => g.group === "mlx")).some((m) => m.label === fx.hubRepo);
+    }, "Models without downloads, listing the new model under MLX");
+  });
+});

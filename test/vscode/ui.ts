@@ -1,0 +1,124 @@
+// The Playwright UI test: the real workbench in Chromium, clicked like a user would. Saves
+// screenshots to test-artifacts/vscode/ (look at them: docs/ENVIRONMENT "Looking at what you built").
+import fs from "node:fs";
+import path from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { startManager } from "../helpers/manager";
+import { launchChromium } from "./browser";
+import { ROOT, installVsix, startCodeServer, workbenchUrl } from "./codeServer";
+import { stopFixtureManager, type FixtureInfo } from "./fixture";
+
+export const ARTIFACTS = path.join(ROOT, "test-artifacts", "vscode");
+const PROFILE = "tiny-llama";
+
+function say(line: string): void {
+  process.stdout.write(`[vscode-ui] ${line}\n`);
+}
+
+async function step<T>(name: string, page: Page, action: () => Promise<T>): Promise<T> {
+  try {
+    const result = await action();
+    say(`✔ ${name}`);
+    return result;
+  } catch (error) {
+    await page.screenshot({ path: path.join(ARTIFACTS, `failed-${name.replace(/\W+/g, "-")}.png`) }).catch(() => undefined);
+    throw new Error(`${name}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+async function runCommand(page: Page, title: string): Promise<void> {
+  await page.keyboard.press("F1");
+  const input = page.locator(".quick-input-widget input.input");
+  await input.waitFor({ state: "visible" });
+  await input.fill(`>${title}`);
+  await page.locator(".quick-input-list .monaco-list-row", { hasText: title }).first().waitFor({ state: "visible" });
+  await page.keyboard.press("Enter");
+}
+
+/** Runs the UI test; resolves 0 when every step passed. */
+export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.ProcessEnv; vsix?: string }): Promise<number> {
+  fs.mkdirSync(ARTIFACTS, { recursive: true });
+  // A manager with a ready profile; the extension finds it through the data dir.
+  const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, env: { HF_ENDPOINT: options.environment["HF_ENDPOINT"] ?? "" } });
+  manager.child.unref();
+  const created = await manager.api("POST", "/api/profiles", { name: PROFILE, engine: "llama", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { threads: 1, contextLength: 256 } });
+  if (created.status !== 201) throw new Error(`profile not created: ${created.text}`);
+  const serverDir = path.join(fx.root, "server");
+  if (options.vsix) installVsix(serverDir, options.vsix);
+  const server = await startCodeServer({ dir: serverDir, env: options.environment }).catch(async (error: unknown) => {
+    await manager.kill();
+    throw error;
+  });
+  let browser: Browser | undefined;
+  const started = Date.now();
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport: { width: 1440, height: 900 } });
+    await page.goto(workbenchUrl(server, fx.workspace, options.vsix ? {} : { developmentPath: ROOT }));
+    await step("workbench loads", page, () => page.locator(".monaco-workbench .part.activitybar").waitFor({ state: "visible", timeout: 60_000 }));
+
+    await step("the activity bar opens the MLX sidebar with three views", page, async () => {
+      await page.locator('.activitybar a.action-label[aria-label^="MLX Models"]').click();
+      for (const title of ["Models", "Profiles", "Servers"]) {
+        await page.locator(".sidebar .pane-header", { hasText: title }).first().waitFor({ state: "visible" });
+      }
+    });
+    await step("Models lists the cached GGUF and MLX models in groups", page, async () => {
+      await page.locator(".sidebar .monaco-list-row", { hasText: fx.ggufRepo }).waitFor({ state: "visible", timeout: 30_000 });
+      await page.locator(".sidebar .monaco-list-row", { hasText: fx.mlxRepo }).waitFor({ state: "visible" });
+      await page.locator(".sidebar .monaco-list-row", { hasText: "GGUF" }).first().waitFor({ state: "visible" });
+    });
+    await step("Profiles lists the profile, stopped", page, () => page.locator(".sidebar .monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible" }));
+    await page.screenshot({ path: path.join(ARTIFACTS, "01-sidebar.png") });
+
+    await step("Search Hugging Face from the palette shows Hub results as you type", page, async () => {
+      await runCommand(page, "MLX: Search Hugging Face");
+      const input = page.locator(".quick-input-widget input.input");
+      await input.waitFor({ state: "visible" });
+      await input.fill("Hub");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: fx.hubRepo }).waitFor({ state: "visible", timeout: 15_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "02-search-hub.png") });
+      await page.keyboard.press("Escape");
+    });
+
+    await step("Create Profile opens a multi-step input at the model step", page, async () => {
+      await runCommand(page, "MLX: Create Profile");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: fx.ggufRepo }).waitFor({ state: "visible" });
+      await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: fx.ggufRepo }).click();
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: "llama" }).first().waitFor({ state: "visible" });
+      await page.screenshot({ path: path.join(ARTIFACTS, "03-create-profile-engine-step.png") });
+      await page.keyboard.press("Escape");
+    });
+
+    await step("the inline Start action runs the server and Servers shows it running", page, async () => {
+      const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Profiles')) .monaco-list-row", { hasText: PROFILE });
+      await row.hover();
+      await row.locator('.action-label[aria-label="Start Server"]').click();
+      const serverRow = page.locator(".sidebar .pane:has(.pane-header:has-text('Servers')) .monaco-list-row", { hasText: PROFILE });
+      await serverRow.waitFor({ state: "visible", timeout: 60_000 });
+      await serverRow.locator(".codicon-pass-filled").waitFor({ state: "visible", timeout: 60_000 });
+      await page.locator('.statusbar-item[id$="mlx.status"]', { hasText: /^\s*1\s*$/ }).waitFor({ state: "visible" });
+      await page.mouse.move(700, 500);
+      await page.screenshot({ path: path.join(ARTIFACTS, "04-server-running.png") });
+    });
+
+    await step("Show Server Logs opens the server's log channel", page, async () => {
+      await runCommand(page, "MLX: Show Server Logs");
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible" });
+      await page.keyboard.press("Enter");
+      await page.locator(".panel .view-lines", { hasText: /ready in \d+ms/ }).first().waitFor({ state: "visible", timeout: 20_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "05-server-logs.png") });
+    });
+    say(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}`);
+    return 0;
+  } catch (error) {
+    say(`FAILED ${error instanceof Error ? error.message : String(error)}`);
+    fs.writeFileSync(path.join(ARTIFACTS, "server-output.log"), server.output());
+    return 1;
+  } finally {
+    await browser?.close().catch(() => undefined);
+    await stopFixtureManager(fx.dataDir);
+    await manager.kill();
+    await server.stop();
+  }
+}
