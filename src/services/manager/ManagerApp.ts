@@ -11,6 +11,7 @@ import { SharedAccess } from "../auth/SharedAccess";
 import { SharedListener } from "../auth/SharedListener";
 import { TokenService } from "../auth/TokenService";
 import { registerServerRoutes } from "../api/serverRoutes";
+import { ConversationStore, registerConversationRoutes } from "../conversations/ConversationStore";
 import { ENGINES } from "../engines/registry";
 import { EventBus } from "../events/EventBus";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
@@ -187,6 +188,7 @@ export class ManagerApp {
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor });
         registerMetricsRoutes(app, { metrics });
+        registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
         registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
