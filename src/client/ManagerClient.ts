@@ -1,7 +1,10 @@
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
 import { z } from "zod";
 import { ApiErrorBody } from "../shared/errors";
+import { CertificateChangedError, pinnedRequest, type TlsPin } from "./pinnedTls";
+import type { Conversation, ConversationList } from "../shared/conversations";
 import type { SequencedEvent } from "../shared/events";
+import { MetricsSnapshotSchema, type MetricsSnapshot } from "../shared/metrics";
 import type { Download, DownloadList, DownloadRequest, DownloadStarted, HubModelInfo, HubSearchList, HubStatus } from "../shared/hub";
 import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
 import type { ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
@@ -20,6 +23,26 @@ import type {
 } from "../shared/auth";
 
 const LogLinesMessage = z.object({ lines: z.array(z.string()) });
+const MetricsMessage = z.object({ data: MetricsSnapshotSchema });
+const OpenAiErrorBody = z.object({ error: z.object({ message: z.string(), type: z.string().nullish(), code: z.string().nullish() }) });
+const ChatChunk = z.object({
+  choices: z.array(z.object({ delta: z.object({ content: z.string().nullish() }).nullish() })).nullish(),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number() }).nullish(),
+  error: z.object({ message: z.string() }).nullish(),
+});
+
+/** One request of the chat playground, in OpenAI's shape (`stream` and usage are added). */
+export interface ChatStreamRequest {
+  model: string;
+  messages: { role: "system" | "user" | "assistant"; content: string }[];
+  temperature?: number;
+  top_p?: number;
+  max_tokens?: number;
+  seed?: number;
+}
+
+/** What `chatStream` yields: text as it arrives, then the token counts. */
+export type ChatStreamChunk = { type: "delta"; text: string } | { type: "usage"; promptTokens: number; completionTokens: number };
 
 /** An error answered by the manager, or the manager not answering at all (`code: "unreachable"`). */
 export class ManagerRequestError extends Error {
@@ -38,6 +61,8 @@ export class ManagerRequestError extends Error {
 export interface ManagerEndpoint {
   url: string;
   token: string;
+  /** A team server's self-signed certificate, trusted alone (the user confirmed its fingerprint). */
+  tlsPin?: TlsPin;
 }
 
 /** Typed HTTP client of the manager's `/api`. */
@@ -249,22 +274,108 @@ export class ManagerClient {
     }
   }
 
-  /** One JSON request; errors become ManagerRequestError with the manager's code and message. */
-  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<T> {
+  // ---------------------------------------------------------------- dashboard: metrics, chat, conversations
+
+  /**
+   * Follows `GET /api/metrics/stream` until `signal` aborts, reconnecting with back-off; each
+   * sample is validated before `onSnapshot` sees it. While it is open the manager samples.
+   */
+  async followMetrics(onSnapshot: (snapshot: MetricsSnapshot) => void, signal: AbortSignal): Promise<void> {
+    let delay = 250;
+    while (!signal.aborted) {
+      try {
+        const response = await fetch(`${this.endpoint.url}/api/metrics/stream`, {
+          headers: { authorization: `Bearer ${this.endpoint.token}`, accept: "text/event-stream" },
+          signal,
+        });
+        if (!response.ok || !response.body) throw new Error(`metrics answered ${response.status}`);
+        delay = 250;
+        for await (const message of parseSse(response.body)) {
+          const parsed = MetricsMessage.safeParse(JSON.parse(message.data));
+          if (parsed.success) onSnapshot(parsed.data.data);
+        }
+      } catch {
+        // Dropped or refused: reconnect below (or leave, when aborted).
+      }
+      await sleep(delay, signal);
+      delay = Math.min(delay * 2, 5000);
+    }
+  }
+
+  /**
+   * Streams a chat completion through the manager's `/v1` gateway (which starts a stopped
+   * profile just in time): yields text deltas, then the usage the engine reported. Aborting
+   * `signal` closes the connection, and the gateway aborts the upstream request.
+   */
+  async *chatStream(request: ChatStreamRequest, signal: AbortSignal): AsyncGenerator<ChatStreamChunk> {
     let response: Response;
     try {
-      response = await fetch(this.endpoint.url + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${this.endpoint.token}`,
-          ...(body === undefined ? {} : { "content-type": "application/json" }),
-          ...headers,
-        },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-        ...(signal ? { signal } : {}),
+      response = await fetch(`${this.endpoint.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${this.endpoint.token}`, "content-type": "application/json", accept: "text/event-stream" },
+        body: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
+        signal,
       });
     } catch (error) {
+      if (signal.aborted) throw error;
+      throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
+    }
+    if (!response.ok || !response.body) {
+      const parsed = OpenAiErrorBody.safeParse(await response.json().catch(() => undefined));
+      throw new ManagerRequestError(response.status, parsed.success ? parsed.data.error.code ?? parsed.data.error.type ?? "upstream_error" : "http_error", parsed.success ? parsed.data.error.message : `The gateway answered ${response.status}.`);
+    }
+    for await (const message of parseSse(response.body)) {
+      if (message.data === "[DONE]") return;
+      const parsed = ChatChunk.safeParse(JSON.parse(message.data));
+      if (!parsed.success) continue;
+      if (parsed.data.error) throw new ManagerRequestError(502, "upstream_error", parsed.data.error.message);
+      const text = parsed.data.choices?.[0]?.delta?.content;
+      if (text) yield { type: "delta", text };
+      const usage = parsed.data.usage;
+      if (usage) yield { type: "usage", promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+    }
+  }
+
+  conversations(workspace: string): Promise<ConversationList> {
+    return this.request("GET", `/api/conversations?workspace=${encodeURIComponent(workspace)}`);
+  }
+  conversation(id: string): Promise<Conversation> {
+    return this.request("GET", `/api/conversations/${encodeURIComponent(id)}`);
+  }
+  saveConversation(conversation: Conversation): Promise<Conversation> {
+    return this.request("PUT", `/api/conversations/${encodeURIComponent(conversation.id)}`, conversation);
+  }
+  renameConversation(id: string, title: string): Promise<Conversation> {
+    return this.request("PATCH", `/api/conversations/${encodeURIComponent(id)}`, { title });
+  }
+  deleteConversation(id: string): Promise<void> {
+    return this.request("DELETE", `/api/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /** One JSON request; errors become ManagerRequestError with the manager's code and message. */
+  async request<T>(method: string, path: string, body?: unknown, signal?: AbortSignal, headers: Record<string, string> = {}): Promise<T> {
+    let response: { ok: boolean; status: number; text(): Promise<string> };
+    const sent: Record<string, string> = {
+      authorization: `Bearer ${this.endpoint.token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+      ...headers,
+    };
+    try {
+      const pin = this.endpoint.tlsPin;
+      if (pin !== undefined && this.endpoint.url.startsWith("https:")) {
+        const answer = await pinnedRequest(this.endpoint.url + path, pin, { method, headers: sent, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(signal ? { signal } : {}) });
+        response = { ok: answer.status >= 200 && answer.status < 300, status: answer.status, text: () => Promise.resolve(answer.text) };
+      } else {
+        response = await fetch(this.endpoint.url + path, {
+          method,
+          headers: sent,
+          ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+          ...(signal ? { signal } : {}),
+        });
+      }
+    } catch (error) {
       if (signal?.aborted) throw error;
+      if (error instanceof CertificateChangedError) throw new ManagerRequestError(0, "certificate_changed", error.message);
       throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
     }
     const text = await response.text();

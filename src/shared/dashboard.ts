@@ -1,0 +1,103 @@
+import { z } from "zod";
+import { Conversation, type ConversationSummary, type ReplyStats } from "./conversations";
+import type { MetricsSnapshot } from "./metrics";
+import type { ServerInfo, ServerLogTail } from "./servers";
+
+// The message protocol between the dashboard webview and the extension host (GitLens style:
+// one type per request and per notification). The webview never reaches the manager itself.
+// Order: the webview posts `ready`; only then does the host post, starting with `init`.
+// Requests carry an `id`; the host answers each with one `reply` of the same id.
+
+const Id = z.int().min(0);
+const ProfileRef = z.string().min(1).max(200);
+const StreamId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+
+// ---------------------------------------------------------------- webview → host
+
+/** Every message the webview may post; the host validates each with this schema. */
+export const WebviewMessage = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("ready") }),
+  z.object({ type: z.literal("servers.start"), id: Id, profileId: ProfileRef }),
+  z.object({ type: z.literal("servers.stop"), id: Id, profileId: ProfileRef }),
+  z.object({ type: z.literal("servers.restart"), id: Id, profileId: ProfileRef }),
+  z.object({ type: z.literal("servers.logs"), id: Id, profileId: ProfileRef }),
+  /** Saves `conversation` (its last message is the user's) and streams the reply into it. */
+  z.object({ type: z.literal("chat.send"), id: Id, streamId: StreamId, conversation: Conversation.omit({ workspace: true }) }),
+  z.object({ type: z.literal("chat.abort"), id: Id, streamId: StreamId }),
+  z.object({ type: z.literal("conversations.list"), id: Id }),
+  z.object({ type: z.literal("conversations.get"), id: Id, conversationId: z.string().max(64) }),
+  z.object({ type: z.literal("conversations.rename"), id: Id, conversationId: z.string().max(64), title: z.string().trim().min(1).max(200) }),
+  z.object({ type: z.literal("conversations.delete"), id: Id, conversationId: z.string().max(64) }),
+  z.object({ type: z.literal("conversations.export"), id: Id, conversationId: z.string().max(64), format: z.enum(["markdown", "json"]) }),
+  z.object({ type: z.literal("clipboard.write"), id: Id, text: z.string().max(1_000_000) }),
+]);
+export type WebviewMessage = z.infer<typeof WebviewMessage>;
+export type WebviewRequest = Exclude<WebviewMessage, { type: "ready" }>;
+export type WebviewRequestType = WebviewRequest["type"];
+
+/** A conversation as the webview sends it: the host adds the workspace. */
+export type ConversationDraft = Omit<Conversation, "workspace">;
+
+/** What each request's reply carries when it succeeds. */
+export interface RequestResults {
+  "servers.start": ServerInfo;
+  "servers.stop": ServerInfo;
+  "servers.restart": ServerInfo;
+  "servers.logs": ServerLogTail;
+  "chat.send": { streamId: string };
+  "chat.abort": { aborted: boolean };
+  "conversations.list": { conversations: ConversationSummary[] };
+  "conversations.get": Conversation;
+  "conversations.rename": Conversation;
+  "conversations.delete": { deleted: boolean };
+  /** `saved` false: the user cancelled the save dialog. */
+  "conversations.export": { saved: boolean; fileName: string };
+  "clipboard.write": { written: boolean };
+}
+
+// ---------------------------------------------------------------- host → webview
+
+/** A profile as the pickers need it. */
+export interface ProfileOption {
+  id: string;
+  name: string;
+  engine: string;
+  /** Repo id (+ file) or path, for display and search. */
+  model: string;
+}
+
+/** A reply being streamed; sent in `init` too, so a panel that was hidden shows all of it. */
+export interface StreamState {
+  streamId: string;
+  conversationId: string;
+  model: string;
+  text: string;
+  /** Number of deltas folded into `text`: the next `chat.delta` has seq = this. */
+  seq: number;
+  startedAt: number;
+}
+
+export type HostMessage =
+  | { type: "reply"; id: number; ok: true; result: unknown }
+  | { type: "reply"; id: number; ok: false; error: { code: string; message: string } }
+  | {
+      type: "init";
+      connected: boolean;
+      profiles: ProfileOption[];
+      servers: ServerInfo[];
+      metrics: MetricsSnapshot | null;
+      streams: StreamState[];
+    }
+  | { type: "connection"; connected: boolean }
+  | { type: "profiles"; profiles: ProfileOption[] }
+  | { type: "server.changed"; server: ServerInfo }
+  | { type: "server.removed"; profileId: string }
+  | { type: "metrics"; snapshot: MetricsSnapshot }
+  /** Deltas arrive in seq order (0, 1, 2, ...); text is one or more tokens. */
+  | { type: "chat.delta"; streamId: string; seq: number; text: string }
+  /** The reply finished (or was stopped, or failed) and is saved in `conversation`. */
+  | { type: "chat.done"; streamId: string; conversation: Conversation; stats: ReplyStats }
+  /** A command of the host (e.g. "Chat" on a server in the tree) asks the panel to show a tab. */
+  | { type: "show"; tab: "servers" | "chat"; profileId?: string };
+
+export type HostMessageType = HostMessage["type"];
