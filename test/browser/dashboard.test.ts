@@ -1,0 +1,421 @@
+// The dashboard webview bundle in real Chromium, under the panel's HTML and CSP, bridged to the
+// real DashboardHost, which talks to a real manager running the real `llama` engine.
+import assert from "node:assert/strict";
+import http from "node:http";
+import type { Locator } from "playwright-core";
+import { ManagerClient } from "../../src/client/ManagerClient";
+import type { Conversation } from "../../src/shared/conversations";
+import type { HostMessage } from "../../src/shared/dashboard";
+import type { MetricsSnapshot, ServerMetrics } from "../../src/shared/metrics";
+import type { Profile } from "../../src/shared/profiles";
+import type { ServerInfo } from "../../src/shared/servers";
+import { DashboardHost, type DashboardClient } from "../../src/views/dashboard/DashboardHost";
+import { DashboardBrowser, type DashboardPage, type Theme } from "../helpers/dashboardPage";
+import { removeTempDir } from "../helpers/hfCache";
+import { startManager, type RunningManager } from "../helpers/manager";
+import { GGUF_REPO, killGroups, makeServerFixture, waitFor, type ServerFixture } from "../helpers/servers";
+
+const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+describe("the dashboard webview in Chromium, against a real manager", function () {
+  this.timeout(120_000);
+  let fixture: ServerFixture;
+  let manager: RunningManager;
+  let client: ManagerClient;
+  let profile: Profile;
+  const browser = new DashboardBrowser();
+  const spawned = new Set<number>();
+  const opened: { host: DashboardHost; dash: DashboardPage }[] = [];
+  const saved: { fileName: string; content: string }[] = [];
+
+  /** A page with the real host behind it; `clientFor` may swap parts of the client. */
+  async function openDashboard(options: { theme?: Theme; client?: DashboardClient; width?: number; height?: number } = {}): Promise<{ host: DashboardHost; dash: DashboardPage }> {
+    const target: { dash?: DashboardPage } = {};
+    const host = new DashboardHost({
+      client: async () => options.client ?? client,
+      logger: quietLogger,
+      workspace: "test-workspace",
+      flushMs: 16,
+      platform: {
+        saveFile: async (fileName, content) => {
+          saved.push({ fileName, content });
+          return true;
+        },
+        writeClipboard: async () => undefined,
+      },
+      post: (message) => {
+        void target.dash?.post(message).catch(() => undefined);
+        return true;
+      },
+    });
+    const dash = (target.dash = await browser.open({ theme: options.theme ?? "dark", width: options.width ?? 1100, height: options.height ?? 800, onMessage: (m) => { host.receive(m); } }));
+    await dash.load();
+    const pair = { host, dash };
+    opened.push(pair);
+    return pair;
+  }
+
+  function tile(dash: DashboardPage, id: string): Locator {
+    return dash.page.locator(`.tile[data-profile-id="${id}"]`);
+  }
+
+  async function chatTab(dash: DashboardPage): Promise<void> {
+    await dash.page.locator('vscode-tab-header[data-tab="chat"]').click();
+    await dash.page.locator(".chat-view").waitFor({ state: "visible" });
+  }
+
+  async function setTarget(dash: DashboardPage, name: string): Promise<void> {
+    await dash.page.locator(".target-picker").evaluate((el, value) => { (el as unknown as { value: string }).value = value; }, name);
+  }
+
+  async function setMaxTokens(dash: DashboardPage, value: number): Promise<void> {
+    await dash.page.locator('input[aria-label="Max tokens"]').fill(String(value));
+  }
+
+  before(async () => {
+    fixture = await makeServerFixture("mlx-dashboard-");
+    manager = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: fixture.env });
+    client = new ManagerClient({ url: manager.url, token: manager.token });
+    profile = await client.createProfile({ name: "Story", engine: "llama", model: { source: "cache", repoId: GGUF_REPO }, options: { threads: 1, contextLength: 2048 } });
+    await browser.start();
+  });
+
+  after(async () => {
+    for (const { host, dash } of opened) {
+      host.dispose();
+      await dash.close().catch(() => undefined);
+    }
+    await browser.stop();
+    const servers = await client.servers().catch(() => ({ servers: [] as ServerInfo[] }));
+    for (const s of servers.servers) if (s.pid !== undefined) spawned.add(s.pid);
+    await manager.api("POST", "/api/servers/stop-all").catch(() => undefined);
+    await manager.stop();
+    killGroups(spawned);
+    removeTempDir(fixture.root);
+  });
+
+  it("starts a server from the searchable profile picker, shows its tile with live figures, stops and starts it from the tile", async () => {
+    const { dash } = await openDashboard();
+    await dash.page.locator(".servers-view .empty").waitFor({ state: "visible" });
+    // The combobox filters by name and by model path; Enter picks the highlighted one.
+    const input = dash.page.locator(".profile-picker input");
+    await input.click();
+    await input.pressSequentially("tiny-gguf");
+    await dash.page.keyboard.press("ArrowDown");
+    await dash.page.keyboard.press("Enter");
+    assert.equal(await dash.page.locator(".profile-picker").evaluate((el) => (el as unknown as { value: string }).value), profile.id);
+    await dash.page.locator('vscode-button[data-action="start-profile"]').click();
+
+    const story = tile(dash, profile.id);
+    await story.waitFor({ state: "visible", timeout: 10_000 });
+    await waitFor(async () => (await story.getAttribute("data-state")) === "running", 30_000, "the tile to show running");
+    const running = await client.server(profile.id);
+    if (running.pid !== undefined) spawned.add(running.pid);
+    assert.match(await story.locator(".tile-meta").innerText(), new RegExp(`llama · port ${running.port}`));
+
+    // A request through the gateway shows up in the tile's figures and sparkline.
+    for await (const _ of client.chatStream({ model: "Story", messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 24, seed: 1 }, new AbortController().signal)) {
+      // drain
+    }
+    const requests = story.locator(".figure", { hasText: "Requests" }).locator(".value");
+    await waitFor(async () => (await requests.innerText()) === "1", 15_000, "the tile's request count to update");
+    assert.match(await story.locator(".figure", { hasText: "Tokens/s last" }).locator(".value").innerText(), /^\d+\.\d$/);
+    assert.match(await story.locator(".figure", { hasText: "Memory" }).first().locator(".value").innerText(), /MB \(\d+\.\d%\)$/);
+    assert.match(await story.locator(".figure", { hasText: "TTFT p50" }).locator(".value").innerText(), /^\d+ ms$/);
+    assert.notEqual(await story.locator(".sparkline polyline").first().getAttribute("points"), "", "the memory sparkline has points");
+    assert.equal(await dash.page.locator('.system-strip [data-figure="gpu"]').innerText(), "n/a", "no GPU figure off macOS");
+
+    const element = await story.elementHandle();
+    await story.locator('vscode-button[data-action="stop"]').click();
+    await waitFor(async () => (await story.getAttribute("data-state")) === "stopped", 20_000, "the tile to show stopped");
+    await story.locator('vscode-button[data-action="start"]').click();
+    await waitFor(async () => (await story.getAttribute("data-state")) === "running", 30_000, "the tile to run again");
+    assert.ok(await element.evaluate((el) => (el as unknown as { isConnected: boolean }).isConnected), "the same tile element lived through stop and start");
+    assert.deepEqual(await dash.cspViolations(), [], "no CSP violation");
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.page.locator(".tile").first().scrollIntoViewIfNeeded();
+    await dash.screenshot("servers-dark");
+    await dash.close();
+  });
+
+  it("streams a real reply from the llama engine through the host, with its figures, and saves the conversation", async () => {
+    const { dash } = await openDashboard({ theme: "light" });
+    await chatTab(dash);
+    await setTarget(dash, "Story");
+    await setMaxTokens(dash, 48);
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("Tell me a story about a cat.");
+    await composer.press("Enter");
+    const reply = dash.page.locator(".message.assistant").last();
+    await waitFor(async () => /completion tokens/.test(await reply.locator(".stats").innerText()), 60_000, "the reply's figures");
+    const stats = await reply.locator(".stats").innerText();
+    assert.match(stats, /TTFT \d+ ms · [\d.]+ tokens\/s · \d+ prompt \+ 48 completion tokens/);
+    const text = await reply.locator(".message-body").innerText();
+    assert.ok(text.trim().length > 0, "real tokens arrived");
+    assert.equal(await dash.page.locator(".composer-input").evaluate((el) => (el as unknown as { value: string }).value), "", "Enter sent and cleared the box");
+
+    const list = await client.conversations("test-workspace");
+    assert.equal(list.conversations.length, 1);
+    const conversation = await client.conversation(list.conversations[0]!.id);
+    assert.equal(conversation.messages.length, 2);
+    assert.equal(conversation.messages[1]?.stats?.completionTokens, 48);
+    assert.equal(normalise(conversation.messages[1].content), normalise(text), "the panel shows the whole saved reply");
+    await dash.page.locator(".chat-view").waitFor();
+    await dash.screenshot("chat-light");
+
+    // Shift+Enter is a newline, not a send.
+    await composer.fill("line one");
+    await composer.press("Shift+Enter");
+    await composer.pressSequentially("line two");
+    assert.equal(await dash.page.locator(".message").count(), 2);
+    assert.equal(await dash.page.locator(".composer-input").evaluate((el) => (el as unknown as { value: string }).value), "line one\nline two");
+    await dash.close();
+  });
+
+  it("Stop aborts the stream upstream; the partial reply is kept and marked stopped", async () => {
+    const { host, dash } = await openDashboard();
+    await chatTab(dash);
+    await setTarget(dash, "Story");
+    await setMaxTokens(dash, 2000);
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("Tell me a very long story.");
+    await composer.press("Enter");
+    const reply = dash.page.locator(".message.assistant").last();
+    await waitFor(async () => (await reply.locator(".message-body").innerText()).trim().length > 0, 30_000, "the first tokens");
+    await dash.page.locator('vscode-button[data-action="stop-stream"]').click();
+    await waitFor(async () => /stopped/.test(await reply.locator(".stats").innerText()), 10_000, "the reply to show stopped");
+    assert.equal(host.activeStreams, 0);
+    const list = await client.conversations("test-workspace");
+    const latest = await client.conversation(list.conversations[0]!.id);
+    const last = latest.messages.at(-1);
+    assert.equal(last?.stats?.aborted, true);
+    assert.ok(last.content.length > 0, "the partial reply is saved");
+    // The engine stopped generating: the server is idle again and takes the next request at once.
+    const started = Date.now();
+    for await (const _ of client.chatStream({ model: "Story", messages: [{ role: "user", content: "Hi" }], max_tokens: 4 }, new AbortController().signal)) {
+      // drain
+    }
+    assert.ok(Date.now() - started < 5000, "the aborted generation is not still running upstream");
+    await dash.close();
+  });
+
+  it("keeps streaming while the panel is hidden and shows all of it on return", async () => {
+    const { host, dash } = await openDashboard();
+    await chatTab(dash);
+    await setTarget(dash, "Story");
+    await setMaxTokens(dash, 600);
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("Another story, please.");
+    await composer.press("Enter");
+    const reply = dash.page.locator(".message.assistant").last();
+    await waitFor(async () => (await reply.locator(".message-body").innerText()).trim().length > 0, 30_000, "the first tokens");
+    host.setVisible(false);
+    await dash.unload();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    host.setVisible(true);
+    await dash.load();
+    // The webview restored its tab and conversation from setState; the host replayed the stream.
+    const back = dash.page.locator(".message.assistant").last();
+    await waitFor(async () => /completion tokens/.test(await back.locator(".stats").innerText()), 60_000, "the reply to finish");
+    const list = await client.conversations("test-workspace");
+    const conversation = await client.conversation(list.conversations[0]!.id);
+    const saved = conversation.messages.at(-1)?.content ?? "";
+    assert.ok(saved.length > 0);
+    assert.equal(normalise(await back.locator(".message-body").innerText()), normalise(saved), "nothing streamed while hidden is missing");
+    await dash.close();
+  });
+
+  it("edits an earlier user message and regenerates from there; renames, exports and deletes the conversation", async () => {
+    const { dash } = await openDashboard();
+    await chatTab(dash);
+    const list = await client.conversations("test-workspace");
+    const first = list.conversations.at(-1)!;
+    await dash.page.locator(`.conversation[data-id="${first.id}"]`).click();
+    await dash.page.locator(".message.user").first().waitFor();
+    await setMaxTokens(dash, 16);
+    await dash.page.locator('.message.user [data-action="edit"]').first().click();
+    const editor = dash.page.locator('.edit-box vscode-textarea textarea');
+    await editor.fill("A story about a dog instead.");
+    await dash.page.locator('.edit-box vscode-button[data-action="regenerate"]').click();
+    await waitFor(async () => /16 completion tokens/.test(await dash.page.locator(".message.assistant").last().locator(".stats").innerText()), 60_000, "the regenerated reply");
+    const conversation = await client.conversation(first.id);
+    assert.deepEqual(conversation.messages.map((m) => m.role), ["user", "assistant"]);
+    assert.equal(conversation.messages[0]?.content, "A story about a dog instead.");
+
+    const title = dash.page.locator(".conversation-title input");
+    await title.fill("Dog story");
+    await title.press("Enter");
+    await title.blur();
+    await waitFor(async () => (await client.conversation(first.id)).title === "Dog story", 5000, "the rename");
+
+    await dash.page.locator('vscode-button[data-action="export-md"]').click();
+    await waitFor(() => saved.find((s) => s.fileName === "Dog story.md"), 5000, "the Markdown export");
+    assert.match(saved.find((s) => s.fileName === "Dog story.md")?.content ?? "", /^# Dog story\n[\s\S]*## User\n\nA story about a dog instead\.\n[\s\S]*## Assistant \(Story\)/);
+    await dash.page.locator('vscode-button[data-action="export-json"]').click();
+    const json = await waitFor(() => saved.find((s) => s.fileName === "Dog story.json"), 5000, "the JSON export");
+    assert.equal((JSON.parse(json.content) as Conversation).id, first.id);
+
+    await dash.page.locator('vscode-button[data-action="delete"]').click();
+    await dash.page.locator('vscode-button[data-action="delete"]').click();
+    await waitFor(async () => !(await client.conversations("test-workspace")).conversations.some((c) => c.id === first.id), 5000, "the delete");
+    await dash.close();
+  });
+
+  it("renders a reply's markdown inert: no script runs, no inline handler fires, no remote image loads", async () => {
+    const hits: string[] = [];
+    const tracker = http.createServer((req, res) => {
+      hits.push(req.url ?? "");
+      res.writeHead(200, { "content-type": "image/png" }).end();
+    });
+    await new Promise<void>((resolve) => tracker.listen(0, "127.0.0.1", resolve));
+    const port = (tracker.address() as { port: number }).port;
+    const evil = [
+      "Here is **bold** and a list:\n\n- one\n- two\n\n",
+      "<script>window.__pwned = 'script'</script>\n\n",
+      `<img src="http://127.0.0.1:${port}/raw.png" onerror="window.__pwned = 'onerror'">\n\n`,
+      `![tracker](http://127.0.0.1:${port}/md.png)\n\n`,
+      `<a href="javascript:window.__pwned='href'" onclick="window.__pwned='click'">click me</a>\n\n`,
+      "```js\nconsole.log('code stays text <b>not bold</b>');\n```\n",
+    ];
+    // The real client, but the model's reply is the text above, streamed in small pieces.
+    const evilClient: DashboardClient = Object.assign(Object.create(client) as ManagerClient, {
+      async *chatStream() {
+        for (const part of evil) for (let i = 0; i < part.length; i += 7) yield { type: "delta" as const, text: part.slice(i, i + 7) };
+        yield { type: "usage" as const, promptTokens: 3, completionTokens: 40 };
+      },
+    });
+    const { dash } = await openDashboard({ client: evilClient });
+    await chatTab(dash);
+    await setTarget(dash, "Story");
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("Show me some HTML.");
+    await composer.press("Enter");
+    const reply = dash.page.locator(".message.assistant").last();
+    await waitFor(async () => /completion tokens/.test(await reply.locator(".stats").innerText()), 10_000, "the reply");
+    await reply.locator("text=click me").click();
+    // The saved conversation, opened again, renders through the non-streaming path.
+    const id = (await client.conversations("test-workspace")).conversations[0]!.id;
+    await dash.page.locator('vscode-button[data-action="new-chat"]').click();
+    await dash.page.locator(`.conversation[data-id="${id}"]`).click();
+    await dash.page.locator(".message.assistant .code-block").waitFor();
+    const body = dash.page.locator(".message.assistant").last().locator(".message-body");
+    assert.equal(await dash.page.evaluate("window.__pwned"), undefined, "nothing the model wrote ran");
+    assert.equal(await dash.page.locator(".messages script, .messages img, .messages [onerror], .messages [onclick]").count(), 0);
+    assert.equal(await body.locator("a").first().getAttribute("href"), null, "javascript: links lose their href");
+    assert.match(await body.locator(".code-block pre").innerText(), /<b>not bold<\/b>/);
+    assert.equal(await body.locator("strong").innerText(), "bold");
+    assert.match(await body.innerText(), /\[image: tracker\]/);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.deepEqual(hits, [], "no remote image was requested");
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.close();
+    await new Promise<void>((resolve) => tracker.close(() => { resolve(); }));
+  });
+
+  it("patches 20 tiles in place: scroll position kept across 50 updates, no nodes for unchanged tiles, a restarting tile never disappears", async () => {
+    // This test plays the host itself: 20 servers are more than this machine should run.
+    const dash = await browser.open({ theme: "dark", width: 1000, height: 700, onMessage: () => undefined });
+    await dash.load();
+    const servers = Array.from({ length: 20 }, (_, i) => fakeServer(i));
+    await dash.post({ type: "init", connected: true, profiles: servers.map((s) => ({ id: s.profileId, name: s.profileName, engine: s.engine, model: s.model })), servers, metrics: fakeMetrics(servers, 0), streams: [] });
+    await dash.page.locator(".tile").nth(19).waitFor();
+    const scroller = dash.page.locator(".servers-view");
+    await scroller.evaluate((el) => { (el as unknown as { scrollTop: number }).scrollTop = 900; });
+    const before = await scroller.evaluate((el) => (el as unknown as { scrollTop: number }).scrollTop);
+    assert.ok(before > 0, "the list scrolls");
+    await dash.page.evaluate(`
+      window.__added = 0;
+      window.__tiles = [...document.querySelectorAll(".tile")];
+      new MutationObserver((records) => { for (const r of records) window.__added += r.addedNodes.length; })
+        .observe(document.querySelector(".tiles"), { subtree: true, childList: true });
+    `);
+    for (let n = 1; n <= 50; n++) {
+      const restarting = servers.map((s, i) => (i === 3 ? { ...s, state: n % 2 === 0 ? ("starting" as const) : ("stopping" as const) } : s));
+      await dash.post({ type: "server.changed", server: restarting[3]! });
+      // Only server 5's figures change; the other 19 get the same numbers again.
+      await dash.post({ type: "metrics", snapshot: fakeMetrics(servers, n, 5) });
+    }
+    await dash.page.evaluate("new Promise((resolve) => requestAnimationFrame(resolve))");
+    assert.equal(await scroller.evaluate((el) => (el as unknown as { scrollTop: number }).scrollTop), before, "the scroll position did not move");
+    const result = await dash.page.evaluate<{ added: number; same: boolean }>(`(() => {
+      const now = [...document.querySelectorAll(".tile")];
+      return { added: window.__added, same: now.length === window.__tiles.length && now.every((t, i) => t === window.__tiles[i]) };
+    })()`);
+    assert.ok(result.same, "the very same 20 tile elements, in order (the restarting one included)");
+    // Server 5's changed figures replace text nodes (5 figures + uptime per update); nothing else is created.
+    assert.ok(result.added <= 50 * 8, `nodes added: ${result.added}`);
+    assert.equal(await dash.page.locator(`.tile[data-profile-id="p3"]`).getAttribute("data-state"), "starting");
+    await dash.screenshot("tiles-20-dark");
+    await dash.close();
+  });
+
+  it("looks right in light, dark and high-contrast themes (screenshots for a person to check)", async () => {
+    for (const theme of ["light", "dark", "high-contrast"] as const) {
+      const { dash } = await openDashboard({ theme, width: 1100, height: 760 });
+      await tile(dash, profile.id).waitFor({ timeout: 10_000 });
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      await dash.screenshot(`servers-${theme}`);
+      await chatTab(dash);
+      const id = (await client.conversations("test-workspace")).conversations[0]?.id;
+      if (id) await dash.page.locator(`.conversation[data-id="${id}"]`).click();
+      await dash.page.locator(".message").first().waitFor();
+      await dash.screenshot(`chat-${theme}`);
+      assert.deepEqual(await dash.cspViolations(), []);
+      await dash.close();
+    }
+  });
+});
+
+function normalise(text: string): string {
+  return text.replace(/[^\p{L}\p{N}]+/gu, "");
+}
+
+function fakeServer(i: number): ServerInfo {
+  return {
+    profileId: `p${i}`,
+    profileName: `Model ${String(i).padStart(2, "0")}`,
+    engine: "mlx-lm",
+    model: `mlx-community/Model-${i}-4bit`,
+    port: 8100 + i,
+    pid: 4000 + i,
+    state: "running",
+    upstreamUrl: `http://127.0.0.1:${8100 + i}`,
+    restarts: 0,
+    logFile: `/tmp/p${i}.log`,
+    adopted: false,
+    command: ["mlx_lm.server"],
+    warnings: [],
+  };
+}
+
+/** A snapshot where only server `changing` has new figures at step `n`. */
+export function fakeMetrics(servers: ServerInfo[], n: number, changing = -1): MetricsSnapshot {
+  const t0 = 1_700_000_000_000;
+  const server = (s: ServerInfo, i: number): ServerMetrics => {
+    const k = i === changing ? n : 0;
+    const history = Array.from({ length: 30 }, (_, j): [number, number] => [t0 + (j + k) * 2000, 1e9 + ((j * 7 + i + k) % 13) * 1e7]);
+    return {
+      profileId: s.profileId,
+      profileName: s.profileName,
+      engine: s.engine,
+      pid: s.pid ?? 0,
+      cpuPercent: 10 + i + k,
+      memoryBytes: 1e9 + i * 1e8 + k * 1e6,
+      memorySource: "rss",
+      uptimeSeconds: 600,
+      requests: 5 + k,
+      tokensPerSecLast: 40 + k,
+      tokensPerSecMinute: 30,
+      ttftP50Ms: 120,
+      history: { memoryBytes: history, tokensPerSec: history.map(([t, v]) => [t, v / 1e8]), cpuPercent: [] },
+    };
+  };
+  return {
+    sampledAt: t0 + n * 1000,
+    servers: servers.map(server),
+    system: { platform: "linux", memoryTotalBytes: 24e9, memoryUsedBytes: 12e9, memorySource: "os", memoryFreePercent: null, gpuUtilizationPercent: null, history: { memoryUsedBytes: [], gpuUtilizationPercent: [] } },
+    sampler: { samples: n + 1, intervalMs: 2000, watchers: 1, lastCpuMs: 1, cpuPercentOfInterval: 0.1 },
+  };
+}
+
+export type { HostMessage };
