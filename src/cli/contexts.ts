@@ -10,6 +10,8 @@ export const Context = z.object({
   token: z.string(),
   /** Epoch ms when the token expires. */
   expiresAt: z.number(),
+  /** The server's self-signed certificate, pinned at login after the user confirmed its fingerprint. */
+  tlsPin: z.object({ certPem: z.string(), fingerprint: z.string() }).optional(),
 });
 export type Context = z.infer<typeof Context>;
 

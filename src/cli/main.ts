@@ -43,7 +43,7 @@ async function connect(program: Command): Promise<ManagerClient> {
   const context = new ContextStore(resolveDataDir(global.dataDir)).resolve(global.context);
   if (context !== undefined) {
     if (context.expiresAt < Date.now()) throw new ManagerRequestError(401, "unauthorized", `The token of context "${context.name}" expired: run \`mlx-manager login ${context.url}\` again.`);
-    return new ManagerClient({ url: context.url, token: context.token });
+    return new ManagerClient({ url: context.url, token: context.token, ...(context.tlsPin ? { tlsPin: context.tlsPin } : {}) });
   }
   return ensureManager({ dataDir: resolveDataDir(global.dataDir), managerScript: __filename });
 }

@@ -2,6 +2,7 @@ import readline from "node:readline/promises";
 import { Writable } from "node:stream";
 import { InvalidArgumentError, type Command } from "commander";
 import { ManagerClient, ManagerRequestError } from "../client/ManagerClient";
+import { peerCertificate, type TlsPin } from "../client/pinnedTls";
 import type { SharedStart, SharedStatus } from "../shared/auth";
 import { ContextStore, contextName } from "./contexts";
 
@@ -113,16 +114,31 @@ export function addShareCommands(program: Command, connectLocal: () => Promise<M
     .command("login <url>")
     .description("sign in to a team server and keep the token in a context (used by --context or after config use-context)")
     .option("--email <email>", "account email (asked when omitted)")
+    .option("--fingerprint <sha256>", "the SHA-256 fingerprint `share` printed, for a self-signed certificate (asked when omitted)")
     .option("--context <name>", "context name (default: host:port of the URL)")
     .option("--no-use", "do not make it the current context")
-    .action(async (url: string, opts: { email?: string; context?: string; use: boolean }) => {
+    .action(async (url: string, opts: { email?: string; context?: string; use: boolean; fingerprint?: string }) => {
       const base = url.replace(/\/+$/, "");
+      let tlsPin: TlsPin | undefined;
+      if (base.startsWith("https:")) {
+        const peer = await peerCertificate(base);
+        if (!peer.trusted) {
+          tlsPin = peer.pin;
+          const shown = `The certificate of ${base} is not signed by an authority this machine trusts (self-signed?).\nSHA-256 fingerprint: ${peer.pin.fingerprint}`;
+          if (opts.fingerprint !== undefined) {
+            if (opts.fingerprint.trim().toUpperCase() !== peer.pin.fingerprint) throw new ManagerRequestError(0, "certificate_mismatch", `${shown}\ndoes NOT match --fingerprint ${opts.fingerprint}. Not signing in.`);
+          } else if (!process.stdin.isTTY || !/^y(es)?$/i.test(await ask(`${shown}\nIs this the fingerprint the server's owner gave you? [y/N] `))) {
+            throw new ManagerRequestError(0, "certificate_unconfirmed", `${shown}\nNot confirmed: pass --fingerprint with the value \`mlx-manager share\` printed on the server.`);
+          }
+        }
+      }
       const email = opts.email ?? (await ask("Email: "));
       const password = await readSecret("Password: ");
-      const result = await new ManagerClient({ url: base, token: "" }).login(email, password);
+      const result = await new ManagerClient({ url: base, token: "", ...(tlsPin ? { tlsPin } : {}) }).login(email, password);
       // --context may land on the program (it is a global option too).
       const name = opts.context ?? program.opts<{ context?: string }>().context ?? contextName(base);
-      new ContextStore(dataDir()).save(name, { url: base, email: result.user.email, token: result.token, expiresAt: result.expiresAt }, opts.use);
+      new ContextStore(dataDir()).save(name, { url: base, email: result.user.email, token: result.token, expiresAt: result.expiresAt, ...(tlsPin ? { tlsPin } : {}) }, opts.use);
+      if (tlsPin) out(`Pinned the certificate ${tlsPin.fingerprint}: a different one will be refused.`);
       out(`Signed in to ${base} as ${result.user.email} (${result.user.role}${result.user.status === "approved" ? "" : `, ${result.user.status}`}); context "${name}"${opts.use ? " is now current" : ""}.`);
       if (result.user.status === "pending") out("Your account is waiting for an admin's approval: models can be used once it is approved.");
     });

@@ -74,4 +74,37 @@ describe("CLI: share, login, contexts, logout", function () {
     assert.match(stop.stdout, /Shared mode is off/);
     assert.equal((await call(url, "GET", "/login").catch(() => ({ status: 0 }))).status, 0, "the listener is closed");
   });
+
+  it("pins a self-signed certificate at login (after checking the fingerprint) and refuses a changed one loudly", async () => {
+    const data = ["--data-dir", manager.dataDir];
+    const shared = await runCli([...data, "share", "--port", "0", "--host", "127.0.0.1", "--tls-self-signed"]);
+    assert.equal(shared.code, 0, shared.stderr);
+    const url = /Team server: (https:\/\/127\.0\.0\.1:\d+)/.exec(shared.stdout)?.[1];
+    const fingerprint = /SHA-256 fingerprint: ([0-9A-F:]{95})/.exec(shared.stdout)?.[1];
+    assert.ok(url && fingerprint, shared.stdout);
+    assert.doesNotMatch(shared.stdout, /WARNING/);
+
+    const home = path.join(root, "tls-teammate");
+    const unconfirmed = await runCli(["--data-dir", home, "login", url, "--email", "owner@example.com"], {}, "owners long passphrase\n");
+    assert.equal(unconfirmed.code, 1);
+    assert.match(unconfirmed.stderr, /not signed by an authority[\s\S]*Not confirmed/);
+    const wrong = await runCli(["--data-dir", home, "login", url, "--email", "owner@example.com", "--fingerprint", "00:".repeat(31) + "00"], {}, "owners long passphrase\n");
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /does NOT match/);
+    const ok = await runCli(["--data-dir", home, "login", url, "--email", "owner@example.com", "--fingerprint", fingerprint.toLowerCase()], {}, "owners long passphrase\n");
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Pinned the certificate/);
+    assert.equal((await runCli(["--data-dir", home, "users"])).code, 0, "requests go through the pinned certificate");
+
+    // The owner makes a new certificate (same port): the teammate's CLI refuses it.
+    const port = new URL(url).port;
+    fs.rmSync(path.join(manager.dataDir, "tls"), { recursive: true, force: true });
+    const again = await runCli([...data, "share", "--port", port, "--host", "127.0.0.1", "--tls-self-signed"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stdout, new RegExp(fingerprint));
+    const refused = await runCli(["--data-dir", home, "users"]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /CHANGED: pinned/);
+    await runCli([...data, "share", "--stop"]);
+  });
 });
