@@ -10,7 +10,8 @@ import { hashFor, type StreamHash } from "./streamHash";
 /** Where bytes go; tests inject one that fails like a full disk. */
 export type SinkFactory = (file: string) => Writable;
 
-export const fileSink: SinkFactory = (file) => fs.createWriteStream(file, { flags: "a", highWaterMark: 1024 * 1024 });
+// A small write buffer: what a killed process still buffers is lost, and must be fetched again.
+export const fileSink: SinkFactory = (file) => fs.createWriteStream(file, { flags: "a", highWaterMark: 256 * 1024 });
 
 export interface BlobFetcherOptions {
   logger: Logger;
