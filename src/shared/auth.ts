@@ -119,6 +119,7 @@ export const AuditEventType = z.enum([
   "shared_stop",
   "server_start",
   "server_stop",
+  "profile_change",
 ]);
 export type AuditEventType = z.infer<typeof AuditEventType>;
 

@@ -1,3 +1,4 @@
+import type { SharedStatus } from "./auth";
 import type { Download } from "./hub";
 import type { CachedModel } from "./models";
 import type { Profile } from "./profiles";
@@ -16,6 +17,8 @@ export type ManagerEvent =
   | { type: "download.changed"; data: Download }
   | { type: "download.progress"; data: Download }
   | { type: "download.removed"; data: { id: string } }
+  /** Shared mode opened, closed, or its accounts changed (pendingUsers is the admins' badge). */
+  | { type: "shared.changed"; data: SharedStatus }
   | { type: "resync"; data: { reason: string } };
 
 export type ManagerEventType = ManagerEvent["type"];

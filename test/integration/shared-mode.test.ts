@@ -13,7 +13,7 @@ import OpenAI from "openai";
 import type { ApiKeyCreated, AuditList, UserInfo, UserUsageList } from "../../src/shared/auth";
 import { removeTempDir } from "../helpers/hfCache";
 import { startManager, type RunningManager } from "../helpers/manager";
-import { GGUF_REPO, killGroups, makeServerFixture, waitFor, type ServerFixture } from "../helpers/servers";
+import { EventRecorder, GGUF_REPO, killGroups, makeServerFixture, waitFor, type ServerFixture } from "../helpers/servers";
 import { ADMIN, approvedUser, call, listeningAddresses, login, openShared } from "../helpers/shared";
 
 const DAY = 24 * 60 * 60 * 1000;
@@ -91,6 +91,7 @@ describe("shared mode through the real manager", function () {
     assert.equal((await call(shared, "POST", "/api/auth/register", { body: { email: "bob@example.com", password: "bob@example.com" } })).status, 400);
     const password = "bobs own long passphrase";
     secrets.push(password);
+    const recorder = await EventRecorder.start(manager.url, manager.token);
     const registered = await call(shared, "POST", "/api/auth/register", { body: { email: "  Bob@Example.COM ", password } });
     assert.equal(registered.status, 201, registered.text);
     const bob = (registered.json as { user: UserInfo }).user;
@@ -107,6 +108,8 @@ describe("shared mode through the real manager", function () {
 
     const list = await call(shared, "GET", "/api/users", { auth: adminToken });
     assert.equal((list.json as { pending: number }).pending, 1, "admins see the pending count");
+    await waitFor(() => recorder.events.some((e) => e.type === "shared.changed" && e.data.pendingUsers === 1), 5000, "a shared.changed event with the pending count");
+    recorder.stop();
     const approved = await call(shared, "PATCH", `/api/users/${bob.id}`, { auth: adminToken, body: { status: "approved" } });
     assert.equal(approved.status, 200, approved.text);
     assert.equal((await call(shared, "GET", "/v1/models", { auth: token })).status, 200, "approval takes effect on the same token");
@@ -256,7 +259,7 @@ describe("shared mode through the real manager", function () {
     const audit = await call(shared, "GET", "/api/audit?limit=1000", { auth: adminToken });
     assert.equal(audit.status, 200);
     const types = new Set((audit.json as AuditList).events.map((e) => e.type));
-    for (const type of ["first_admin", "shared_start", "shared_stop", "register", "login", "login_failed", "approve", "role_change", "status_change", "password_reset", "user_delete", "key_create", "key_revoke"]) {
+    for (const type of ["profile_change", "first_admin", "shared_start", "shared_stop", "register", "login", "login_failed", "approve", "role_change", "status_change", "password_reset", "user_delete", "key_create", "key_revoke"]) {
       assert.ok(types.has(type as never), `audit has ${type}: ${[...types].join(", ")}`);
     }
     const failed = (audit.json as AuditList).events.find((e) => e.type === "login_failed");

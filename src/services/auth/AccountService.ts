@@ -55,6 +55,8 @@ export interface AccountServiceOptions {
   now?: () => number;
   /** Called when a user's tokens stop being valid (disable, role or password change, delete). */
   onInvalidate?: (userId: string) => void;
+  /** Called after accounts change (created, approved, disabled, deleted...), e.g. to update admins' pending badge. */
+  onChange?: () => void;
   /** last_used_at of keys is written at most this often. Default 30 s. */
   keyFlushMs?: number;
 }
@@ -150,6 +152,7 @@ export class AccountService {
     if (this.users.size > 0) throw new ApiError(409, "conflict", "An account exists already: the first admin is made only once. Manage users with the admin's account.");
     const user = await this.createUser(emailInput, password, "admin", "approved");
     this.audit("first_admin", actor, { target: user.id, targetEmail: user.email });
+    this.options.onChange?.();
     return userInfo(user);
   }
 
@@ -157,6 +160,7 @@ export class AccountService {
   async register(emailInput: string, password: string, ip: string | undefined): Promise<UserInfo> {
     const user = await this.createUser(emailInput, password, "user", "pending");
     this.audit("register", ip === undefined ? { kind: "user", user } : { kind: "user", user, ip }, { target: user.id });
+    this.options.onChange?.();
     return userInfo(user);
   }
 
@@ -205,6 +209,7 @@ export class AccountService {
     }
     if (previous.role !== next.role) this.audit("role_change", actor, { target: user.id, targetEmail: user.email, from: previous.role, to: next.role });
     if (invalidates) this.options.onInvalidate?.(user.id);
+    this.options.onChange?.();
     return userInfo(user);
   }
 
@@ -226,6 +231,7 @@ export class AccountService {
     }
     this.audit("user_delete", actor, { target: id, targetEmail: user.email, status: user.status });
     this.options.onInvalidate?.(id);
+    this.options.onChange?.();
     return userInfo(user);
   }
 

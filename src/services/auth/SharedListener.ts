@@ -30,6 +30,8 @@ export interface SharedListenerDeps {
   logger: Logger;
   /** Where a generated self-signed certificate is kept (so its fingerprint stays the same across restarts). */
   tlsDir: string;
+  /** Told when the listener opens or closes. */
+  onStatus?: (status: SharedStatus) => void;
 }
 
 /** JSON bodies of the shared listener's own routes (the /v1 gateway caps its bodies itself). */
@@ -99,6 +101,7 @@ export class SharedListener {
     this.running = { app, status };
     this.log.info("shared listener open", { url: status.url, tls: status.tls });
     if (!status.tls) this.log.warn("shared listener without TLS: passwords and tokens cross the network in clear text");
+    this.deps.onStatus?.(this.status());
     return this.status();
   }
 
@@ -108,6 +111,7 @@ export class SharedListener {
     if (running) {
       await running.app.close().catch(() => undefined);
       this.log.info("shared listener closed");
+      this.deps.onStatus?.(this.status());
     }
     return this.status();
   }

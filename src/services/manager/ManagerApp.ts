@@ -134,11 +134,27 @@ export class ManagerApp {
     const offset = this.options.clockOffsetMs ?? 0;
     const now = offset === 0 ? Date.now : () => Date.now() + offset;
     const disconnect: { user?: (userId: string) => void } = {};
-    const accounts = (this.accounts = new AccountService({ store, logger, now, onInvalidate: (userId) => disconnect.user?.(userId) }));
+    const sharedChanged: { notify?: () => void } = {};
+    const accounts = (this.accounts = new AccountService({ store, logger, now, onInvalidate: (userId) => disconnect.user?.(userId), onChange: () => sharedChanged.notify?.() }));
     const tokens = new TokenService({ secret: () => this.dataDir.loadOrCreateJwtSecret(), now });
     const access = new SharedAccess(accounts, tokens, {}, now);
     disconnect.user = (userId) => void access.disconnect(userId);
-    const shared = (this.shared = new SharedListener({ access, supervisor, profiles, meter, logger, tlsDir: path.join(this.options.dataDir, "tls") }));
+    const shared = (this.shared = new SharedListener({
+      access,
+      supervisor,
+      profiles,
+      meter,
+      logger,
+      tlsDir: path.join(this.options.dataDir, "tls"),
+      onStatus: (data) => events.publish({ type: "shared.changed", data }),
+    }));
+    sharedChanged.notify = () => events.publish({ type: "shared.changed", data: shared.status() });
+    // Profiles decide what runs on this Mac: their changes go to the audit log (only the owner can make them).
+    events.subscribe((event) => {
+      if (event.type === "profile.created" || event.type === "profile.updated" || event.type === "profile.deleted") {
+        accounts.audit("profile_change", { kind: "owner" }, { target: event.data.name, change: event.type.slice("profile.".length) });
+      }
+    });
     const metrics = (this.metrics = new MetricsService({ servers: () => supervisor.list(), requests: requestStats, logger }));
     // The Hub token: the one the extension hands over (memory only), else HF_TOKEN or the token file.
     let apiHubToken: string | undefined;
