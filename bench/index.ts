@@ -3,6 +3,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { benchAuth } from "./auth";
 import { benchEngine } from "./engine";
+import { benchExtension } from "./extension";
 import { benchDownload } from "./download";
 import { benchGateway } from "./gateway";
 import { benchManager } from "./manager";
@@ -18,6 +19,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["download", benchDownload],
   ["engine", benchEngine],
   ["auth", benchAuth],
+  ["extension", benchExtension],
 ];
 
 async function main(): Promise<void> {

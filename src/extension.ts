@@ -25,6 +25,8 @@ export interface MlxExtensionApi {
   errors: ErrorReporter;
   /** Milliseconds activate() took. */
   activationMs: number;
+  /** Milliseconds from activation to the first connection to the manager (once connected). */
+  readonly connectedAfterMs: number | undefined;
 }
 
 /**
@@ -55,6 +57,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     serversView.badge = running > 0 ? { value: running, tooltip: vscode.l10n.t("{0} running server(s)", running) } : undefined;
   };
   let versionChecked = false;
+  let connectedAfterMs: number | undefined;
   context.subscriptions.push(
     log,
     connection,
@@ -77,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     connection.onDidChange((current) => {
       statusBar.update();
       if (current.kind !== "connected") return;
+      connectedAfterMs ??= performance.now() - started;
       void pushHfToken(ctx);
       if (!versionChecked && current.status.version !== version) {
         versionChecked = true;
@@ -92,7 +96,20 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   setTimeout(() => void connection.client().catch(() => undefined), 0);
   const activationMs = performance.now() - started;
   log.info(`MLX Model Manager ${version} activated in ${activationMs.toFixed(1)} ms`);
-  return { connection, state, models, profiles, servers, statusBar, profileDocuments, errors, activationMs };
+  return {
+    connection,
+    state,
+    models,
+    profiles,
+    servers,
+    statusBar,
+    profileDocuments,
+    errors,
+    activationMs,
+    get connectedAfterMs() {
+      return connectedAfterMs;
+    },
+  };
 }
 
 async function offerManagerRestart(managerVersion: string, extensionVersion: string): Promise<void> {

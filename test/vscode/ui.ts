@@ -106,7 +106,7 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await runCommand(page, "MLX: Show Server Logs");
       await page.locator(".quick-input-list .monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible" });
       await page.keyboard.press("Enter");
-      await page.locator(".panel .view-lines", { hasText: /ready in \d+ms/ }).first().waitFor({ state: "visible", timeout: 20_000 });
+      await page.locator(".panel .view-lines", { hasText: /ready\s+in\s+\d+ms/ }).first().waitFor({ state: "visible", timeout: 20_000 });
       await page.screenshot({ path: path.join(ARTIFACTS, "05-server-logs.png") });
     });
     say(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}`);

@@ -126,10 +126,12 @@ export class ManagerState implements vscode.Disposable {
   apply(event: ManagerEvent): void {
     switch (event.type) {
       case "model.added":
-      case "model.changed":
-        this.models = [...this.models.filter((m) => m.id !== event.data.id), event.data];
+      case "model.changed": {
+        const index = this.models.findIndex((m) => m.id === event.data.id);
+        this.models = index < 0 ? [...this.models, event.data] : this.models.with(index, event.data);
         this.changed.fire("models");
         return;
+      }
       case "model.removed":
         this.models = this.models.filter((m) => m.id !== event.data.id);
         this.changed.fire("models");

@@ -8,8 +8,13 @@ export class ModelItem extends vscode.TreeItem {
     super(model.id, vscode.TreeItemCollapsibleState.None);
     this.id = `model:${model.id}`;
     this.description = [formatBytes(model.size), model.quantization?.label, model.architecture].filter((p) => p !== undefined && p.length > 0).join(" · ");
-    this.iconPath = new vscode.ThemeIcon(model.warnings.length > 0 ? "warning" : model.format === "mlx" ? "circuit-board" : "file-binary");
+    this.iconPath = new vscode.ThemeIcon(model.warnings.length > 0 ? "warning" : model.format === "mlx" ? "circuit-board" : "package");
     this.contextValue = `model.${model.format}`;
+  }
+
+  /** Built when the user hovers (resolveTreeItem), not for each of a thousand rows. */
+  buildTooltip(): vscode.MarkdownString {
+    const model = this.model;
     const tooltip = new vscode.MarkdownString(undefined, true);
     tooltip.appendMarkdown(`**${escape(model.id)}**\n\n`);
     const rows: [string, string | undefined][] = [
@@ -24,7 +29,7 @@ export class ModelItem extends vscode.TreeItem {
     ];
     for (const [label, value] of rows) if (value) tooltip.appendMarkdown(`${label}: ${escape(value)}  \n`);
     for (const warning of model.warnings) tooltip.appendMarkdown(`\n$(warning) ${escape(warning)}`);
-    this.tooltip = tooltip;
+    return tooltip;
   }
 }
 

@@ -1,5 +1,5 @@
 import * as vscode from "vscode";
-import type { ModelFormat } from "../../shared/models";
+import type { CachedModel, ModelFormat } from "../../shared/models";
 import type { ManagerState } from "../host/ManagerState";
 import { DownloadItem } from "./DownloadItem";
 import { ModelGroupItem } from "./ModelGroupItem";
@@ -21,8 +21,16 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
     });
   }
 
+  /** Items are kept per model object: an event replaces one model, so only its item is rebuilt. */
+  private readonly items = new WeakMap<CachedModel, ModelItem>();
+
   getTreeItem(node: ModelsNode): vscode.TreeItem {
     return node;
+  }
+
+  resolveTreeItem(item: vscode.TreeItem, node: ModelsNode): vscode.TreeItem {
+    if (node instanceof ModelItem) item.tooltip ??= node.buildTooltip();
+    return item;
   }
 
   getChildren(node?: ModelsNode): ModelsNode[] {
@@ -46,10 +54,15 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
           .sort((a, b) => a.createdAt - b.createdAt)
           .map((d) => new DownloadItem(d));
       }
-      return this.state.models
-        .filter((m) => m.format === node.group)
-        .sort((a, b) => a.id.localeCompare(b.id))
-        .map((m) => new ModelItem(m));
+      const models = this.state.models.filter((m) => m.format === node.group).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return models.map((m) => {
+        let item = this.items.get(m);
+        if (!item) {
+          item = new ModelItem(m);
+          this.items.set(m, item);
+        }
+        return item;
+      });
     }
     return [];
   }
