@@ -2,6 +2,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { benchAuth } from "./auth";
+import { benchDashboard } from "./dashboard";
 import { benchEngine } from "./engine";
 import { benchExtension } from "./extension";
 import { benchDownload } from "./download";
@@ -20,6 +21,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["engine", benchEngine],
   ["auth", benchAuth],
   ["extension", benchExtension],
+  ["dashboard", benchDashboard],
 ];
 
 async function main(): Promise<void> {

@@ -150,7 +150,8 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     await waitFor(async () => /completion tokens/.test(await reply.locator(".stats").innerText()), 60_000, "the reply's figures");
     const stats = await reply.locator(".stats").innerText();
     assert.match(stats, /TTFT \d+ ms · [\d.]+ tokens\/s · \d+ prompt \+ 48 completion tokens/);
-    const text = await reply.locator(".message-body").innerText();
+    // textContent: finished blocks off screen are skipped by layout (content-visibility), not gone.
+    const text = (await reply.locator(".message-body").textContent()) ?? "";
     assert.ok(text.trim().length > 0, "real tokens arrived");
     assert.equal(await dash.page.locator(".composer-input").evaluate((el) => (el as unknown as { value: string }).value), "", "Enter sent and cleared the box");
 
@@ -221,7 +222,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const conversation = await client.conversation(list.conversations[0]!.id);
     const saved = conversation.messages.at(-1)?.content ?? "";
     assert.ok(saved.length > 0);
-    assert.equal(normalise(await back.locator(".message-body").innerText()), normalise(saved), "nothing streamed while hidden is missing");
+    assert.equal(normalise((await back.locator(".message-body").textContent()) ?? ""), normalise(saved), "nothing streamed while hidden is missing");
     await dash.close();
   });
 

@@ -254,6 +254,7 @@ export class ChatView {
     try {
       const conversation = await this.bridge.request("conversations.get", { conversationId: id });
       this.conversation = draftOf(conversation);
+      this.title.value = conversation.title;
       this.applySettings({ target: conversation.target, systemPrompt: conversation.systemPrompt, params: conversation.params });
       this.renderMessages();
       const live = [...this.streams.entries()].find(([, s]) => s.conversationId === id);

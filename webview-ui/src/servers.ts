@@ -24,7 +24,7 @@ export class ServersView {
   private metrics: MetricsSnapshot | null = null;
 
   constructor(private readonly bridge: HostBridge, private readonly events: ServersViewEvents) {
-    this.picker = h("vscode-single-select", { combobox: true, filter: "contains", "aria-label": "Profile to start", class: "profile-picker" });
+    this.picker = h("vscode-single-select", { combobox: true, filter: "contains", "aria-label": "Profile to start", placeholder: "Search profiles by name or model", class: "profile-picker" });
     const start = h("vscode-button", { "data-action": "start-profile" }, "Start");
     start.addEventListener("click", () => {
       const id = this.picker.value;
