@@ -49,6 +49,8 @@ async function ask(question: string): Promise<string> {
 export function describeShared(status: SharedStatus): string {
   if (!status.enabled) return "Shared mode is off.";
   const lines = [`Team server: ${status.url ?? ""} (listening on ${status.host ?? ""}:${status.port ?? ""})`];
+  const others = (status.urls ?? []).filter((u) => u !== status.url);
+  if (others.length > 0) lines.push(`Also: ${others.join(", ")}`);
   if (status.tls) {
     lines.push(`TLS: on${status.selfSigned === true ? " (self-signed certificate)" : ""}`);
     if (status.fingerprint) lines.push(`SHA-256 fingerprint: ${status.fingerprint}`, "Teammates should check this fingerprint when they first connect.");

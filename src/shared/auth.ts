@@ -179,7 +179,10 @@ export type SharedStart = z.infer<typeof SharedStart>;
 /** `GET /api/shared`. */
 export interface SharedStatus {
   enabled: boolean;
+  /** The URL to give teammates (a LAN address when listening on every interface). */
   url?: string;
+  /** Every URL it answers on (one per interface address). */
+  urls?: string[];
   host?: string;
   port?: number;
   tls: boolean;

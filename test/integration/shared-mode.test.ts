@@ -6,6 +6,7 @@
 /* eslint-disable @typescript-eslint/no-deprecated -- the engines read max_tokens; clients still send it */
 import assert from "node:assert/strict";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import { TLSSocket } from "node:tls";
 import { SignJWT, UnsecuredJWT } from "jose";
@@ -64,8 +65,11 @@ describe("shared mode through the real manager", function () {
 
     const started = await manager.api("POST", "/api/shared/start", { port: 0, host: "0.0.0.0" });
     assert.equal(started.status, 200, started.text);
-    const status = started.json as { url: string; tls: boolean; port: number };
+    const status = started.json as { url: string; urls: string[]; tls: boolean; port: number };
     assert.equal(status.tls, false);
+    const lan = Object.values(os.networkInterfaces()).flat().find((i) => i?.family === "IPv4" && !i.internal);
+    if (lan) assert.equal(status.url, `http://${lan.address}:${status.port}`, "the URL to give teammates is a LAN address");
+    assert.ok(status.urls.includes(`http://127.0.0.1:${status.port}`));
     const during = listeningAddresses(manager.child.pid!);
     assert.ok(during.includes(`0.0.0.0:${status.port}`), during.join(", "));
     assert.equal(during.filter((a) => !a.startsWith("127.0.0.1:")).length, 1, "exactly one non-loopback listener");

@@ -1,5 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
+import os from "node:os";
 import path from "node:path";
 import fastifyCookie from "@fastify/cookie";
 import fastifyFormbody from "@fastify/formbody";
@@ -84,10 +85,14 @@ export class SharedListener {
     await app.listen({ host, port: options.port });
     const address = app.server.address();
     const port = typeof address === "object" && address ? address.port : options.port;
-    const shownHost = host === "0.0.0.0" || host === "::" ? "127.0.0.1" : host;
+    const scheme = tls ? "https" : "http";
+    const urlOf = (address: string): string => `${scheme}://${address.includes(":") ? `[${address}]` : address}:${port}`;
+    const urls = host === "0.0.0.0" || host === "::" ? interfaceAddresses(host === "::") : [host];
+    const lan = urls.find((a) => !a.startsWith("127.") && a !== "::1");
     const status: SharedStatus = {
       enabled: true,
-      url: `${tls ? "https" : "http"}://${shownHost.includes(":") ? `[${shownHost}]` : shownHost}:${port}`,
+      url: urlOf(lan ?? urls[0] ?? "127.0.0.1"),
+      urls: urls.map(urlOf),
       host,
       port,
       tls: tls !== undefined,
@@ -365,6 +370,17 @@ export class SharedListener {
     this.pendingTls = { cert, key };
     return { fingerprint, selfSigned };
   }
+}
+
+/** The machine's IPv4 addresses (and IPv6 ones when listening on ::), LAN ones first. */
+function interfaceAddresses(v6: boolean): string[] {
+  const found: string[] = [];
+  for (const entries of Object.values(os.networkInterfaces())) {
+    for (const entry of entries ?? []) {
+      if (entry.family === "IPv4" || (v6 && !entry.address.startsWith("fe80"))) found.push(entry.address);
+    }
+  }
+  return found.sort((a, b) => Number(a.startsWith("127.") || a === "::1") - Number(b.startsWith("127.") || b === "::1"));
 }
 
 /** What a teammate sees of a server: no command line, log path, upstream URL or log lines. */
