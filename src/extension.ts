@@ -4,6 +4,7 @@ import type { CommandContext } from "./commands/CommandContext";
 import { pushHfToken } from "./commands/setHfToken";
 import { DownloadTracker } from "./views/host/DownloadTracker";
 import { ErrorReporter } from "./views/host/errors";
+import { readSettings } from "./views/host/settings";
 import { ManagerConnection } from "./views/host/ManagerConnection";
 import { ManagerState } from "./views/host/ManagerState";
 import { ServerLogChannels } from "./views/host/ServerLogChannels";
@@ -59,6 +60,11 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   let versionChecked = false;
   let connectedAfterMs: number | undefined;
   context.subscriptions.push(
+    // Disposed when VS Code quits (or the window closes): servers keep running unless asked.
+    new vscode.Disposable(() => {
+      const current = connection.state;
+      if (readSettings().stopServersOnQuit && current.kind === "connected") void current.client.stopAllServers(AbortSignal.timeout(3000)).catch(() => undefined);
+    }),
     log,
     connection,
     state,

@@ -117,7 +117,7 @@ const configuration = {
     "mlx.engines.mlxLm.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.mlxLm", "Path of mlx_lm.server when it is not on PATH.") },
     "mlx.engines.mlxOpenAiServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.mlxOpenAiServer", "Path of mlx-openai-server when it is not on PATH.") },
     "mlx.engines.llamaServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.llamaServer", "Path of llama.cpp's llama-server when it is not on PATH.") },
-    "mlx.servers.stopOnQuit": { type: "boolean", default: false, description: t("config.servers.stopOnQuit", "Stop every model server when the manager exits. By default servers keep running and the next manager adopts them.") },
+    "mlx.servers.stopOnQuit": { type: "boolean", default: false, description: t("config.servers.stopOnQuit", "Stop every model server when VS Code quits. By default servers keep running (the manager keeps them) and any window or the CLI can use them.") },
     "mlx.downloads.concurrency": { type: "integer", default: 2, minimum: 1, maximum: 8, description: t("config.downloads.concurrency", "How many files a download fetches at once.") },
   },
 };

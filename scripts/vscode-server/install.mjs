@@ -18,8 +18,8 @@ function missingAptPackages() {
 
 function ensureAptPackages() {
   if (process.platform !== "linux") return;
-  const missing = missingAptPackages();
-  if (existsSync(CHROMIUM) && (existsSync(SERVER_MAIN) || !missing.some((p) => p !== "chromium"))) return;
+  // Build tools matter only while code-server's native modules are compiled.
+  const missing = missingAptPackages().filter((p) => p === "chromium" ? !existsSync(CHROMIUM) : !existsSync(SERVER_MAIN));
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const sudo = !isRoot && spawnSync("sudo", ["-n", "true"]).status === 0;
@@ -27,13 +27,13 @@ function ensureAptPackages() {
     process.stderr.write(`[vscode-server:install] missing system packages: ${missing.join(" ")}\n  run: sudo apt-get install -y ${missing.join(" ")}\n  (or set CHROMIUM_PATH to a Chromium binary)\n`);
     process.exit(2);
   }
+  const apt = (args) => {
+    const [file, argv] = sudo ? ["sudo", ["-n", "apt-get", ...args]] : ["apt-get", args];
+    return spawnSync(file, argv, { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status === 0;
+  };
   say(`apt-get install ${missing.join(" ")}`);
-  const prefix = sudo ? ["sudo", "-n"] : [];
-  const run = (args) => execFileSync(prefix[0] ?? args[0], prefix.length > 0 ? [...prefix.slice(1), ...args] : args.slice(1), { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
-  if (spawnSync(prefix[0] ?? "apt-get", prefix.length > 0 ? ["-n", "apt-get", "install", "-y", "--no-install-recommends", ...missing] : ["install", "-y", "--no-install-recommends", ...missing], { stdio: "inherit", env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } }).status !== 0) {
-    run(["apt-get", "update"]);
-    run(["apt-get", "install", "-y", "--no-install-recommends", ...missing]);
-  }
+  if (apt(["install", "-y", ...missing])) return;
+  if (!apt(["update"]) || !apt(["install", "-y", ...missing])) throw new Error(`apt-get install ${missing.join(" ")} failed`);
 }
 
 /** The repo-wide npm lock other sessions honour (mkdir is atomic). */

@@ -90,7 +90,6 @@ export class ManagerConnection implements vscode.Disposable {
     const serveArgs: string[] = [];
     if (settings.managerPort > 0) serveArgs.push("--port", String(settings.managerPort));
     if (settings.hfCache) serveArgs.push("--hf-cache", settings.hfCache);
-    if (settings.stopServersOnQuit) serveArgs.push("--stop-servers-on-exit");
     // In VS Code desktop process.execPath is Electron: ELECTRON_RUN_AS_NODE makes it a plain Node.
     const env: NodeJS.ProcessEnv = { ...process.env, ...(process.versions["electron"] ? { ELECTRON_RUN_AS_NODE: "1" } : {}) };
     // The manager looks engines up on PATH: a configured executable puts its folder first.

@@ -159,6 +159,25 @@ describe("MLX Model Manager in a real VS Code", function () {
     await waitFor(() => !api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy to leave Profiles");
   });
 
+  it("Restart Manager starts a fresh manager and the views reload from it", async () => {
+    const api = await extensionApi();
+    const before = api.connection.state.kind === "connected" ? api.connection.state.status.pid : undefined;
+    const pid = await vscode.commands.executeCommand<number | undefined>("mlx.restartManager");
+    assert.ok(pid !== undefined && pid !== before, `pid ${String(pid)} (was ${String(before)}): ${api.errors.recent.join("; ")}`);
+    await waitFor(() => api.profiles.getChildren().some((p) => p.profile.name === PROFILE), "the profiles from the new manager");
+  });
+
+  it("finds or starts the manager again when it dies, with back-off", async () => {
+    const api = await extensionApi();
+    const state = api.connection.state;
+    assert.ok(state.kind === "connected");
+    process.kill(state.status.pid, "SIGKILL");
+    await waitFor(() => api.connection.state.kind !== "connected", "the extension to notice");
+    const next = await waitFor(() => (api.connection.state.kind === "connected" ? api.connection.state : undefined), "a new manager", 60_000);
+    assert.notEqual(next.status.pid, state.status.pid);
+    await waitFor(() => api.state.loaded && api.profiles.getChildren().length > 0, "the views to reload");
+  });
+
   it("refreshes the Models view within a frame of a manager event, with 1,000 models", async function () {
     const api = await extensionApi();
     const many = Array.from({ length: 1000 }, (_, i) => ({ ...api.state.models[0]!, id: `bench/model-${String(i).padStart(4, "0")}`, format: "gguf" as const }));
