@@ -13,6 +13,7 @@ import type { ServerInfo } from "../../src/shared/servers";
 import { HostBridge } from "./bridge";
 import { ChatView, type ChatViewState } from "./chat";
 import { h, toggleAttr } from "./dom";
+import { warmUpMarkdown } from "./markdown";
 import { ServersView } from "./servers";
 
 interface PanelState {
@@ -130,3 +131,4 @@ if (tab === "chat") showTab("chat");
 bridge.ready();
 chat.restore(saved.chat ?? {});
 void chat.refreshList();
+warmUpMarkdown();
