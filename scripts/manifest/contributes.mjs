@@ -145,6 +145,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   pkg.displayName = "%displayName%";
   pkg.description = "%description%";
   pkg.contributes = contributes;
+  pkg.l10n = "./l10n";
   writeFileSync(file, `${JSON.stringify(pkg, null, 2)}\n`);
   const strings = { displayName: "MLX Model Manager", description: "Find, download, run, watch and share local MLX and GGUF models from VS Code.", ...nls };
   writeFileSync(path.join(root, "package.nls.json"), `${JSON.stringify(strings, null, 2)}\n`);

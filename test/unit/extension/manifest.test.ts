@@ -54,6 +54,12 @@ describe("extension manifest", () => {
     for (const key of keys) assert.ok(nls[key], `package.nls.json lacks ${key}`);
   });
 
+  it("ships an up-to-date English l10n bundle of every vscode.l10n.t string", async () => {
+    const l10n = (await import(pathToFileURL(path.join(ROOT, "scripts", "manifest", "l10n.mjs")).href)) as { collectStrings(): Record<string, string> };
+    const bundle = JSON.parse(fs.readFileSync(path.join(ROOT, "l10n", "bundle.l10n.json"), "utf8")) as Record<string, string>;
+    assert.deepEqual(bundle, l10n.collectStrings(), "run: node scripts/manifest/l10n.mjs");
+  });
+
   it("is what scripts/manifest/contributes.mjs generates", async () => {
     const generator = (await import(pathToFileURL(path.join(ROOT, "scripts", "manifest", "contributes.mjs")).href)) as { contributes: unknown };
     assert.deepEqual(pkg.contributes, JSON.parse(JSON.stringify(generator.contributes)), "run: node scripts/manifest/contributes.mjs");
