@@ -204,7 +204,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const { host, dash } = await openDashboard();
     await chatTab(dash);
     await setTarget(dash, "Story");
-    await setMaxTokens(dash, 600);
+    await setMaxTokens(dash, 1504);
     const composer = dash.page.locator(".composer-input textarea");
     await composer.fill("Another story, please.");
     await composer.press("Enter");
@@ -213,6 +213,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     host.setVisible(false);
     await dash.unload();
     await new Promise((resolve) => setTimeout(resolve, 300));
+    assert.equal(host.activeStreams, 1, "the reply is still streaming when the panel comes back");
     host.setVisible(true);
     await dash.load();
     // The webview restored its tab and conversation from setState; the host replayed the stream.

@@ -49,7 +49,8 @@ const THEMES: Record<Theme, Record<string, string>> = {
   },
   "high-contrast": {
     "font-family": "system-ui, sans-serif", "font-size": "13px", "font-weight": "normal", "editor-font-family": "monospace", "editor-font-size": "13px",
-    foreground: "#ffffff", descriptionForeground: "#ffffff", errorForeground: "#f48771", focusBorder: "#f38518", contrastBorder: "#6fc3df",
+    foreground: "#ffffff", descriptionForeground: "#ffffff", errorForeground: "#f48771", focusBorder: "#f38518", contrastBorder: "#6fc3df", contrastActiveBorder: "#f38518",
+    "list-focusOutline": "#f38518", "settings-textInputBackground": "#000000", "settings-textInputForeground": "#ffffff", "settings-textInputBorder": "#6fc3df", "settings-dropdownForeground": "#ffffff",
     "editor-background": "#000000", "editorWidget-background": "#0c141f", "panel-border": "#6fc3df", "button-background": "#000000", "button-foreground": "#ffffff",
     "button-border": "#6fc3df", "button-secondaryBackground": "#000000", "button-secondaryForeground": "#ffffff", "input-background": "#000000", "input-foreground": "#ffffff",
     "input-border": "#6fc3df", "badge-background": "#000000", "badge-foreground": "#ffffff", "textLink-foreground": "#21a6ff", "textCodeBlock-background": "#000000",
