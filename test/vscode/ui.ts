@@ -37,6 +37,7 @@ async function runCommand(page: Page, title: string): Promise<void> {
 
 /** Runs the UI test; resolves 0 when every step passed. */
 export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.ProcessEnv; vsix?: string }): Promise<number> {
+  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   // A manager with a ready profile; the extension finds it through the data dir.
   const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, env: { HF_ENDPOINT: options.environment["HF_ENDPOINT"] ?? "" } });
