@@ -116,6 +116,9 @@ describe("shared mode under abuse", function () {
           if (contentType === "text/plain" && index >= raw) continue;
           const res = await call(route.base, route.method, route.path, { raw: body, contentType, ...(route.auth ? { auth: route.auth } : {}) }).catch((error: unknown) => ({ status: -1, text: String(error) }));
           requests++;
+          // An over-limit body is answered 413 and the connection closed, sometimes before the
+          // client finished sending it; then the client sees a reset instead of the 413.
+          if (res.status === -1 && Buffer.byteLength(body) > 1024 * 1024) continue;
           seen.set(res.status, (seen.get(res.status) ?? 0) + 1);
           assert.ok(res.status >= 200 && res.status < 500, `${route.method} ${route.path} ${contentType} ${String(body).slice(0, 80)} → ${res.status} ${res.text.slice(0, 200)}`);
         }
@@ -133,6 +136,8 @@ describe("shared mode under abuse", function () {
         }
       }
     }
+    const bigJson = await call(shared, "POST", "/api/auth/login", { raw: JSON.stringify({ email: "a@b.co", password: "p".repeat(100_000) }) });
+    assert.equal(bigJson.status, 413, "API bodies over 64 KiB");
     const huge = await call(shared, "POST", "/login", { raw: `csrf=x&email=${"a".repeat(100_000)}`, contentType: "application/x-www-form-urlencoded" });
     assert.equal(huge.status, 413);
 
