@@ -10,7 +10,7 @@ const noVscode = {
 
 export default tseslint.config(
   {
-    ignores: ["dist/**", "out/**", "node_modules/**", ".vscode-test/**", ".test-work/**", "**/*.mjs", "**/*.cjs"],
+    ignores: ["dist/**", "out/**", "node_modules/**", ".vscode-test/**", ".test-work/**", ".test-cache/**", ".demo/**", ".engines/**", "artifacts/**", "test-artifacts/**", "bench-results/**", "**/*.mjs", "**/*.cjs"],
   },
   js.configs.recommended,
   ...tseslint.configs.strictTypeChecked,

@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import type { CommandContext } from "./commands/CommandContext";
 import { pushHfToken } from "./commands/setHfToken";
+import { registerDashboard } from "./views/dashboard/DashboardPanel";
 import { DownloadTracker } from "./views/host/DownloadTracker";
 import { ErrorReporter } from "./views/host/errors";
 import { readSettings } from "./views/host/settings";
@@ -51,7 +52,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const modelsView = vscode.window.createTreeView("mlx.models", { treeDataProvider: models, showCollapseAll: true });
   const profilesView = vscode.window.createTreeView("mlx.profiles", { treeDataProvider: profiles, canSelectMany: true });
   const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
-  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets };
+  const dashboard = registerDashboard(context, { client: () => connection.client(), log });
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, dashboard };
 
   const updateBadge = (): void => {
     const running = state.runningServers.length;
@@ -78,6 +80,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     modelsView,
     profilesView,
     serversView,
+    dashboard,
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
     ...registerCommands(ctx),
     state.onDidChange((kind) => {

@@ -37,6 +37,7 @@ const commandList = [
   ["mlx.restartManager", "Restart Manager", "refresh"],
   ["mlx.retryConnection", "Retry Connecting to the Manager", "refresh", "mlx.connection != connected"],
   ["mlx.showLog", "Show Extension Log", "output"],
+  ["mlx.openDashboard", "Open Dashboard", "dashboard"],
 ];
 
 const commands = commandList.map(([command, title, icon]) => ({
@@ -56,6 +57,7 @@ const menus = {
     { command: "mlx.refreshModels", when: "view == mlx.models", group: "navigation@2" },
     { command: "mlx.createProfile", when: "view == mlx.profiles", group: "navigation@1" },
     { command: "mlx.exportProfiles", when: "view == mlx.profiles", group: "1_profiles@1" },
+    { command: "mlx.openDashboard", when: "view == mlx.servers", group: "navigation@0" },
     { command: "mlx.stopAllServers", when: "view == mlx.servers", group: "navigation@1" },
     { command: "mlx.restartManager", when: "view == mlx.servers", group: "1_manager@1" },
     { command: "mlx.showLog", when: "view == mlx.servers", group: "1_manager@2" },
@@ -82,6 +84,7 @@ const menus = {
     item("mlx.exportProfiles", "mlx.profiles", "/^profile\\./", "3_edit@3"),
     item("mlx.deleteProfile", "mlx.profiles", "/^profile\\./", "9_delete@1"),
 
+    item("mlx.openDashboard", "mlx.servers", "/^server\\.(running|unhealthy|starting|failed)$/", "inline@0"),
     item("mlx.showServerLogs", "mlx.servers", "/^server\\./", "inline@1"),
     item("mlx.copyEndpoint", "mlx.servers", "/^server\\.(running|unhealthy|starting)$/", "inline@2"),
     item("mlx.restartServer", "mlx.servers", "/^server\\.(running|unhealthy|failed)$/", "inline@3"),

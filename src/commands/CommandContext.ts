@@ -1,4 +1,5 @@
 import type * as vscode from "vscode";
+import type { DashboardOpener } from "../views/dashboard/DashboardPanel";
 import type { ErrorReporter } from "../views/host/errors";
 import type { ManagerConnection } from "../views/host/ManagerConnection";
 import type { ManagerState } from "../views/host/ManagerState";
@@ -14,6 +15,7 @@ export interface CommandContext {
   serverLogs: ServerLogChannels;
   profileDocuments: ProfileDocuments;
   secrets: vscode.SecretStorage;
+  dashboard: DashboardOpener;
 }
 
 /** One command verb: its id (as contributed in package.json) and what it does. */

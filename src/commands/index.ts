@@ -9,6 +9,7 @@ import { deleteProfile } from "./deleteProfile";
 import { duplicateProfile } from "./duplicateProfile";
 import { editProfile } from "./editProfile";
 import { exportProfiles } from "./exportProfiles";
+import { openDashboard } from "./openDashboard";
 import { openModelOnHub } from "./openModelOnHub";
 import { refreshModels } from "./refreshModels";
 import { restartManager } from "./restartManager";
@@ -49,6 +50,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   restartManager,
   retryConnection,
   showLog,
+  openDashboard,
 ];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

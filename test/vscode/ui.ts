@@ -65,11 +65,15 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       }
     });
     await step("Models lists the cached GGUF and MLX models in groups", page, async () => {
-      await page.locator(".sidebar .monaco-list-row", { hasText: fx.ggufRepo }).waitFor({ state: "visible", timeout: 30_000 });
-      await page.locator(".sidebar .monaco-list-row", { hasText: fx.mlxRepo }).waitFor({ state: "visible" });
-      await page.locator(".sidebar .monaco-list-row", { hasText: "GGUF" }).first().waitFor({ state: "visible" });
+      // Within the Models pane: the profile's row in Profiles names the same repo.
+      const models = page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row");
+      await models.filter({ hasText: fx.ggufRepo }).waitFor({ state: "visible", timeout: 30_000 });
+      await models.filter({ hasText: fx.mlxRepo }).waitFor({ state: "visible" });
+      await models.filter({ hasText: "GGUF" }).first().waitFor({ state: "visible" });
     });
-    await step("Profiles lists the profile, stopped", page, () => page.locator(".sidebar .monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible" }));
+    await step("Profiles lists the profile, stopped", page, () =>
+      page.locator(".sidebar .pane:has(.pane-header:has-text('Profiles')) .monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible" }),
+    );
     await page.screenshot({ path: path.join(ARTIFACTS, "01-sidebar.png") });
 
     await step("Search Hugging Face from the palette shows Hub results as you type", page, async () => {
@@ -109,6 +113,29 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await page.keyboard.press("Enter");
       await page.locator(".panel .view-lines", { hasText: /ready\s+in\s+\d+ms/ }).first().waitFor({ state: "visible", timeout: 20_000 });
       await page.screenshot({ path: path.join(ARTIFACTS, "05-server-logs.png") });
+    });
+
+    // The webview sits in two iframes: the workbench's host frame, then the content frame.
+    const dashboard = page.frameLocator("iframe.webview.ready").frameLocator("#active-frame");
+    await step("Open Dashboard from the palette shows a live tile for the running server", page, async () => {
+      await runCommand(page, "MLX: Open Dashboard");
+      const tile = dashboard.locator(".tile", { hasText: PROFILE });
+      await tile.waitFor({ state: "visible", timeout: 30_000 });
+      await tile.locator(".figure", { hasText: "Memory" }).first().locator(".value", { hasText: /MB/ }).waitFor({ state: "visible", timeout: 20_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "06-dashboard.png") });
+    });
+
+    await step("Chat on the tile opens the playground, which streams a reply from that server with its figures", page, async () => {
+      await dashboard.locator(".tile", { hasText: PROFILE }).locator('vscode-button[data-action="chat"]').click();
+      await dashboard.locator(".chat-view").waitFor({ state: "visible" });
+      const composer = dashboard.locator(".composer-input textarea");
+      await composer.fill("Once upon a time");
+      await composer.press("Enter");
+      const reply = dashboard.locator(".message.assistant").last();
+      await reply.locator(".stats", { hasText: /completion tokens/ }).waitFor({ state: "visible", timeout: 60_000 });
+      const text = (await reply.locator(".message-body").textContent()) ?? "";
+      if (text.trim().length === 0) throw new Error("the reply has no text");
+      await page.screenshot({ path: path.join(ARTIFACTS, "07-chat.png") });
     });
     say(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}`);
     return 0;

@@ -8,7 +8,6 @@ import { dashboardHtml } from "./dashboardHtml";
 type ShowMessage = Extract<HostMessage, { type: "show" }>;
 
 export const DASHBOARD_VIEW_TYPE = "mlx.dashboard";
-export const OPEN_DASHBOARD_COMMAND = "mlx.openDashboard";
 
 export interface DashboardDeps {
   /** The connected manager client (connects, or starts the manager, on first use). */
@@ -16,11 +15,16 @@ export interface DashboardDeps {
   log: vscode.LogOutputChannel;
 }
 
+/** Opens (or reveals) the one dashboard panel, optionally on a tab and for a profile. */
+export interface DashboardOpener {
+  open(tab?: unknown, profileId?: unknown): void;
+}
+
 /**
- * Registers "MLX: Open Dashboard" (`mlx.openDashboard`, optionally with a tab and a profile id)
- * and the serializer that brings the panel back after a reload. One panel at a time.
+ * Registers the serializer that brings the panel back after a reload and returns the opener that
+ * "MLX: Open Dashboard" (`mlx.openDashboard`, src/commands/openDashboard.ts) calls. One panel at a time.
  */
-export function registerDashboard(context: vscode.ExtensionContext, deps: DashboardDeps): vscode.Disposable {
+export function registerDashboard(context: vscode.ExtensionContext, deps: DashboardDeps): DashboardOpener & { dispose(): void } {
   let current: DashboardPanel | undefined;
   const adopt = (panel: vscode.WebviewPanel): DashboardPanel => {
     const dashboard = new DashboardPanel(panel, context, deps);
@@ -39,8 +43,7 @@ export function registerDashboard(context: vscode.ExtensionContext, deps: Dashbo
     const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, "MLX Dashboard", vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
     adopt(panel).reveal(show);
   };
-  return vscode.Disposable.from(
-    vscode.commands.registerCommand(OPEN_DASHBOARD_COMMAND, open),
+  const registrations = vscode.Disposable.from(
     vscode.window.registerWebviewPanelSerializer(DASHBOARD_VIEW_TYPE, {
       async deserializeWebviewPanel(panel: vscode.WebviewPanel): Promise<void> {
         panel.webview.options = webviewOptions(context.extensionUri);
@@ -49,6 +52,12 @@ export function registerDashboard(context: vscode.ExtensionContext, deps: Dashbo
     }),
     { dispose: () => current?.dispose() },
   );
+  return {
+    open,
+    dispose: () => {
+      registrations.dispose();
+    },
+  };
 }
 
 function webviewOptions(extensionUri: vscode.Uri): vscode.WebviewPanelOptions & vscode.WebviewOptions {

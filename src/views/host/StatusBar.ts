@@ -11,7 +11,7 @@ export class StatusBar implements vscode.Disposable {
     private readonly connectionKind: () => string,
   ) {
     this.item.name = vscode.l10n.t("MLX Model Manager");
-    this.item.command = "mlx.servers.focus";
+    this.item.command = "mlx.openDashboard";
     this.subscription = state.onDidChange((kind) => {
       if (kind === "servers" || kind === "metrics") this.update();
     });

@@ -96,6 +96,15 @@ describe("MLX Model Manager in a real VS Code", function () {
       assert.equal(await vscode.env.clipboard.readText(), endpoint.endpoint);
       assert.match(endpoint.endpoint, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
 
+      // The dashboard opens from the running server's item (its inline action) as one webview panel.
+      const serverItem = api.servers.getChildren().find((s) => s.server.profileName === PROFILE);
+      await vscode.commands.executeCommand("mlx.openDashboard", serverItem);
+      await vscode.commands.executeCommand("mlx.openDashboard");
+      const dashboards = (): vscode.Tab[] => vscode.window.tabGroups.all.flatMap((g) => g.tabs).filter((t) => t.input instanceof vscode.TabInputWebview && t.input.viewType.endsWith("mlx.dashboard"));
+      await waitFor(() => dashboards().length === 1 || undefined, "the dashboard panel");
+      assert.equal(dashboards()[0]?.label, "MLX Dashboard");
+      await vscode.window.tabGroups.close(dashboards());
+
       await vscode.commands.executeCommand("mlx.stopServer", PROFILE);
       await waitFor(() => !api.servers.getChildren().some((s) => s.server.profileName === PROFILE), "the server to leave Servers");
       await waitFor(() => api.profiles.getChildren().find((p) => p.profile.name === PROFILE)?.contextValue === "profile.stopped", "the profile to show stopped");
