@@ -46,7 +46,10 @@ function ensureCodeServer() {
   if (existsSync(SERVER_MAIN)) return;
   say(`installing code-server@${CODE_SERVER_VERSION} (~3 min cold)`);
   mkdirSync(CODE_SERVER_PREFIX, { recursive: true });
-  const env = { ...process.env, PATH: `${path.dirname(NODE24)}${path.delimiter}${process.env.PATH ?? ""}`, npm_config_nodedir: NODE24_DIR };
+  // Not the npm_* variables of an outer `npm test`: npm reads them as its own config, and
+  // code-server's postinstall reads the Node version from npm_config_user_agent (it would see 20).
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
+  const env = { ...inherited, PATH: `${path.dirname(NODE24)}${path.delimiter}${process.env.PATH ?? ""}`, npm_config_nodedir: NODE24_DIR };
   execFileSync("npm", ["install", "--prefix", CODE_SERVER_PREFIX, "--no-audit", "--no-fund", "--no-save", `code-server@${CODE_SERVER_VERSION}`], { stdio: "inherit", env });
   if (!existsSync(SERVER_MAIN)) throw new Error(`code-server installed but ${SERVER_MAIN} is missing`);
 }
