@@ -14,6 +14,8 @@ import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
 import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
 import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
+import type { UserItem } from "./views/users/UserItem";
+import { UsersTreeProvider } from "./views/users/UsersTreeProvider";
 
 /** What activate() hands to tests (and to other extensions): the live objects, read-only use. */
 export interface MlxExtensionApi {
@@ -22,6 +24,9 @@ export interface MlxExtensionApi {
   models: ModelsTreeProvider;
   profiles: ProfilesTreeProvider;
   servers: ServersTreeProvider;
+  users: UsersTreeProvider;
+  /** The Users view (its badge counts accounts waiting for approval). */
+  usersView: vscode.TreeView<UserItem>;
   statusBar: StatusBar;
   profileDocuments: ProfileDocuments;
   errors: ErrorReporter;
@@ -48,16 +53,29 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
   const servers = new ServersTreeProvider(state);
+  const users = new UsersTreeProvider(state);
   const statusBar = new StatusBar(state, () => connection.state.kind);
   const modelsView = vscode.window.createTreeView("mlx.models", { treeDataProvider: models, showCollapseAll: true });
   const profilesView = vscode.window.createTreeView("mlx.profiles", { treeDataProvider: profiles, canSelectMany: true });
   const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
+  const usersView = vscode.window.createTreeView("mlx.users", { treeDataProvider: users, canSelectMany: true });
   const dashboard = registerDashboard(context, { client: () => connection.client(), log });
   const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, dashboard };
 
   const updateBadge = (): void => {
     const running = state.runningServers.length;
     serversView.badge = running > 0 ? { value: running, tooltip: vscode.l10n.t("{0} running server(s)", running) } : undefined;
+  };
+  let sharedContext: string | undefined;
+  const updateUsers = (): void => {
+    const pending = users.pendingCount;
+    usersView.badge = pending > 0 ? { value: pending, tooltip: vscode.l10n.t("{0} account(s) waiting for approval", pending) } : undefined;
+    // The local owner administers shared mode over loopback; "off" shows the welcome with Start Shared Server.
+    const shared = state.shared === undefined ? "unavailable" : state.shared.enabled ? "on" : "off";
+    if (shared !== sharedContext) {
+      sharedContext = shared;
+      void vscode.commands.executeCommand("setContext", "mlx.shared", shared);
+    }
   };
   let versionChecked = false;
   let connectedAfterMs: number | undefined;
@@ -80,11 +98,14 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     modelsView,
     profilesView,
     serversView,
+    users,
+    usersView,
     dashboard,
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
     ...registerCommands(ctx),
     state.onDidChange((kind) => {
       if (kind === "servers") updateBadge();
+      if (kind === "users") updateUsers();
     }),
     connection.onDidChange((current) => {
       statusBar.update();
@@ -111,6 +132,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     models,
     profiles,
     servers,
+    users,
+    usersView,
     statusBar,
     profileDocuments,
     errors,

@@ -38,6 +38,14 @@ const commandList = [
   ["mlx.retryConnection", "Retry Connecting to the Manager", "refresh", "mlx.connection != connected"],
   ["mlx.showLog", "Show Extension Log", "output"],
   ["mlx.openDashboard", "Open Dashboard", "dashboard"],
+  ["mlx.startSharedServer", "Start Shared Server…", "broadcast"],
+  ["mlx.stopSharedServer", "Stop Shared Server", "debug-stop", "mlx.shared == on"],
+  ["mlx.approveUser", "Approve", "check", "mlx.shared == on"],
+  ["mlx.rejectUser", "Reject…", "close", "mlx.shared == on"],
+  ["mlx.disableUser", "Disable", "circle-slash", "mlx.shared == on"],
+  ["mlx.enableUser", "Enable", "pass", "mlx.shared == on"],
+  ["mlx.promoteUser", "Make Admin", "arrow-up", "mlx.shared == on"],
+  ["mlx.demoteUser", "Make Plain User", "arrow-down", "mlx.shared == on"],
 ];
 
 const commands = commandList.map(([command, title, icon]) => ({
@@ -61,6 +69,8 @@ const menus = {
     { command: "mlx.stopAllServers", when: "view == mlx.servers", group: "navigation@1" },
     { command: "mlx.restartManager", when: "view == mlx.servers", group: "1_manager@1" },
     { command: "mlx.showLog", when: "view == mlx.servers", group: "1_manager@2" },
+    { command: "mlx.startSharedServer", when: "view == mlx.users && mlx.shared == off", group: "navigation@1" },
+    { command: "mlx.stopSharedServer", when: "view == mlx.users && mlx.shared == on", group: "navigation@1" },
   ],
   "view/item/context": [
     item("mlx.startModel", "mlx.models", "/^model\\./", "inline@1"),
@@ -93,6 +103,16 @@ const menus = {
     item("mlx.copyEndpoint", "mlx.servers", "/^server\\./", "1_logs@2"),
     item("mlx.restartServer", "mlx.servers", "/^server\\.(running|unhealthy|failed)$/", "2_run@1"),
     item("mlx.stopServer", "mlx.servers", "/^server\\./", "2_run@2"),
+
+    item("mlx.approveUser", "mlx.users", "/^user\\.pending\\./", "inline@1"),
+    item("mlx.rejectUser", "mlx.users", "/^user\\.pending\\./", "inline@2"),
+    item("mlx.enableUser", "mlx.users", "/^user\\.disabled\\./", "inline@1"),
+    item("mlx.approveUser", "mlx.users", "/^user\\.pending\\./", "1_status@1"),
+    item("mlx.rejectUser", "mlx.users", "/^user\\.pending\\./", "1_status@2"),
+    item("mlx.disableUser", "mlx.users", "/^user\\.approved\\./", "1_status@3"),
+    item("mlx.enableUser", "mlx.users", "/^user\\.disabled\\./", "1_status@4"),
+    item("mlx.promoteUser", "mlx.users", "/^user\\.approved\\.user$/", "2_role@1"),
+    item("mlx.demoteUser", "mlx.users", "/^user\\.[a-z]+\\.admin$/", "2_role@2"),
   ],
 };
 
@@ -107,6 +127,9 @@ const viewsWelcome = [
   { view: "mlx.servers", when: unreachable, contents: t("welcome.unreachableShort", "Waiting for the MLX manager.\n[Retry](command:mlx.retryConnection)") },
   { view: "mlx.models", when: connected, contents: t("welcome.noModels", "No models in your Hugging Face cache yet.\n[Search Hugging Face](command:mlx.searchHub)\nModels downloaded with huggingface-cli or mlx_lm appear here on their own.") },
   { view: "mlx.profiles", when: connected, contents: t("welcome.noProfiles", "A profile says which model to serve, with which engine, on which port.\n[Create Profile](command:mlx.createProfile)\nNo engine installed? MLX models need Apple silicon and `pip install mlx-lm`; GGUF models run with llama.cpp's `llama-server` or the built-in engine (`npm run setup:llama`).") },
+  { view: "mlx.users", when: "mlx.connection == connected && mlx.shared == off", contents: t("welcome.sharedOff", "Shared mode is off: only you, on this Mac, use the manager. Shared mode opens a second listener so teammates can sign in and use your models; you approve each account here.\n[Start Shared Server](command:mlx.startSharedServer)\nThe first time, it asks for an email and password for the first admin account (you). Prefer TLS: without it passwords and prompts cross the network in clear text.") },
+  { view: "mlx.users", when: "mlx.connection == connected && mlx.shared == unavailable", contents: t("welcome.sharedUnavailable", "This manager has no shared mode. Restart the manager to update it.\n[Restart Manager](command:mlx.restartManager)") },
+  { view: "mlx.users", when: "mlx.connection != connected", contents: t("welcome.unreachableShort", "Waiting for the MLX manager.\n[Retry](command:mlx.retryConnection)") },
   { view: "mlx.servers", when: connected, contents: t("welcome.noServers", "No model server is running. Start one from a profile or a model.\n[Start Server](command:mlx.startServer)") },
 ];
 
@@ -132,6 +155,7 @@ const contributes = {
       { id: "mlx.models", name: t("view.models", "Models"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
       { id: "mlx.profiles", name: t("view.profiles", "Profiles"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
       { id: "mlx.servers", name: t("view.servers", "Servers"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
+      { id: "mlx.users", name: t("view.users", "Users"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models"), visibility: "collapsed" },
     ],
   },
   viewsWelcome,

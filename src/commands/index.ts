@@ -1,4 +1,12 @@
 import * as vscode from "vscode";
+import { approveUser } from "./approveUser";
+import { demoteUser } from "./demoteUser";
+import { disableUser } from "./disableUser";
+import { enableUser } from "./enableUser";
+import { promoteUser } from "./promoteUser";
+import { rejectUser } from "./rejectUser";
+import { startSharedServer } from "./startSharedServer";
+import { stopSharedServer } from "./stopSharedServer";
 import { cancelDownload } from "./cancelDownload";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
 import { copyEndpoint } from "./copyEndpoint";
@@ -51,6 +59,14 @@ export const COMMANDS: readonly CommandDefinition[] = [
   retryConnection,
   showLog,
   openDashboard,
+  startSharedServer,
+  stopSharedServer,
+  approveUser,
+  rejectUser,
+  disableUser,
+  enableUser,
+  promoteUser,
+  demoteUser,
 ];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

@@ -7,9 +7,10 @@ import type { MetricsSnapshot, ServerMetrics } from "../../shared/metrics";
 import type { CachedModel } from "../../shared/models";
 import type { Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
+import type { SharedStatus, UserInfo } from "../../shared/auth";
 import type { ManagerConnection } from "./ManagerConnection";
 
-export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics";
+export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users";
 
 const METRICS_INTERVAL_MS = 3000;
 
@@ -26,6 +27,10 @@ export class ManagerState implements vscode.Disposable {
   readonly servers = new Map<string, ServerInfo>();
   readonly downloads = new Map<string, Download>();
   readonly metrics = new Map<string, ServerMetrics>();
+  /** Shared (team) mode of the manager; undefined for managers without it. */
+  shared: SharedStatus | undefined;
+  /** Accounts of shared mode (the local owner sees them all). */
+  users: UserInfo[] = [];
   /** True once the lists were fetched at least once. */
   loaded = false;
   private follow: AbortController | undefined;
@@ -82,6 +87,7 @@ export class ManagerState implements vscode.Disposable {
       this.downloads.clear();
       for (const download of downloads.downloads) this.downloads.set(download.id, download);
       this.loaded = true;
+      void this.refreshUsers(client);
       // Events that arrived while fetching are newer than (or equal to) what was fetched.
       const late = this.pending;
       this.pending = undefined;
@@ -167,9 +173,29 @@ export class ManagerState implements vscode.Disposable {
         this.downloads.delete(event.data.id);
         this.changed.fire("downloads");
         return;
+      case "shared.changed":
+        this.shared = event.data;
+        this.changed.fire("users");
+        if (this.connection.state.kind === "connected") void this.refreshUsers(this.connection.state.client);
+        return;
       case "resync":
         return;
     }
+  }
+
+  /** Fetches shared mode's state and accounts again (after an event or a user action). */
+  async refreshUsers(client: ManagerClient): Promise<void> {
+    try {
+      const [shared, users] = await Promise.all([client.sharedStatus(), client.users()]);
+      this.shared = shared;
+      this.users = users.users;
+    } catch (error) {
+      // Managers without shared mode answer 404: no Users to show.
+      if (!(error instanceof ManagerRequestError && error.status === 404)) this.log.warn(`users: ${String(error)}`);
+      this.shared = undefined;
+      this.users = [];
+    }
+    this.changed.fire("users");
   }
 
   /** Memory and tokens/s come from /api/metrics, asked only while a server runs. */
@@ -200,7 +226,7 @@ export class ManagerState implements vscode.Disposable {
   }
 
   private fireAll(): void {
-    for (const kind of ["models", "profiles", "servers", "downloads", "metrics"] as const) this.changed.fire(kind);
+    for (const kind of ["models", "profiles", "servers", "downloads", "metrics", "users"] as const) this.changed.fire(kind);
   }
 
   dispose(): void {

@@ -3,6 +3,8 @@ import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
 import * as vscode from "vscode";
+import { ManagerClient } from "../../../src/client/ManagerClient";
+import type { SharedStatus, UserInfo } from "../../../src/shared/auth";
 import type { Download } from "../../../src/shared/hub";
 import type { Profile } from "../../../src/shared/profiles";
 import type { ServerInfo } from "../../../src/shared/servers";
@@ -254,5 +256,42 @@ describe("Hugging Face downloads in a real VS Code", function () {
       const groups = api.models.getChildren() as ModelGroupItem[];
       return !groups.some((g) => g.group === "downloads") && api.models.getChildren(groups.find((g) => g.group === "mlx")).some((m) => m.label === fx.hubRepo);
     }, "Models without downloads, listing the new model under MLX");
+  });
+});
+
+describe("Shared mode in a real VS Code: the Users view", function () {
+  this.timeout(120_000);
+
+  it("lists a teammate who registers on the shared listener as pending with the badge, and approves them", async () => {
+    const api = await extensionApi();
+    const client = await api.connection.client();
+    // What "MLX: Start Shared Server" does over loopback: a first admin (once), then the listener.
+    if (!(await client.sharedStatus()).hasAdmin) await client.createFirstAdmin("owner@example.com", "owner-password-123");
+    const status = await client.startShared({ port: 0, host: "127.0.0.1" });
+    try {
+      assert.equal(status.enabled, true);
+      assert.equal(status.tls, false);
+      await waitFor(() => api.state.shared?.enabled === true || undefined, "the shared.changed event");
+      // The teammate registers over the shared listener's HTTP route, as their extension or browser would.
+      const teammate = `teammate-${Date.now()}@example.com`;
+      const shared = new ManagerClient({ url: `http://127.0.0.1:${status.port ?? 0}`, token: "" });
+      const registered = await shared.register(teammate, "teammate-password-123");
+      assert.equal(registered.user.status, "pending");
+      const item = await waitFor(() => api.users.getChildren().find((u) => u.user.email === teammate), "the teammate in Users");
+      assert.equal(item.contextValue, "user.pending.user");
+      assert.match(String(item.description), /pending approval/);
+      await waitFor(() => api.usersView.badge?.value === 1 || undefined, `a badge of 1 on Users (${String(api.usersView.badge?.value)})`);
+
+      const approved = await vscode.commands.executeCommand<UserInfo[]>("mlx.approveUser", item);
+      assert.equal(approved[0]?.status, "approved", api.errors.recent.join("; "));
+      await waitFor(() => api.users.getChildren().find((u) => u.user.email === teammate)?.contextValue === "user.approved.user" || undefined, "the teammate approved in Users");
+      await waitFor(() => api.usersView.badge === undefined || undefined, "no badge once nobody waits");
+      // Approved for real: the teammate can now sign in on the shared listener.
+      const login = await shared.login(teammate, "teammate-password-123");
+      assert.equal(login.user.status, "approved");
+    } finally {
+      await vscode.commands.executeCommand<SharedStatus>("mlx.stopSharedServer");
+    }
+    await waitFor(() => (api.state.shared?.enabled === false && api.users.getChildren().length === 0) || undefined, "an empty Users view (its welcome) once shared mode is off");
   });
 });
