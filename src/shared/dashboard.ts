@@ -23,6 +23,8 @@ export const WebviewMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("servers.logs"), id: Id, profileId: ProfileRef }),
   /** Saves `conversation` (its last message is the user's) and streams the reply into it. */
   z.object({ type: z.literal("chat.send"), id: Id, streamId: StreamId, conversation: Conversation.omit({ workspace: true }) }),
+  /** Compare: streams a reply to `conversation` without saving it (one of two side by side). */
+  z.object({ type: z.literal("chat.compare"), id: Id, streamId: StreamId, conversation: Conversation.omit({ workspace: true }) }),
   z.object({ type: z.literal("chat.abort"), id: Id, streamId: StreamId }),
   z.object({ type: z.literal("conversations.list"), id: Id }),
   z.object({ type: z.literal("conversations.get"), id: Id, conversationId: z.string().max(64) }),
@@ -45,6 +47,7 @@ export interface RequestResults {
   "servers.restart": ServerInfo;
   "servers.logs": ServerLogTail;
   "chat.send": { streamId: string };
+  "chat.compare": { streamId: string };
   "chat.abort": { aborted: boolean };
   "conversations.list": { conversations: ConversationSummary[] };
   "conversations.get": Conversation;
@@ -75,6 +78,8 @@ export interface StreamState {
   /** Number of deltas folded into `text`: the next `chat.delta` has seq = this. */
   seq: number;
   startedAt: number;
+  /** A Compare stream: not part of any saved conversation. */
+  compare?: true;
 }
 
 export type HostMessage =
@@ -97,6 +102,8 @@ export type HostMessage =
   | { type: "chat.delta"; streamId: string; seq: number; text: string }
   /** The reply finished (or was stopped, or failed) and is saved in `conversation`. */
   | { type: "chat.done"; streamId: string; conversation: Conversation; stats: ReplyStats }
+  /** A Compare stream finished (or was stopped, or failed); nothing was saved. */
+  | { type: "compare.done"; streamId: string; text: string; stats: ReplyStats }
   /** A command of the host (e.g. "Chat" on a server in the tree) asks the panel to show a tab. */
   | { type: "show"; tab: "servers" | "chat"; profileId?: string };
 

@@ -366,6 +366,80 @@ describe("the dashboard webview in Chromium, against a real manager", function (
       await dash.close();
     }
   });
+
+  it("Compare: one prompt to two real llama servers side by side, each with its figures and its own Stop; nothing is saved", async () => {
+    const second = await client.createProfile({ name: "Story B", engine: "llama", model: { source: "cache", repoId: GGUF_REPO }, options: { threads: 1, contextLength: 2048 } });
+    const { host, dash } = await openDashboard({ theme: "dark", width: 1200, height: 800 });
+    await chatTab(dash);
+    const before = (await client.conversations("test-workspace")).conversations.length;
+    await dash.page.locator('.compare-picker vscode-option[value="Story B"]').waitFor({ state: "attached", timeout: 10_000 });
+
+    // The toggle works from the keyboard and shows the second picker in place of the messages.
+    const toggle = dash.page.locator('vscode-button[data-action="compare-toggle"]');
+    await toggle.focus();
+    await dash.page.keyboard.press("Enter");
+    assert.equal(await toggle.getAttribute("aria-pressed"), "true");
+    await dash.page.locator(".compare-field").waitFor({ state: "visible" });
+    assert.equal(await dash.page.locator(".messages").isVisible(), false);
+    await setTarget(dash, "Story");
+    await dash.page.locator(".compare-picker").evaluate((el) => { (el as unknown as { value: string }).value = "Story B"; });
+    await setMaxTokens(dash, 48);
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("Tell me a story about two cats.");
+    await composer.press("Enter");
+
+    const left = dash.page.locator('.compare-column[data-side="left"]');
+    const right = dash.page.locator('.compare-column[data-side="right"]');
+    assert.equal(await left.locator(".compare-model").innerText(), "Story");
+    assert.equal(await right.locator(".compare-model").innerText(), "Story B");
+    // Each side carries its own TTFT, tokens/s and token counts once it has finished.
+    const figures = /^TTFT \d+ ms · [\d.]+ tokens\/s · \d+ prompt \+ 48 completion tokens$/;
+    for (const side of [left, right]) {
+      await waitFor(async () => figures.test(await side.locator(".compare-stats").innerText()), 90_000, "a side's figures");
+      assert.ok(((await side.locator(".message-body").textContent()) ?? "").trim().length > 0, "real tokens arrived on this side");
+    }
+    await waitFor(() => host.activeStreams === 0, 5000, "both streams to end");
+    await dash.page.locator(".compare-body").first().evaluate((el) => { (el as unknown as { scrollTop: number }).scrollTop = 0; });
+    await dash.screenshot("compare-dark");
+
+    // Stop on one side leaves the other streaming to its end.
+    // ~400 tokens/s on this tiny model: enough tokens that both still run when Stop is pressed.
+    await setMaxTokens(dash, 1904);
+    await composer.fill("Tell me a very long story about a lighthouse.");
+    await composer.press("Enter");
+    await waitFor(async () => ((await left.locator(".message-body").textContent()) ?? "").trim().length > 0, 60_000, "the left side's first tokens");
+    assert.equal(host.activeStreams, 2, "both sides stream at once");
+    await dash.screenshot("compare-streaming-dark");
+    await left.locator('vscode-button[data-action="compare-stop"]').focus();
+    await dash.page.keyboard.press("Enter");
+    await waitFor(async () => /stopped/.test(await left.locator(".compare-stats").innerText()), 10_000, "the left side to show stopped");
+    assert.equal(host.activeStreams, 1, "the right side still streams");
+    assert.equal(await right.locator('vscode-button[data-action="compare-stop"]').isVisible(), true, "the right side keeps its Stop while it runs");
+    // Hidden and shown again, the panel still shows the comparison, and the right side ends there.
+    host.setVisible(false);
+    await dash.unload();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    host.setVisible(true);
+    await dash.load();
+    await right.waitFor({ state: "visible", timeout: 10_000 });
+    assert.match(await left.locator(".compare-stats").innerText(), /stopped/, "the stopped side came back with its figures");
+    await waitFor(async () => /completion tokens$/.test(await right.locator(".compare-stats").innerText()), 120_000, "the right side to finish");
+    assert.doesNotMatch(await right.locator(".compare-stats").innerText(), /stopped/);
+    assert.match(await right.locator(".compare-stats").innerText(), /^TTFT \d+ ms · [\d.]+ tokens\/s/);
+    assert.ok(((await right.locator(".message-body").textContent()) ?? "").trim().length > 0);
+    assert.equal(host.activeStreams, 0);
+
+    assert.equal((await client.conversations("test-workspace")).conversations.length, before, "a comparison saves no conversation");
+    // Compare off: the conversation view is back.
+    await toggle.click();
+    await dash.page.locator(".messages").waitFor({ state: "visible" });
+    assert.equal(await dash.page.locator(".compare").isVisible(), false);
+    assert.deepEqual(await dash.cspViolations(), []);
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.close();
+    const b = await client.server(second.id).catch(() => undefined);
+    if (b?.pid !== undefined) spawned.add(b.pid);
+  });
 });
 
 function normalise(text: string): string {

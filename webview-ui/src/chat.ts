@@ -1,6 +1,7 @@
 import type { ChatMessage, ChatParams, Conversation, ConversationSummary, ReplyStats } from "../../src/shared/conversations";
 import type { ConversationDraft, ProfileOption, StreamState } from "../../src/shared/dashboard";
 import type { HostBridge } from "./bridge";
+import { CompareView, type CompareViewState } from "./compare";
 import { formatNumber, h, setText, toggleAttr } from "./dom";
 import { renderMarkdown, StreamingMarkdown } from "./markdown";
 
@@ -14,6 +15,8 @@ export interface ChatViewState {
   conversationId?: string;
   draft?: string;
   settings?: ChatSettings;
+  /** Compare mode: on, the second target, and the last comparison. */
+  compare?: { on: boolean; target: string; view: CompareViewState };
 }
 
 const DEFAULT_PARAMS: ChatParams = { temperature: 0.7, topP: 0.95, maxTokens: 512 };
@@ -49,6 +52,11 @@ export class ChatView {
   private readonly stopButton = h("vscode-button", { "data-action": "stop-stream", secondary: true, hidden: true }, "Stop");
   private readonly status = h("span", { class: "chat-status", role: "status" });
   private readonly deleteButton = h("vscode-button", { secondary: true, "data-action": "delete" }, "Delete");
+  private readonly compareToggle = h("vscode-button", { secondary: true, "data-action": "compare-toggle", "aria-pressed": "false", title: "Send the same prompt to two servers side by side" }, "Compare");
+  private readonly compareTarget = h("vscode-single-select", { combobox: true, filter: "contains", "aria-label": "Second server or profile to compare with", class: "compare-picker" }) as ValueElement;
+  private readonly compareField = h("label", { class: "field compare-field", hidden: true }, h("span", { class: "label" }, "Compare with"), this.compareTarget);
+  private readonly compare: CompareView;
+  private compareOn = false;
   private conversation: ConversationDraft | undefined;
   private summaries: ConversationSummary[] = [];
   private profiles: ProfileOption[] = [];
@@ -58,6 +66,9 @@ export class ChatView {
   private deleteArmed: ReturnType<typeof setTimeout> | undefined;
 
   constructor(private readonly bridge: HostBridge, private readonly onStateChange: () => void) {
+    this.compare = new CompareView(bridge, (text) => { void this.copy(text); }, () => { this.compareChanged(); });
+    toggleAttr(this.compare.element, "hidden", true);
+    this.compareToggle.addEventListener("click", () => { this.setCompare(!this.compareOn, true); });
     const slider = (key: "temperature" | "topP" | "maxTokens", label: string): HTMLElement =>
       h("label", { class: "slider" }, h("span", { class: "label" }, label), this.sliders[key], this.sliderValues[key]);
     for (const key of ["temperature", "topP", "maxTokens"] as const) {
@@ -83,7 +94,7 @@ export class ChatView {
         void this.sendDraft();
       }
     });
-    for (const el of [this.target, this.systemPrompt, this.seed, this.input]) el.addEventListener("change", () => { this.onStateChange(); });
+    for (const el of [this.target, this.compareTarget, this.systemPrompt, this.seed, this.input]) el.addEventListener("change", () => { this.onStateChange(); });
     this.input.addEventListener("input", () => { this.onStateChange(); });
     this.element = h(
       "section",
@@ -97,13 +108,16 @@ export class ChatView {
           "div",
           { class: "chat-settings" },
           h("label", { class: "field" }, h("span", { class: "label" }, "Model"), this.target),
+          this.compareField,
           slider("temperature", "Temperature"),
           slider("topP", "top_p"),
           slider("maxTokens", "Max tokens"),
           h("label", { class: "field seed-field" }, h("span", { class: "label" }, "Seed"), this.seed),
+          this.compareToggle,
         ),
         this.systemPrompt,
         this.messages,
+        this.compare.element,
         h("div", { class: "composer" }, this.input, h("div", { class: "composer-actions" }, this.sendButton, this.stopButton, this.status)),
       ),
     );
@@ -117,12 +131,18 @@ export class ChatView {
       ...(this.conversation ? { conversationId: this.conversation.id } : {}),
       draft: this.input.value,
       settings: this.settings(),
+      compare: { on: this.compareOn, target: this.compareTarget.value, view: this.compare.state },
     };
   }
 
   restore(state: ChatViewState): void {
     if (state.settings) this.applySettings(state.settings);
     if (state.draft) this.input.value = state.draft;
+    if (state.compare) {
+      if (state.compare.target) this.compareTarget.value = state.compare.target;
+      this.compare.restore(state.compare.view);
+      this.setCompare(state.compare.on, false);
+    }
     if (state.conversationId) void this.open(state.conversationId);
   }
 
@@ -131,15 +151,17 @@ export class ChatView {
     if (key === JSON.stringify([this.profiles.map((p) => [p.id, p.name]), [...this.running]])) return;
     this.profiles = profiles;
     this.running = running;
-    const selected = this.target.value;
-    this.target.replaceChildren(
-      ...profiles.map((p) => {
-        const option = h("vscode-option", { value: p.name, description: running.has(p.id) ? "running" : "starts on first message" }, p.name);
-        if (p.name === selected) option.setAttribute("selected", "");
-        return option;
-      }),
-    );
-    if (selected) this.target.value = selected;
+    for (const picker of [this.target, this.compareTarget]) {
+      const selected = picker.value;
+      picker.replaceChildren(
+        ...profiles.map((p) => {
+          const option = h("vscode-option", { value: p.name, description: running.has(p.id) ? "running" : "starts on first message" }, p.name);
+          if (p.name === selected) option.setAttribute("selected", "");
+          return option;
+        }),
+      );
+      if (selected) picker.value = selected;
+    }
   }
 
   /** "Chat" on a server tile. */
@@ -151,7 +173,9 @@ export class ChatView {
   }
 
   /** Streams the host reports in `init` (they ran while the panel was hidden). */
-  adoptStreams(streams: StreamState[]): void {
+  adoptStreams(all: StreamState[]): void {
+    this.compare.adoptStreams(all);
+    const streams = all.filter((s) => !s.compare);
     for (const s of streams) {
       const existing = this.streams.get(s.streamId);
       if (existing && existing.seq >= s.seq) continue;
@@ -163,6 +187,7 @@ export class ChatView {
   }
 
   onDelta(streamId: string, seq: number, text: string): void {
+    if (this.compare.onDelta(streamId, seq, text)) return;
     let buffer = this.streams.get(streamId);
     if (!buffer) {
       // A stream this webview did not start and has not heard of: the next `init` brings it.
@@ -196,6 +221,10 @@ export class ChatView {
       }
     }
     void this.refreshList();
+  }
+
+  onCompareDone(streamId: string, text: string, stats: ReplyStats): void {
+    this.compare.onDone(streamId, text, stats);
   }
 
   async refreshList(): Promise<void> {
@@ -317,6 +346,10 @@ export class ChatView {
 
   private async sendDraft(): Promise<void> {
     const text = this.input.value.trim();
+    if (this.compareOn) {
+      if (text) await this.sendCompare(text);
+      return;
+    }
     if (!text || this.activeStream) return;
     const base = this.conversation?.messages ?? [];
     const ok = await this.send([...base, { role: "user", content: text }]);
@@ -373,9 +406,53 @@ export class ChatView {
   }
 
   private setStreaming(on: boolean): void {
-    toggleAttr(this.stopButton, "hidden", !on);
-    toggleAttr(this.sendButton, "disabled", on);
+    this.updateButtons();
     setText(this.status, on ? "Generating…" : "");
+  }
+
+  /** Send and Stop follow the mode: a conversation's stream, or the two sides of a comparison (each has its own Stop). */
+  private updateButtons(): void {
+    toggleAttr(this.stopButton, "hidden", this.compareOn || this.activeStream === undefined);
+    toggleAttr(this.sendButton, "disabled", this.compareOn ? this.compare.running : this.activeStream !== undefined);
+  }
+
+  // ---------------------------------------------------------------- compare
+
+  private setCompare(on: boolean, focus: boolean): void {
+    this.compareOn = on;
+    this.compareToggle.setAttribute("aria-pressed", String(on));
+    toggleAttr(this.compareToggle, "secondary", !on);
+    toggleAttr(this.compareField, "hidden", !on);
+    toggleAttr(this.compare.element, "hidden", !on);
+    toggleAttr(this.messages, "hidden", on);
+    this.sendButton.textContent = on ? "Send to both" : "Send";
+    this.updateButtons();
+    if (!on && !this.activeStream) setText(this.status, "");
+    this.onStateChange();
+    if (focus && on) this.compareTarget.focus();
+  }
+
+  private compareChanged(): void {
+    this.updateButtons();
+    if (this.compareOn) setText(this.status, this.compare.running ? "Comparing…" : "");
+    this.onStateChange();
+  }
+
+  /** The same prompt, system prompt and sampling settings to both targets at once; nothing is saved. */
+  private async sendCompare(prompt: string): Promise<void> {
+    if (this.compare.running) return;
+    const settings = this.settings();
+    const second = this.compareTarget.value;
+    if (!settings.target || !second) {
+      this.status.textContent = "Pick two servers or profiles to compare.";
+      return;
+    }
+    const error = await this.compare.send({ prompt, targets: [settings.target, second], systemPrompt: settings.systemPrompt, params: settings.params });
+    if (error) this.status.textContent = error;
+    else {
+      this.input.value = "";
+      this.onStateChange();
+    }
   }
 
   // ---------------------------------------------------------------- messages

@@ -111,6 +111,9 @@ function onMessage(message: HostMessage): void {
     case "chat.done":
       chat.onDone(message.streamId, message.conversation, message.stats);
       break;
+    case "compare.done":
+      chat.onCompareDone(message.streamId, message.text, message.stats);
+      break;
     case "show":
       showTab(message.tab);
       if (message.profileId) {

@@ -73,6 +73,8 @@ export class DashboardHost {
   private metrics: MetricsSnapshot | null = null;
   private connected = false;
   private readonly streams = new Map<string, LiveStream>();
+  /** Compare results that ended while the panel was hidden (they are saved nowhere else). */
+  private readonly undelivered: HostMessage[] = [];
   /** The webview listens (it posted `ready` and is visible). */
   private listening = false;
   private visible = true;
@@ -95,6 +97,7 @@ export class DashboardHost {
       this.listening = true;
       this.start();
       this.post(this.initMessage());
+      for (const done of this.undelivered.splice(0)) this.post(done);
       return;
     }
     void this.answer(message);
@@ -145,7 +148,7 @@ export class DashboardHost {
       profiles: this.profiles,
       servers: [...this.servers.values()],
       metrics: this.metrics,
-      streams: [...this.streams.values()].map((s) => ({ streamId: s.streamId, conversationId: s.conversationId, model: s.model, text: s.text + s.pending, seq: s.seq + (s.pending ? 1 : 0), startedAt: s.startedAt })),
+      streams: [...this.streams.values()].map((s) => ({ streamId: s.streamId, conversationId: s.conversationId, model: s.model, text: s.text + s.pending, seq: s.seq + (s.pending ? 1 : 0), startedAt: s.startedAt, ...(s.compare ? { compare: true as const } : {}) })),
     };
   }
 
@@ -258,6 +261,8 @@ export class DashboardHost {
         return client.serverLogs(message.profileId, 200);
       case "chat.send":
         return this.send(client, { ...message.conversation, workspace: this.options.workspace }, message.streamId);
+      case "chat.compare":
+        return this.send(client, { ...message.conversation, workspace: this.options.workspace }, message.streamId, false);
       case "chat.abort": {
         const stream = this.streams.get(message.streamId);
         stream?.controller.abort();
@@ -285,11 +290,14 @@ export class DashboardHost {
     }
   }
 
-  /** Saves the conversation, then streams the reply in the background (it outlives a hidden panel). */
-  private async send(client: DashboardClient, conversation: Conversation, streamId: string): Promise<{ streamId: string }> {
+  /**
+   * Saves the conversation, then streams the reply in the background (it outlives a hidden panel).
+   * A Compare stream (`persist` false) saves nothing: two of them run at once on one prompt.
+   */
+  private async send(client: DashboardClient, conversation: Conversation, streamId: string, persist = true): Promise<{ streamId: string }> {
     if (this.streams.has(streamId)) throw Object.assign(new Error(`Stream ${streamId} already runs.`), { code: "conflict" });
     if (conversation.messages.at(-1)?.role !== "user") throw Object.assign(new Error("The last message must be the user's."), { code: "validation_failed" });
-    const saved = await client.saveConversation(conversation);
+    const saved = persist ? await client.saveConversation(conversation) : conversation;
     const stream: LiveStream = {
       streamId,
       conversationId: saved.id,
@@ -300,6 +308,7 @@ export class DashboardHost {
       controller: new AbortController(),
       pending: "",
       timer: undefined,
+      ...(persist ? {} : { compare: true as const }),
     };
     this.streams.set(streamId, stream);
     void this.run(client, saved, stream);
@@ -334,6 +343,17 @@ export class DashboardHost {
       ...(stream.controller.signal.aborted ? { aborted: true } : {}),
       ...(error === undefined ? {} : { error: error.slice(0, 2000) }),
     };
+    if (stream.compare) {
+      this.streams.delete(stream.streamId);
+      const done: HostMessage = { type: "compare.done", streamId: stream.streamId, text: stream.text, stats };
+      if (this.listening) this.post(done);
+      else {
+        // Only the last comparison (two sides) can still be on screen.
+        this.undelivered.push(done);
+        if (this.undelivered.length > 2) this.undelivered.splice(0, this.undelivered.length - 2);
+      }
+      return;
+    }
     const reply: ChatMessage = { role: "assistant", content: stream.text, model: conversation.target, stats };
     let finished: Conversation = { ...conversation, messages: [...conversation.messages, reply], updatedAt: this.now() };
     try {
