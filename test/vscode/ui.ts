@@ -137,6 +137,36 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       if (text.trim().length === 0) throw new Error("the reply has no text");
       await page.screenshot({ path: path.join(ARTIFACTS, "07-chat.png") });
     });
+
+    await step("the dashboard comes back after a window reload (its serializer), with the server's tile", page, async () => {
+      await runCommand(page, "Developer: Reload Window");
+      await page.locator(".monaco-workbench .part.activitybar").waitFor({ state: "visible", timeout: 60_000 });
+      await page.locator(".tabs-container .tab", { hasText: "MLX Dashboard" }).waitFor({ state: "visible", timeout: 30_000 });
+      await dashboard.locator(".tile", { hasText: PROFILE }).waitFor({ state: "visible", timeout: 30_000 });
+    });
+
+    await step("Users lists a teammate waiting for approval; the inline Approve approves them", page, async () => {
+      const shared = (await manager.api("GET", "/api/shared")).json as { hasAdmin: boolean };
+      if (!shared.hasAdmin) await manager.api("POST", "/api/users/first-admin", { email: "owner@example.com", password: "owner-password-123" });
+      const started = (await manager.api("POST", "/api/shared/start", { port: 0, host: "127.0.0.1" })).json as { port?: number };
+      try {
+        const teammate = `ui-teammate-${Date.now()}@example.com`;
+        const registered = await fetch(`http://127.0.0.1:${started.port ?? 0}/api/auth/register`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: teammate, password: "teammate-password-123" }) });
+        if (registered.status !== 201 && registered.status !== 200) throw new Error(`register answered ${registered.status}: ${await registered.text()}`);
+        await page.locator(".sidebar .pane-header", { hasText: "Users" }).first().click();
+        const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Users')) .monaco-list-row", { hasText: teammate });
+        await row.waitFor({ state: "visible", timeout: 15_000 });
+        await row.hover();
+        await row.locator('.action-label[aria-label="Approve"]').waitFor({ state: "visible" });
+        await page.screenshot({ path: path.join(ARTIFACTS, "08-users-pending.png") });
+        await row.locator('.action-label[aria-label="Approve"]').click();
+        await row.filter({ hasText: /approved/ }).waitFor({ state: "visible", timeout: 15_000 });
+        await page.mouse.move(700, 500);
+        await page.screenshot({ path: path.join(ARTIFACTS, "09-users-approved.png") });
+      } finally {
+        await manager.api("POST", "/api/shared/stop");
+      }
+    });
     say(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}`);
     return 0;
   } catch (error) {
