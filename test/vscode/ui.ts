@@ -142,7 +142,11 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await runCommand(page, "Developer: Reload Window");
       await page.locator(".monaco-workbench .part.activitybar").waitFor({ state: "visible", timeout: 60_000 });
       await page.locator(".tabs-container .tab", { hasText: "MLX Dashboard" }).waitFor({ state: "visible", timeout: 30_000 });
+      // It comes back on the tab it was left on (Chat); the tile is there behind the Servers tab.
+      await dashboard.locator(".chat-view").waitFor({ state: "visible", timeout: 30_000 });
+      await dashboard.locator('vscode-tab-header[data-tab="servers"]').click();
       await dashboard.locator(".tile", { hasText: PROFILE }).waitFor({ state: "visible", timeout: 30_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "08-dashboard-after-reload.png") });
     });
 
     await step("Users lists a teammate waiting for approval; the inline Approve approves them", page, async () => {
