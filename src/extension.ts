@@ -71,7 +71,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     const pending = users.pendingCount;
     usersView.badge = pending > 0 ? { value: pending, tooltip: vscode.l10n.t("{0} account(s) waiting for approval", pending) } : undefined;
     // The local owner administers shared mode over loopback; "off" shows the welcome with Start Shared Server.
-    const shared = state.shared === undefined ? "unavailable" : state.shared.enabled ? "on" : "off";
+    const shared = state.shared === undefined ? "unknown" : state.shared === null ? "unavailable" : state.shared.enabled ? "on" : "off";
     if (shared !== sharedContext) {
       sharedContext = shared;
       void vscode.commands.executeCommand("setContext", "mlx.shared", shared);

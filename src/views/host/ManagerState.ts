@@ -27,8 +27,8 @@ export class ManagerState implements vscode.Disposable {
   readonly servers = new Map<string, ServerInfo>();
   readonly downloads = new Map<string, Download>();
   readonly metrics = new Map<string, ServerMetrics>();
-  /** Shared (team) mode of the manager; undefined for managers without it. */
-  shared: SharedStatus | undefined;
+  /** Shared (team) mode of the manager: null for managers without it, undefined until known. */
+  shared: SharedStatus | null | undefined;
   /** Accounts of shared mode (the local owner sees them all). */
   users: UserInfo[] = [];
   /** True once the lists were fetched at least once. */
@@ -45,7 +45,11 @@ export class ManagerState implements vscode.Disposable {
     this.subscriptions.push(
       connection.onDidChange((state) => {
         if (state.kind === "connected") this.start(state.client);
-        else this.stop();
+        else {
+          this.stop();
+          this.shared = undefined;
+          this.users = [];
+        }
         this.fireAll();
       }),
     );
@@ -191,8 +195,9 @@ export class ManagerState implements vscode.Disposable {
       this.users = users.users;
     } catch (error) {
       // Managers without shared mode answer 404: no Users to show.
-      if (!(error instanceof ManagerRequestError && error.status === 404)) this.log.warn(`users: ${String(error)}`);
-      this.shared = undefined;
+      const missing = error instanceof ManagerRequestError && error.status === 404;
+      if (!missing) this.log.warn(`users: ${String(error)}`);
+      this.shared = missing ? null : undefined;
       this.users = [];
     }
     this.changed.fire("users");

@@ -289,6 +289,19 @@ describe("Shared mode in a real VS Code: the Users view", function () {
       // Approved for real: the teammate can now sign in on the shared listener.
       const login = await shared.login(teammate, "teammate-password-123");
       assert.equal(login.user.status, "approved");
+
+      // Role and status changes by email (as the palette's pick would name them), each seen in the view.
+      const contextOf = (): string | undefined => api.users.getChildren().find((u) => u.user.email === teammate)?.contextValue;
+      for (const [command, expected] of [
+        ["mlx.promoteUser", "user.approved.admin"],
+        ["mlx.demoteUser", "user.approved.user"],
+        ["mlx.disableUser", "user.disabled.user"],
+        ["mlx.enableUser", "user.approved.user"],
+      ] as const) {
+        const changed = await vscode.commands.executeCommand<UserInfo[]>(command, teammate);
+        assert.equal(changed.length, 1, `${command}: ${api.errors.recent.join("; ")}`);
+        await waitFor(() => contextOf() === expected || undefined, `${expected} after ${command} (${String(contextOf())})`);
+      }
     } finally {
       await vscode.commands.executeCommand<SharedStatus>("mlx.stopSharedServer");
     }
