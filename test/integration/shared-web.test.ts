@@ -31,8 +31,8 @@ describe("shared mode's web pages in Chromium", function () {
     await page.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
   };
 
-  before(async function () {
-    if (!fs.existsSync(CHROMIUM)) this.skip();
+  before(async () => {
+    assert.ok(fs.existsSync(CHROMIUM), `no Chromium at ${CHROMIUM}: run node scripts/vscode-server/install.mjs (npm run test:unit does)`);
     root = makeTempDir("mlx-web-");
     fs.mkdirSync(path.join(root, "hub"));
     fs.mkdirSync(SHOTS, { recursive: true });
