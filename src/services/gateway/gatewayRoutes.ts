@@ -360,40 +360,18 @@ function clientLeft(): GatewayError {
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = declaredLength(req);
   if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = (): void => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("close", onClose);
-    };
-    const onData = (chunk: Buffer): void => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return readChunks(
+    req,
+    limit,
+    (chunk) => {
+      chunks.push(chunk);
       size += chunk.length;
-      if (size > limit) {
-        cleanup();
-        reject(tooLarge(limit));
-      } else chunks.push(chunk);
-    };
-    const onEnd = (): void => {
-      cleanup();
-      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size));
-    };
-    const onError = (): void => {
-      cleanup();
-      reject(clientLeft());
-    };
-    const onClose = (): void => {
-      if (req.complete) return;
-      cleanup();
-      reject(clientLeft());
-    };
-    req.on("data", onData);
-    req.once("end", onEnd);
-    req.once("error", onError);
-    req.once("close", onClose);
-  });
+      return undefined;
+    },
+    () => (chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks, size)),
+  );
 }
 
 /** Reads an upload until its model field is complete; the rest stays unread (paused) for the relay. */
@@ -402,8 +380,27 @@ function findModelField(
   finder: MultipartModelFinder,
   limit: number,
 ): Promise<{ field: MultipartModelField | "absent"; chunks: Buffer[]; ended: boolean }> {
+  const chunks: Buffer[] = [];
+  return readChunks<{ field: MultipartModelField | "absent"; chunks: Buffer[]; ended: boolean }>(
+    req,
+    limit,
+    (chunk) => {
+      chunks.push(chunk);
+      const field = finder.push(chunk);
+      if (field === undefined) return undefined;
+      req.pause();
+      return { field, chunks, ended: false };
+    },
+    () => ({ field: finder.end(), chunks, ended: true }),
+  );
+}
+
+/**
+ * Feeds a request's body to `take` chunk by chunk (at most `limit` bytes in all) until it returns
+ * a value, else resolves with `end()` when the body ends. A client that leaves first is an error.
+ */
+function readChunks<T>(req: IncomingMessage, limit: number, take: (chunk: Buffer) => T | undefined, end: () => T): Promise<T> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
     let size = 0;
     const cleanup = (): void => {
       req.off("data", onData);
@@ -412,22 +409,20 @@ function findModelField(
       req.off("close", onClose);
     };
     const onData = (chunk: Buffer): void => {
-      chunks.push(chunk);
       size += chunk.length;
       if (size > limit) {
         cleanup();
         reject(tooLarge(limit));
         return;
       }
-      const field = finder.push(chunk);
-      if (field === undefined) return;
-      req.pause();
+      const value = take(chunk);
+      if (value === undefined) return;
       cleanup();
-      resolve({ field, chunks, ended: false });
+      resolve(value);
     };
     const onEnd = (): void => {
       cleanup();
-      resolve({ field: finder.end(), chunks, ended: true });
+      resolve(end());
     };
     const onError = (): void => {
       cleanup();
