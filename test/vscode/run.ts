@@ -16,7 +16,8 @@ import { CHROMIUM, NODE24, ROOT, SERVER_MAIN, installVsix, startCodeServer, work
 import { makeFixture, startFixtureHub, stopFixtureManager, type FixtureInfo } from "./fixture";
 import { runUiTest } from "./ui";
 
-const WORK = path.join(ROOT, ".test-work", "vscode");
+// MLX_TEST_WORK lets two runs (two checkouts' helpers, or a run and a benchmark) share a tree.
+const WORK = process.env["MLX_TEST_WORK"] ?? path.join(ROOT, ".test-work", "vscode");
 const WORKBENCH_NOISE = /ENOTFOUND|Service ?Worker|socket|authentication provider|AgentHost|connection token|grace|builtin extensions cache|workbench contribution|^\s+at /i;
 const args = process.argv.slice(2);
 const flag = (name: string): string | undefined => {
