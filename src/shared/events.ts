@@ -19,6 +19,8 @@ export type ManagerEvent =
   | { type: "download.removed"; data: { id: string } }
   /** Shared mode opened, closed, or its accounts changed (pendingUsers is the admins' badge). */
   | { type: "shared.changed"; data: SharedStatus }
+  /** The local gateway key was rotated: clients that hand it out fetch the new one (the key is never in an event). */
+  | { type: "gatewayKey.rotated"; data: { createdAt: number } }
   | { type: "resync"; data: { reason: string } };
 
 export type ManagerEventType = ManagerEvent["type"];

@@ -10,6 +10,7 @@ import type { Logger } from "../logging/Logger";
 import type { ProfileService } from "../profiles/ProfileService";
 import { ApiError, parseOrThrow } from "./ApiError";
 import { bearerMatches } from "./auth";
+import { gatewayKeyMayOpen } from "./GatewayKeyStore";
 import { openSseStream } from "./sse";
 
 /** What the API needs of the model catalogue. */
@@ -23,6 +24,8 @@ export interface ModelsApi {
 
 export interface ApiDeps {
   token: string;
+  /** The local gateway key: accepted on `/v1/*` only (the local token opens everything). */
+  gatewayKey?: { matches(header: string | undefined): boolean };
   logger: Logger;
   events: EventBus;
   profiles: ProfileService;
@@ -45,12 +48,19 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   const log = deps.logger.child({ part: "api" });
 
   app.addHook("onRequest", async (request, reply) => {
-    if (!bearerMatches(request.headers.authorization, deps.token)) {
+    const header = request.headers.authorization;
+    if (bearerMatches(header, deps.token)) return;
+    if (deps.gatewayKey?.matches(header) === true) {
+      if (gatewayKeyMayOpen(request.routeOptions.url, request.url)) return;
       await reply
-        .code(401)
-        .header("www-authenticate", 'Bearer realm="mlx-manager"')
-        .send(new ApiError(401, "unauthorized", "Missing or wrong token. Local clients read it from the data directory's token file.").toBody());
+        .code(403)
+        .send(new ApiError(403, "forbidden", "The gateway key opens /v1 only. /api needs the local token from the data directory's token file.").toBody());
+      return;
     }
+    await reply
+      .code(401)
+      .header("www-authenticate", 'Bearer realm="mlx-manager"')
+      .send(new ApiError(401, "unauthorized", "Missing or wrong token. Local clients read it from the data directory's token file.").toBody());
   });
 
   app.setNotFoundHandler(async (request, reply) => {

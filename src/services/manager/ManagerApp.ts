@@ -4,6 +4,7 @@ import type { FastifyInstance } from "fastify";
 import type { ManagerStatus } from "../../shared/api";
 import type { EngineId } from "../../shared/engines";
 import type { UsageList } from "../../shared/usage";
+import { GatewayKeyStore, registerGatewayKeyRoutes } from "../api/GatewayKeyStore";
 import { createApiServer } from "../api/server";
 import { AccountService } from "../auth/AccountService";
 import { registerOwnerRoutes } from "../auth/ownerRoutes";
@@ -192,8 +193,10 @@ export class ManagerApp {
       profiles: profiles.list().length,
       notices: this.notices,
     });
+    const gatewayKeys = new GatewayKeyStore(path.join(this.options.dataDir, "gateway-key"), logger);
     this.api = createApiServer({
       token,
+      gatewayKey: gatewayKeys,
       logger,
       events,
       profiles,
@@ -207,6 +210,7 @@ export class ManagerApp {
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
         registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
+        registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
         registerOwnerRoutes(app, {
           accounts,
