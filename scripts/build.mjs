@@ -9,6 +9,10 @@ const require = createRequire(import.meta.url);
 const root = path.dirname(path.dirname(new URL(import.meta.url).pathname));
 const pkg = JSON.parse(await readFile(path.join(root, "package.json"), "utf8"));
 const production = process.argv.includes("--production");
+// --outdir DIR: somewhere other than dist/ (scripts/package.mjs stages each .vsix apart, so a
+// package build never replaces the bundles a running test uses).
+const outFlag = process.argv.indexOf("--outdir");
+const outdir = outFlag >= 0 && process.argv[outFlag + 1] ? path.resolve(process.argv[outFlag + 1]) : path.join(root, "dist");
 
 const common = {
   bundle: true,
@@ -34,12 +38,12 @@ const zodEnglishOnly = {
   },
 };
 
-await mkdir(path.join(root, "dist"), { recursive: true });
+await mkdir(outdir, { recursive: true });
 await Promise.all([
   build({
     ...common,
     entryPoints: { extension: "src/extension.ts" },
-    outdir: "dist",
+    outdir,
     platform: "node",
     format: "cjs",
     target: "node20",
@@ -50,7 +54,7 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { manager: "src/cli/main.ts", "llama-engine": "src/services/engines/llama/main.ts" },
-    outdir: "dist",
+    outdir,
     platform: "node",
     format: "cjs",
     target: "node20",
@@ -63,10 +67,10 @@ await Promise.all([
   build({
     ...common,
     entryPoints: { "webview/main": "webview-ui/src/main.ts" },
-    outdir: "dist",
+    outdir,
     platform: "browser",
     format: "iife",
     target: "es2022",
   }),
-  copyFile(require.resolve("sql.js/dist/sql-wasm.wasm"), path.join(root, "dist", "sql-wasm.wasm")),
+  copyFile(require.resolve("sql.js/dist/sql-wasm.wasm"), path.join(outdir, "sql-wasm.wasm")),
 ]);
