@@ -110,15 +110,17 @@ async function runSuite(name: string, options: { vsix?: string; benchOut?: strin
   }
 }
 
+/** Runs one of scripts/ and returns what it printed. */
+function node(script: string, argv: string[] = []): string {
+  const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", script), ...argv], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
+  if (result.status !== 0) {
+    process.stdout.write(result.stdout);
+    throw new Error(`${script} failed with ${result.status}`);
+  }
+  return result.stdout;
+}
+
 function buildAll(): string {
-  const node = (script: string, argv: string[] = []): string => {
-    const result = spawnSync(process.execPath, [path.join(ROOT, "scripts", script), ...argv], { cwd: ROOT, stdio: ["ignore", "pipe", "inherit"], encoding: "utf8" });
-    if (result.status !== 0) {
-      process.stdout.write(result.stdout);
-      throw new Error(`${script} failed with ${result.status}`);
-    }
-    return result.stdout;
-  };
   const vsix = node("package.mjs").trim().split("\n").pop() ?? "";
   say(`packaged ${path.relative(ROOT, vsix)}`);
   // The production package build minifies; the development run wants the source-mapped bundles.
@@ -151,6 +153,9 @@ async function main(): Promise<void> {
     if (code !== 0) failures.push("ui");
   } else {
     if (args.includes("--dev") || !vsix) {
+      // The development run uses the bundles and the suite as they are in the tree now.
+      node("build.mjs");
+      node(path.join("vscode-server", "build-suite.mjs"));
       if ((await runSuite("dev", benchOut ? { benchOut } : {})) !== 0) failures.push("dev");
     }
     if (vsix && (await runSuite("vsix", { vsix: path.resolve(vsix) })) !== 0) failures.push("vsix");
