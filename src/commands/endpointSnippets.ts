@@ -1,0 +1,87 @@
+// Ready-to-paste ways to call a profile through the manager's /v1. Pure (no vscode import) so the
+// unit tests run each snippet through its real parser: sh, python3's ast, TypeScript, YAML.
+
+export type SnippetKind = "url" | "curl" | "python" | "typescript" | "continue";
+
+export const SNIPPET_KINDS: readonly SnippetKind[] = ["url", "curl", "python", "typescript", "continue"];
+
+export interface SnippetInput {
+  /** The manager's /v1 base URL, e.g. http://127.0.0.1:8471/v1. */
+  baseUrl: string;
+  /** The profile's name: what goes in `model`. */
+  model: string;
+  /** The gateway key (opens /v1 only); never the admin token. */
+  apiKey: string;
+}
+
+/** Whether the snippet carries the key (the URL alone does not, so it needs no key fetched). */
+export function snippetNeedsKey(kind: SnippetKind): boolean {
+  return kind !== "url";
+}
+
+/** A string literal for Python, TypeScript and YAML's double-quoted scalars: JSON's escapes are valid in all three. */
+function quoted(value: string): string {
+  return JSON.stringify(value);
+}
+
+/** One POSIX shell word: single quotes, with each ' as '\'' . */
+function shellWord(value: string): string {
+  return `'${value.replace(/'/g, "'\\''")}'`;
+}
+
+export function endpointSnippet(kind: SnippetKind, input: SnippetInput): string {
+  const { baseUrl, model, apiKey } = input;
+  switch (kind) {
+    case "url":
+      return baseUrl;
+    case "curl": {
+      const body = JSON.stringify({ model, messages: [{ role: "user", content: "Hello" }] });
+      return [
+        `curl ${shellWord(`${baseUrl}/chat/completions`)} \\`,
+        `  -H ${shellWord(`Authorization: Bearer ${apiKey}`)} \\`,
+        `  -H 'Content-Type: application/json' \\`,
+        `  -d ${shellWord(body)}`,
+        "",
+      ].join("\n");
+    }
+    case "python":
+      return [
+        "from openai import OpenAI",
+        "",
+        `client = OpenAI(base_url=${quoted(baseUrl)}, api_key=${quoted(apiKey)})`,
+        "reply = client.chat.completions.create(",
+        `    model=${quoted(model)},`,
+        `    messages=[{"role": "user", "content": "Hello"}],`,
+        ")",
+        "print(reply.choices[0].message.content)",
+        "",
+      ].join("\n");
+    case "typescript":
+      return [
+        `import OpenAI from "openai";`,
+        "",
+        `const client = new OpenAI({ baseURL: ${quoted(baseUrl)}, apiKey: ${quoted(apiKey)} });`,
+        "const reply = await client.chat.completions.create({",
+        `  model: ${quoted(model)},`,
+        `  messages: [{ role: "user", content: "Hello" }],`,
+        "});",
+        "console.log(reply.choices[0]?.message.content);",
+        "",
+      ].join("\n");
+    case "continue":
+      return [
+        "# Continue: add to the models of ~/.continue/config.yaml (or the workspace's .continue/config.yaml)",
+        "models:",
+        `  - name: ${quoted(`${model} (MLX)`)}`,
+        "    provider: openai",
+        `    model: ${quoted(model)}`,
+        `    apiBase: ${quoted(baseUrl)}`,
+        `    apiKey: ${quoted(apiKey)}`,
+        "    roles:",
+        "      - chat",
+        "      - edit",
+        "      - apply",
+        "",
+      ].join("\n");
+  }
+}
