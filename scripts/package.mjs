@@ -11,7 +11,7 @@
 // Targets: darwin-arm64, darwin-x64, linux-x64, linux-arm64, win32-x64.
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -186,9 +186,19 @@ async function main() {
     run(process.execPath, [path.join(root, "scripts", "install-llama-engine.mjs")], { stdio: ["ignore", "ignore", "inherit"] });
   }
 
-  // One production build for every target, apart from dist/ (which tests may be running from).
-  const build = path.join(work, "build");
-  rmSync(build, { recursive: true, force: true });
+  // One production build for every target, apart from dist/ (which tests may be running from),
+  // in a folder of this run's own: two package runs at once share only the download cache.
+  mkdirSync(work, { recursive: true });
+  const runDir = mkdtempSync(path.join(work, "run-"));
+  try {
+    await packageTargets({ targets, out, outDir, work, runDir, withLlama });
+  } finally {
+    rmSync(runDir, { recursive: true, force: true });
+  }
+}
+
+async function packageTargets({ targets, out, outDir, work, runDir, withLlama }) {
+  const build = path.join(runDir, "build");
   run(process.execPath, [path.join(root, "scripts", "build.mjs"), "--production", "--outdir", build], { stdio: ["ignore", "ignore", "inherit"] });
   for (const file of ["extension.js", "manager.js", "llama-engine.js", "sql-wasm.wasm", "webview/main.js"]) {
     if (!existsSync(path.join(build, file))) throw new Error(`dist/${file} is missing after the build: the package would not run`);
@@ -197,7 +207,7 @@ async function main() {
   const vsce = path.join(root, "node_modules", "@vscode", "vsce", "vsce");
   const results = [];
   for (const target of targets) {
-    const stage = path.join(work, "stage", target);
+    const stage = path.join(runDir, "stage", target);
     const natives = stageTarget(target, { build, stage, work, withLlama });
     const file = path.resolve(out ?? path.join(outDir, `${pkg.name}-${pkg.version}-${target}.vsix`));
     mkdirSync(path.dirname(file), { recursive: true });
@@ -205,14 +215,20 @@ async function main() {
     // --no-dependencies: the bundles carry every JS dependency; the native ones were staged
     // above and the .vscodeignore allow-list admits them. vsce writes the target into the
     // package's manifest (TargetPlatform), which VS Code keeps as __metadata.targetPlatform.
-    run(process.execPath, [vsce, "package", "--no-dependencies", "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--target", target, "--out", file], { cwd: stage, stdio: ["ignore", "ignore", "inherit"] });
+    // (Its warning about ~1,500 unbundled files is node-llama-cpp's own tree, which must stay as
+    // npm lays it out; vsce's output is shown only when it fails.)
+    try {
+      run(process.execPath, [vsce, "package", "--no-dependencies", "--skip-license", "--allow-missing-repository", "--no-rewrite-relative-links", "--target", target, "--out", file], { cwd: stage, stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      throw new Error(`vsce could not package ${target}:\n${String(error.stdout ?? "")}${String(error.stderr ?? "")}`);
+    }
     rmSync(stage, { recursive: true, force: true });
     results.push({ target, file, bytes: statSync(file).size, staged, natives });
   }
 
   for (const r of results) {
     const unverified = r.natives.filter((n) => !n.verified).length;
-    say(`${r.target.padEnd(13)} ${(r.bytes / 1e6).toFixed(2).padStart(6)} MB  ${path.relative(root, r.file)}${unverified ? `  (${unverified} native package(s) checked against the registry only)` : ""}`);
+    say(`${r.target.padEnd(13)} ${(r.bytes / 1e6).toFixed(2).padStart(6)} MB (${(r.staged / 1e6).toFixed(1)} MB unpacked)  ${path.relative(root, r.file)}${unverified ? `  (${unverified} native package(s) checked against the registry only)` : ""}`);
   }
   for (const r of results) process.stdout.write(`${r.file}\n`);
 }
