@@ -1,5 +1,7 @@
+import type { IncomingMessage } from "node:http";
 import https from "node:https";
 import net from "node:net";
+import { Readable } from "node:stream";
 import tls from "node:tls";
 
 /** A team server's self-signed certificate, pinned after the user confirmed its fingerprint. */
@@ -40,7 +42,27 @@ export function peerCertificate(url: string, signal?: AbortSignal): Promise<{ pi
  * One HTTPS request that trusts exactly the pinned certificate: the chain must verify against it
  * and its fingerprint must match, during the handshake, before any header (the token) is sent.
  */
-export function pinnedRequest(url: string, pin: TlsPin, init: { method: string; headers: Record<string, string>; body?: string; signal?: AbortSignal }): Promise<{ status: number; text: string }> {
+export async function pinnedRequest(url: string, pin: TlsPin, init: PinnedInit): Promise<{ status: number; text: string }> {
+  const response = await pinnedResponse(url, pin, init);
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return { status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") };
+}
+
+/** The same, for a streamed answer (a chat's SSE): the status, and the body as a web stream. */
+export async function pinnedStream(url: string, pin: TlsPin, init: PinnedInit): Promise<{ status: number; body: ReadableStream<Uint8Array> }> {
+  const response = await pinnedResponse(url, pin, init);
+  return { status: response.statusCode ?? 0, body: Readable.toWeb(response) as ReadableStream<Uint8Array> };
+}
+
+interface PinnedInit {
+  method: string;
+  headers: Record<string, string>;
+  body?: string;
+  signal?: AbortSignal;
+}
+
+function pinnedResponse(url: string, pin: TlsPin, init: PinnedInit): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     const request = https.request(
       url,
@@ -55,12 +77,7 @@ export function pinnedRequest(url: string, pin: TlsPin, init: { method: string; 
         agent: false,
         ...(init.signal ? { signal: init.signal } : {}),
       },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on("data", (chunk: Buffer) => chunks.push(chunk));
-        response.on("end", () => { resolve({ status: response.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }); });
-        response.on("error", reject);
-      },
+      resolve,
     );
     request.on("error", (error: NodeJS.ErrnoException) => {
       // A changed certificate fails the chain check first (it is not the pinned one): say so loudly.

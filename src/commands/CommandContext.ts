@@ -5,6 +5,7 @@ import type { ManagerConnection } from "../views/host/ManagerConnection";
 import type { ManagerState } from "../views/host/ManagerState";
 import type { ServerLogChannels } from "../views/host/ServerLogChannels";
 import type { ProfileDocuments } from "../views/profiles/ProfileDocuments";
+import type { TeamConnection } from "../views/team/TeamConnection";
 
 /** What every command gets: handed in once at registration (no module globals). */
 export interface CommandContext {
@@ -15,7 +16,11 @@ export interface CommandContext {
   serverLogs: ServerLogChannels;
   profileDocuments: ProfileDocuments;
   secrets: vscode.SecretStorage;
+  /** This workspace's memory (the answer to "start the workspace profile?"). */
+  workspaceState: vscode.Memento;
   dashboard: DashboardOpener;
+  /** The team server this teammate signed in to (MLX: Connect to Team Server). */
+  team: TeamConnection;
 }
 
 /** One command verb: its id (as contributed in package.json) and what it does. */

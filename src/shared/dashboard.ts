@@ -9,6 +9,9 @@ import type { ServerInfo, ServerLogTail } from "./servers";
 // Requests carry an `id`; the host answers each with one `reply` of the same id.
 
 const Id = z.int().min(0);
+
+/** Chat targets of the team server a teammate signed in to are `team:<profile>` (local ones are bare names). */
+export const TEAM_TARGET_PREFIX = "team:";
 const ProfileRef = z.string().min(1).max(200);
 const StreamId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 

@@ -53,3 +53,27 @@ export interface ServerLogTail {
 export interface ServerList {
   servers: ServerInfo[];
 }
+
+/** An entry of `GET /v1/models`: OpenAI's model object plus the profile's engine and server state. */
+export interface GatewayModel {
+  id: string;
+  object: "model";
+  created: number;
+  owned_by: "mlx-manager";
+  engine: string;
+  state: ServerState;
+}
+
+/** `GET /v1/models`. */
+export interface GatewayModelList {
+  object: "list";
+  data: GatewayModel[];
+}
+
+/** What a teammate sees of a server on the shared listener: no command line, log path, upstream URL or log lines. */
+export type PublicServerInfo = Pick<ServerInfo, "profileId" | "profileName" | "engine" | "model" | "state" | "startedAt" | "readyAt" | "restarts">;
+
+/** `GET /api/servers` on the shared listener. */
+export interface PublicServerList {
+  servers: PublicServerInfo[];
+}

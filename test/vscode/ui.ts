@@ -167,6 +167,37 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
         await row.filter({ hasText: /approved/ }).waitFor({ state: "visible", timeout: 15_000 });
         await page.mouse.move(700, 500);
         await page.screenshot({ path: path.join(ARTIFACTS, "09-users-approved.png") });
+
+        // The same teammate, from "their" VS Code: Connect to Team Server through the palette's inputs.
+        await step("Connect to Team Server signs the teammate in; the Team Server view lists the team's models", page, async () => {
+          await runCommand(page, "MLX: Connect to Team Server");
+          const input = page.locator(".quick-input-widget input.input");
+          for (const value of [`http://127.0.0.1:${started.port ?? 0}`, teammate, "teammate-password-123"]) {
+            await input.waitFor({ state: "visible" });
+            await input.fill(value);
+            await page.keyboard.press("Enter");
+            await page.waitForTimeout(300);
+          }
+          await page.locator(".sidebar .pane-header", { hasText: "Team Server" }).first().waitFor({ state: "visible", timeout: 15_000 });
+          const team = page.locator(".sidebar .pane:has(.pane-header:has-text('Team Server'))");
+          await team.locator(".monaco-list-row", { hasText: PROFILE }).waitFor({ state: "visible", timeout: 20_000 });
+          await team.getByText(/as ui-teammate-.* \(user\)/).first().waitFor({ state: "visible" });
+          await page.screenshot({ path: path.join(ARTIFACTS, "10-team-server.png") });
+        });
+        await step("a team model opens the chat on team:<profile>, which streams through the team server", page, async () => {
+          const team = page.locator(".sidebar .pane:has(.pane-header:has-text('Team Server'))");
+          await team.locator(".monaco-list-row", { hasText: PROFILE }).click();
+          await dashboard.locator(".chat-view").waitFor({ state: "visible", timeout: 20_000 });
+          const composer = dashboard.locator(".composer-input textarea");
+          await composer.fill("Once upon a time, a team");
+          await composer.press("Enter");
+          const reply = dashboard.locator(".message.assistant").last();
+          await reply.locator(".stats", { hasText: /completion tokens/ }).waitFor({ state: "visible", timeout: 60_000 });
+          await dashboard.getByText(`team:${PROFILE}`).first().waitFor({ state: "visible" });
+          await page.screenshot({ path: path.join(ARTIFACTS, "11-team-chat.png") });
+          await runCommand(page, "MLX: Sign Out of Team Server");
+          await page.locator(".sidebar .pane:has(.pane-header:has-text('Team Server'))").getByText("Connect to Team Server").first().waitFor({ state: "visible", timeout: 10_000 });
+        });
       } finally {
         await manager.api("POST", "/api/shared/stop");
       }

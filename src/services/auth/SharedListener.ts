@@ -7,7 +7,7 @@ import fastifyFormbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
 import { z } from "zod";
 import { ApiKeyCreate, Credentials, PasswordChange, type LoginResult, type SharedStart, type SharedStatus, type UserInfo } from "../../shared/auth";
-import type { ServerInfo } from "../../shared/servers";
+import type { PublicServerInfo, ServerInfo } from "../../shared/servers";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import { toApiError } from "../api/server";
 import { writeFileAtomicSync } from "../fs/atomicWrite";
@@ -384,8 +384,8 @@ function interfaceAddresses(v6: boolean): string[] {
 }
 
 /** What a teammate sees of a server: no command line, log path, upstream URL or log lines. */
-function publicServer(info: ServerInfo): Pick<ServerInfo, "profileId" | "profileName" | "engine" | "model" | "state" | "startedAt" | "readyAt" | "restarts"> {
-  const out: ReturnType<typeof publicServer> = { profileId: info.profileId, profileName: info.profileName, engine: info.engine, model: info.model, state: info.state, restarts: info.restarts };
+function publicServer(info: ServerInfo): PublicServerInfo {
+  const out: PublicServerInfo = { profileId: info.profileId, profileName: info.profileName, engine: info.engine, model: info.model, state: info.state, restarts: info.restarts };
   if (info.startedAt !== undefined) out.startedAt = info.startedAt;
   if (info.readyAt !== undefined) out.readyAt = info.readyAt;
   return out;

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Profile } from "../../shared/profiles";
-import type { ServerInfo, ServerState } from "../../shared/servers";
+import type { GatewayModel, ServerInfo, ServerState } from "../../shared/servers";
 import type { Logger } from "../logging/Logger";
 import type { ServerDirectory } from "../servers/ServerDirectory";
 import { MultipartModelFinder, multipartBoundary, type MultipartModelField } from "./multipartModel";
@@ -31,15 +31,7 @@ export interface GatewayDeps {
   };
 }
 
-/** An entry of `GET /v1/models`: OpenAI's model object plus the profile's engine and server state. */
-export interface GatewayModel {
-  id: string;
-  object: "model";
-  created: number;
-  owned_by: "mlx-manager";
-  engine: string;
-  state: ServerState;
-}
+export type { GatewayModel } from "../../shared/servers";
 
 const JSON_BODY_BYTES = 2 * 1024 * 1024;
 const UPLOAD_BYTES = 20 * 1024 * 1024;

@@ -3,7 +3,7 @@
 // Chromium tests give it a page, so the same code is tested against a real manager.
 import type { ChatStreamChunk, ChatStreamRequest, ManagerClient } from "../../client/ManagerClient";
 import type { ChatMessage, Conversation, ReplyStats } from "../../shared/conversations";
-import { WebviewMessage, type HostMessage, type ProfileOption, type RequestResults, type StreamState, type WebviewRequest } from "../../shared/dashboard";
+import { TEAM_TARGET_PREFIX, WebviewMessage, type HostMessage, type ProfileOption, type RequestResults, type StreamState, type WebviewRequest } from "../../shared/dashboard";
 import type { SequencedEvent } from "../../shared/events";
 import type { MetricsSnapshot } from "../../shared/metrics";
 import type { Profile } from "../../shared/profiles";
@@ -41,6 +41,15 @@ export interface DashboardPlatform {
   writeClipboard(text: string): Promise<void>;
 }
 
+/** The team server a teammate signed in to: its models are extra chat targets (`team:<name>`). */
+export interface TeamChatSource {
+  /** The team's models as picker entries: id and name `team:<profile>`. */
+  targets(): ProfileOption[];
+  onDidChange(listener: () => void): { dispose(): void };
+  /** Streams through the team server's `/v1` (request.model is the bare profile name). */
+  chatStream(request: ChatStreamRequest, signal: AbortSignal): AsyncGenerator<ChatStreamChunk>;
+}
+
 export interface DashboardHostOptions {
   client: () => Promise<DashboardClient>;
   logger: DashboardLogger;
@@ -52,6 +61,7 @@ export interface DashboardHostOptions {
   /** How long token deltas are gathered before one message carries them (default 16 ms). */
   flushMs?: number;
   now?: () => number;
+  team?: TeamChatSource;
 }
 
 type Thenable<T> = PromiseLike<T>;
@@ -125,6 +135,17 @@ export class DashboardHost {
   private start(): void {
     if (this.started) return;
     this.started = true;
+    const team = this.options.team;
+    if (team) {
+      let shown = JSON.stringify(team.targets());
+      const subscription = team.onDidChange(() => {
+        const now = JSON.stringify(team.targets());
+        if (now === shown) return;
+        shown = now;
+        this.post({ type: "profiles", profiles: this.chatTargets() });
+      });
+      this.lifetime.signal.addEventListener("abort", () => { subscription.dispose(); }, { once: true });
+    }
     void this.followEvents();
     this.updateMetricsWatch();
   }
@@ -145,11 +166,17 @@ export class DashboardHost {
     return {
       type: "init",
       connected: this.connected,
-      profiles: this.profiles,
+      profiles: this.chatTargets(),
       servers: [...this.servers.values()],
       metrics: this.metrics,
       streams: [...this.streams.values()].map((s) => ({ streamId: s.streamId, conversationId: s.conversationId, model: s.model, text: s.text + s.pending, seq: s.seq + (s.pending ? 1 : 0), startedAt: s.startedAt, ...(s.compare ? { compare: true as const } : {}) })),
     };
+  }
+
+  /** The local profiles, then the team server's models. */
+  private chatTargets(): ProfileOption[] {
+    const team = this.options.team?.targets() ?? [];
+    return team.length === 0 ? this.profiles : [...this.profiles, ...team];
   }
 
   // ---------------------------------------------------------------- manager state
@@ -197,11 +224,11 @@ export class DashboardHost {
       case "profile.created":
       case "profile.updated":
         this.profiles = [...this.profiles.filter((p) => p.id !== event.data.id), profileOption(event.data)].sort((a, b) => a.name.localeCompare(b.name));
-        this.post({ type: "profiles", profiles: this.profiles });
+        this.post({ type: "profiles", profiles: this.chatTargets() });
         break;
       case "profile.deleted":
         this.profiles = this.profiles.filter((p) => p.id !== event.data.id);
-        this.post({ type: "profiles", profiles: this.profiles });
+        this.post({ type: "profiles", profiles: this.chatTargets() });
         break;
       case "resync":
         void this.refresh(client).catch(() => undefined);
@@ -321,7 +348,11 @@ export class DashboardHost {
     let usage: Extract<ChatStreamChunk, { type: "usage" }> | undefined;
     let error: string | undefined;
     try {
-      for await (const chunk of client.chatStream(chatRequest(conversation), stream.controller.signal)) {
+      const request = chatRequest(conversation);
+      const team = request.model.startsWith(TEAM_TARGET_PREFIX) ? this.options.team : undefined;
+      if (request.model.startsWith(TEAM_TARGET_PREFIX) && team === undefined) throw new Error(`${request.model} is a team model, and no team server is signed in to. Run MLX: Connect to Team Server.`);
+      const chunks = team ? team.chatStream({ ...request, model: request.model.slice(TEAM_TARGET_PREFIX.length) }, stream.controller.signal) : client.chatStream(request, stream.controller.signal);
+      for await (const chunk of chunks) {
         if (chunk.type === "usage") {
           usage = chunk;
           continue;

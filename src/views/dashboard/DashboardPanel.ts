@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import * as vscode from "vscode";
 import type { ManagerClient } from "../../client/ManagerClient";
 import type { HostMessage } from "../../shared/dashboard";
-import { DashboardHost } from "./DashboardHost";
+import { DashboardHost, type TeamChatSource } from "./DashboardHost";
 import { dashboardHtml } from "./dashboardHtml";
 
 type ShowMessage = Extract<HostMessage, { type: "show" }>;
@@ -13,6 +13,8 @@ export interface DashboardDeps {
   /** The connected manager client (connects, or starts the manager, on first use). */
   client: () => Promise<ManagerClient>;
   log: vscode.LogOutputChannel;
+  /** The team server's models as extra chat targets. */
+  team?: TeamChatSource;
 }
 
 /** Opens (or reveals) the one dashboard panel, optionally on a tab and for a profile. */
@@ -84,6 +86,7 @@ class DashboardPanel {
       logger: deps.log,
       workspace: workspaceKey(),
       post: (message) => webview.postMessage(message),
+      ...(deps.team ? { team: deps.team } : {}),
       platform: {
         async saveFile(fileName, content) {
           const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
