@@ -35,7 +35,9 @@ export function appendLogLine(file: string, line: string): void {
 
 /**
  * Copy-and-truncate rotation: the engine keeps its descriptor, so the file is copied to `.1`
- * (older copies shift to `.2` … `.keep`) and then truncated in place. Returns true when rotated.
+ * (older copies shift to `.2` … `.keep`) and then truncated in place. Only the last `maxBytes`
+ * are copied (from a line start), so an engine that floods its log between two checks cannot make
+ * the copies larger than the limit. Returns true when rotated.
  */
 export function rotateIfLarge(file: string, maxBytes: number, keep: number): boolean {
   let size: number;
@@ -49,7 +51,7 @@ export function rotateIfLarge(file: string, maxBytes: number, keep: number): boo
     const from = n === 1 ? file : `${file}.${n - 1}`;
     const to = `${file}.${n}`;
     try {
-      if (n === 1) fs.copyFileSync(from, to);
+      if (n === 1) copyTail(from, to, maxBytes);
       else fs.renameSync(from, to);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
@@ -58,6 +60,35 @@ export function rotateIfLarge(file: string, maxBytes: number, keep: number): boo
   fs.truncateSync(file, 0);
   pruneRotations(file, keep);
   return true;
+}
+
+/** Writes the last `maxBytes` of `from` to `to` (replacing it), starting after the first line break in that tail. */
+function copyTail(from: string, to: string, maxBytes: number): void {
+  const src = fs.openSync(from, "r");
+  try {
+    const size = fs.fstatSync(src).size;
+    let position = Math.max(0, size - maxBytes);
+    const buffer = Buffer.alloc(Math.min(1024 * 1024, Math.max(1, size - position)));
+    if (position > 0) {
+      // Start at a whole line: skip what precedes the first line break (when there is one near).
+      const n = fs.readSync(src, buffer, 0, Math.min(buffer.length, size - position), position);
+      const newline = buffer.subarray(0, n).indexOf(0x0a);
+      if (newline >= 0 && position + newline + 1 < size) position += newline + 1;
+    }
+    const dst = fs.openSync(to, "w", 0o600);
+    try {
+      while (position < size) {
+        const n = fs.readSync(src, buffer, 0, Math.min(buffer.length, size - position), position);
+        if (n === 0) break;
+        fs.writeSync(dst, buffer, 0, n);
+        position += n;
+      }
+    } finally {
+      fs.closeSync(dst);
+    }
+  } finally {
+    fs.closeSync(src);
+  }
 }
 
 /** Removes rotated copies beyond `keep` (left by an earlier, larger setting). */

@@ -44,10 +44,23 @@ describe("server logs", () => {
       fs.closeSync(fd);
     }
     assert.equal(fs.readFileSync(file, "utf8"), "after\n", "no hole of zeros before the new line");
-    assert.match(fs.readFileSync(`${file}.1`, "utf8"), /^round 4/);
-    assert.match(fs.readFileSync(`${file}.2`, "utf8"), /^round 3/);
+    assert.match(fs.readFileSync(`${file}.1`, "utf8"), /round 4 \n$/);
+    assert.match(fs.readFileSync(`${file}.2`, "utf8"), /round 3 \n$/);
+    assert.ok(fs.statSync(`${file}.1`).size <= 1000, "a copy holds at most the limit: the end of the file");
     assert.equal(fs.existsSync(`${file}.3`), false);
     assert.equal(rotateIfLarge(file, 1000, 2), false, "small files stay");
+  });
+
+  it("copies only the last limit's worth of a flooded log, from a line start, so copies never outgrow the limit", () => {
+    const file = path.join(dir, "flood.log");
+    const lines = Array.from({ length: 20_000 }, (_, i) => `line ${i} ${"y".repeat(40)}\n`).join("");
+    fs.writeFileSync(file, lines);
+    assert.ok(rotateIfLarge(file, 4096, 2));
+    const copy = fs.readFileSync(`${file}.1`, "utf8");
+    assert.ok(copy.length <= 4096 && copy.length > 3000, `${copy.length} bytes`);
+    assert.match(copy, /^line \d+ y+\n/, "starts at a whole line");
+    assert.match(copy, /line 19999 y+\n$/, "ends with the newest line");
+    assert.equal(fs.statSync(file).size, 0);
   });
 
   it("reads the last lines of a log, however long", () => {
