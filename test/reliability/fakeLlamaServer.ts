@@ -6,6 +6,8 @@
 //   FAKE_LLAMA_INTERVAL_MS  ms between streamed tokens (default 20)
 //   FAKE_LLAMA_LISTEN_DELAY_MS  wait this long before listening (a slow model load)
 //   FAKE_LLAMA_FLOOD_MB  flood: MB of log lines written to stdout while serving (default 100)
+//   FAKE_LLAMA_FLOOD_MB_PER_S  flood: at most this many MB per second (default 50)
+//   FAKE_LLAMA_FLOOD_DONE_FILE  flood: a file written once the flood is over
 import fs from "node:fs";
 import http from "node:http";
 
@@ -21,6 +23,7 @@ const mode = process.env["FAKE_LLAMA_MODE"] ?? "serve";
 const intervalMs = Number(process.env["FAKE_LLAMA_INTERVAL_MS"] ?? 20);
 const listenDelayMs = Number(process.env["FAKE_LLAMA_LISTEN_DELAY_MS"] ?? 0);
 const floodMb = Number(process.env["FAKE_LLAMA_FLOOD_MB"] ?? 100);
+const floodRate = Number(process.env["FAKE_LLAMA_FLOOD_MB_PER_S"] ?? 50);
 
 function readBody(req: http.IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -103,17 +106,26 @@ const server = http.createServer((req, res) => {
 /** Writes `mb` MB of log lines to stdout as fast as the file takes them, yielding to the event loop. */
 function flood(mb: number): void {
   const line = `srv  log_server: request: GET /health 127.0.0.1 200 ${"x".repeat(60)}\n`;
-  const block = Buffer.from(line.repeat(Math.ceil((256 * 1024) / line.length)));
-  let left = mb * 1024 * 1024;
+  const block = Buffer.from(line.repeat(Math.ceil((64 * 1024) / line.length)));
+  const total = mb * 1024 * 1024;
+  let written = 0;
+  const began = Date.now();
   const step = (): void => {
-    for (let i = 0; i < 8 && left > 0; i++) {
+    // Keep to the rate: write what is due by now, in blocks.
+    const due = Math.min(total, ((Date.now() - began) / 1000) * floodRate * 1024 * 1024 + block.length);
+    while (written < due) {
       // stdout is the log file (a descriptor, not a pipe): writeSync cannot block on a reader.
-      const n = Math.min(block.length, left);
+      const n = Math.min(block.length, total - written);
       fs.writeSync(1, block, 0, n);
-      left -= n;
+      written += n;
     }
-    if (left > 0) setImmediate(step);
-    else process.stdout.write("flood done\n");
+    if (written < total) {
+      setTimeout(step, 5);
+      return;
+    }
+    process.stdout.write("flood done\n");
+    const doneFile = process.env["FAKE_LLAMA_FLOOD_DONE_FILE"];
+    if (doneFile) fs.writeFileSync(doneFile, String(written));
   };
   step();
 }
