@@ -37,6 +37,7 @@ const commandList = [
   ["mlx.restartManager", "Restart Manager", "refresh"],
   ["mlx.retryConnection", "Retry Connecting to the Manager", "refresh", "mlx.connection != connected"],
   ["mlx.showLog", "Show Extension Log", "output"],
+  ["mlx.installEngine", "Install an Engine…", "desktop-download"],
   ["mlx.openDashboard", "Open Dashboard", "dashboard"],
   ["mlx.startSharedServer", "Start Shared Server…", "broadcast"],
   ["mlx.stopSharedServer", "Stop Shared Server", "debug-stop", "mlx.shared == on"],
@@ -148,6 +149,30 @@ const configuration = {
   },
 };
 
+// The first-run walkthrough: each step's button runs the command that does it; a step is done
+// when its command has run (completionEvents).
+const step = (id, title, description, media, doneWhen) => ({
+  id,
+  title: t(`walkthrough.${id}.title`, title),
+  description: t(`walkthrough.${id}.description`, description),
+  media: { markdown: `media/walkthrough/${media}.md` },
+  completionEvents: doneWhen.map((command) => `onCommand:${command}`),
+});
+const walkthroughs = [
+  {
+    id: "mlx.gettingStarted",
+    title: t("walkthrough.title", "Get Started with MLX Model Manager"),
+    description: t("walkthrough.description", "Install an engine, download a model, run it, chat with it and share it with your team."),
+    steps: [
+      step("installEngine", "Install an engine", "Engines run the models: mlx-lm for MLX models on Apple silicon, the built-in llama engine or llama.cpp for GGUF models elsewhere.\n[Install an Engine](command:mlx.installEngine)", "engine", ["mlx.installEngine"]),
+      step("findModel", "Search and download a model", "Search Hugging Face for MLX or GGUF models, see the files and size, and download into the Hugging Face cache.\n[Search Hugging Face](command:mlx.searchHub)", "model", ["mlx.searchHub"]),
+      step("startServer", "Start it", "A profile names the model, the engine and the port; starting it runs a local OpenAI-compatible server.\n[Create Profile](command:mlx.createProfile)\n[Start Server](command:mlx.startServer)", "start", ["mlx.startServer", "mlx.startModel"]),
+      step("chat", "Chat with it", "The dashboard shows each running server and a chat that streams the reply with its speed.\n[Open Dashboard](command:mlx.openDashboard)", "chat", ["mlx.openDashboard"]),
+      step("share", "Share it with your team", "Open a shared listener so teammates sign in and use your models; you approve each account.\n[Start Shared Server](command:mlx.startSharedServer)", "share", ["mlx.startSharedServer"]),
+    ],
+  },
+];
+
 const contributes = {
   viewsContainers: { activitybar: [{ id: "mlx", title: t("container.title", "MLX Models"), icon: "media/mlx.svg" }] },
   views: {
@@ -162,6 +187,7 @@ const contributes = {
   commands,
   menus,
   configuration,
+  walkthroughs,
 };
 
 export { contributes, nls, commandList };

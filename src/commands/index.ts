@@ -16,6 +16,7 @@ import { deleteModel } from "./deleteModel";
 import { deleteProfile } from "./deleteProfile";
 import { duplicateProfile } from "./duplicateProfile";
 import { editProfile } from "./editProfile";
+import { installEngine } from "./installEngine";
 import { exportProfiles } from "./exportProfiles";
 import { openDashboard } from "./openDashboard";
 import { openModelOnHub } from "./openModelOnHub";
@@ -58,6 +59,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   restartManager,
   retryConnection,
   showLog,
+  installEngine,
   openDashboard,
   startSharedServer,
   stopSharedServer,

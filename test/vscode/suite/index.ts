@@ -11,6 +11,8 @@ export async function run(): Promise<void> {
   mocha.suite.emit("pre-require", globalThis, "in-host", mocha);
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./extension.test");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
+  require("./walkthrough.test");
   await new Promise<void>((resolve, reject) => {
     mocha.run((failures) => {
       if (failures > 0) reject(new Error(`${failures} test(s) failed`));
