@@ -10,7 +10,7 @@ import type { ServerInfo } from "../../shared/servers";
 import type { SharedStatus, UserInfo } from "../../shared/auth";
 import type { ManagerConnection } from "./ManagerConnection";
 
-export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users";
+export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users" | "gatewayKey";
 
 const METRICS_INTERVAL_MS = 3000;
 
@@ -181,6 +181,10 @@ export class ManagerState implements vscode.Disposable {
         this.shared = event.data;
         this.changed.fire("users");
         if (this.connection.state.kind === "connected") void this.refreshUsers(this.connection.state.client);
+        return;
+      case "gatewayKey.rotated":
+        // Whoever hands the key out (terminals, Copy Endpoint) fetches the new one.
+        this.changed.fire("gatewayKey");
         return;
       case "resync":
         return;

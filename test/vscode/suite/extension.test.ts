@@ -94,7 +94,7 @@ describe("MLX Model Manager in a real VS Code", function () {
 
       const channel = await vscode.commands.executeCommand<vscode.LogOutputChannel | undefined>("mlx.showServerLogs", PROFILE);
       assert.equal(channel?.name, `MLX Server: ${PROFILE}`);
-      const endpoint = await vscode.commands.executeCommand<{ endpoint: string; model: string }>("mlx.copyEndpoint", PROFILE);
+      const endpoint = await vscode.commands.executeCommand<{ endpoint: string; model: string }>("mlx.copyEndpoint", { profile: PROFILE, snippet: "url" });
       assert.equal(await vscode.env.clipboard.readText(), endpoint.endpoint);
       assert.match(endpoint.endpoint, /^http:\/\/127\.0\.0\.1:\d+\/v1$/);
 
