@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { registerCommands } from "./commands";
 import type { CommandContext } from "./commands/CommandContext";
 import { pushHfToken } from "./commands/setHfToken";
+import { watchWorkspaceProfiles } from "./commands/workspaceProfiles";
 import { registerDashboard } from "./views/dashboard/DashboardPanel";
 import { DownloadTracker } from "./views/host/DownloadTracker";
 import { ErrorReporter } from "./views/host/errors";
@@ -10,6 +11,7 @@ import { ManagerConnection } from "./views/host/ManagerConnection";
 import { ManagerState } from "./views/host/ManagerState";
 import { ServerLogChannels } from "./views/host/ServerLogChannels";
 import { StatusBar } from "./views/host/StatusBar";
+import { TerminalEnvironment } from "./views/host/TerminalEnvironment";
 import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
 import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
@@ -28,6 +30,8 @@ export interface MlxExtensionApi {
   /** The Users view (its badge counts accounts waiting for approval). */
   usersView: vscode.TreeView<UserItem>;
   statusBar: StatusBar;
+  /** OPENAI_BASE_URL / OPENAI_API_KEY for new terminals while a server runs (opt-in setting). */
+  terminalEnvironment: TerminalEnvironment;
   profileDocuments: ProfileDocuments;
   errors: ErrorReporter;
   /** Milliseconds activate() took. */
@@ -60,7 +64,9 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
   const usersView = vscode.window.createTreeView("mlx.users", { treeDataProvider: users, canSelectMany: true });
   const dashboard = registerDashboard(context, { client: () => connection.client(), log });
-  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, dashboard };
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, dashboard };
+
+  const terminalEnvironment = new TerminalEnvironment(context.environmentVariableCollection, connection, state, log);
 
   const updateBadge = (): void => {
     const running = state.runningServers.length;
@@ -103,6 +109,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     dashboard,
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
     ...registerCommands(ctx),
+    terminalEnvironment,
+    watchWorkspaceProfiles(ctx),
     state.onDidChange((kind) => {
       if (kind === "servers") updateBadge();
       if (kind === "users") updateUsers();
@@ -137,6 +145,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     statusBar,
     profileDocuments,
     errors,
+    terminalEnvironment,
     activationMs,
     get connectedAfterMs() {
       return connectedAfterMs;

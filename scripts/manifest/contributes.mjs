@@ -24,7 +24,9 @@ const commandList = [
   ["mlx.restartServer", "Restart Server", "debug-restart"],
   ["mlx.stopAllServers", "Stop All Servers", "stop-circle"],
   ["mlx.showServerLogs", "Show Server Logs", "output"],
-  ["mlx.copyEndpoint", "Copy Endpoint", "link"],
+  ["mlx.copyEndpoint", "Copy Endpoint…", "link"],
+  ["mlx.rotateGatewayKey", "Rotate Gateway Key…", "key"],
+  ["mlx.applyWorkspaceProfile", "Start Workspace Profile", "debug-start", "workspaceFolderCount > 0"],
   ["mlx.startModel", "Start Model", "play"],
   ["mlx.copyModelId", "Copy Model ID", "clippy"],
   ["mlx.revealModel", "Reveal Model in File Explorer", "folder-opened"],
@@ -145,6 +147,7 @@ const configuration = {
     "mlx.engines.mlxOpenAiServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.mlxOpenAiServer", "Path of mlx-openai-server when it is not on PATH.") },
     "mlx.engines.llamaServer.executable": { type: "string", default: "", scope: "machine", description: t("config.engines.llamaServer", "Path of llama.cpp's llama-server when it is not on PATH.") },
     "mlx.servers.stopOnQuit": { type: "boolean", default: false, description: t("config.servers.stopOnQuit", "Stop every model server when VS Code quits. By default servers keep running (the manager keeps them) and any window or the CLI can use them.") },
+    "mlx.terminal.injectOpenAiEnv": { type: "boolean", default: false, description: t("config.terminal.injectOpenAiEnv", "While a model server runs, give new integrated terminals OPENAI_BASE_URL (the manager's /v1) and OPENAI_API_KEY (the gateway key, which opens /v1 only — never the manager's admin token), so OpenAI clients and tools started there use your local models.") },
     "mlx.downloads.concurrency": { type: "integer", default: 2, minimum: 1, maximum: 8, description: t("config.downloads.concurrency", "How many files a download fetches at once.") },
   },
 };
@@ -187,6 +190,7 @@ const contributes = {
   commands,
   menus,
   configuration,
+  jsonValidation: [{ fileMatch: "**/.vscode/mlx-manager.json", url: "./media/schemas/mlx-manager.schema.json" }],
   walkthroughs,
 };
 

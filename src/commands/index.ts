@@ -1,4 +1,5 @@
 import * as vscode from "vscode";
+import { applyWorkspaceProfile } from "./applyWorkspaceProfile";
 import { approveUser } from "./approveUser";
 import { demoteUser } from "./demoteUser";
 import { disableUser } from "./disableUser";
@@ -23,6 +24,7 @@ import { openModelOnHub } from "./openModelOnHub";
 import { refreshModels } from "./refreshModels";
 import { restartManager } from "./restartManager";
 import { restartServer } from "./restartServer";
+import { rotateGatewayKey } from "./rotateGatewayKey";
 import { retryConnection } from "./retryConnection";
 import { revealModel } from "./revealModel";
 import { searchHub } from "./searchHub";
@@ -47,6 +49,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   stopAllServers,
   showServerLogs,
   copyEndpoint,
+  rotateGatewayKey,
+  applyWorkspaceProfile,
   startModel,
   copyModelId,
   revealModel,
