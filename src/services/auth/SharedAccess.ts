@@ -11,6 +11,8 @@ export type Credential = "jwt" | "key" | "cookie";
 export interface Principal {
   user: UserRecord;
   via: Credential;
+  /** When the credential stops being valid (a JWT's exp), in ms; API keys do not expire. */
+  expiresAt?: number;
 }
 
 export interface SharedLimits {
@@ -37,6 +39,9 @@ export class SharedAccess {
   readonly registerByIp: RateLimiter;
   readonly requestsByUser: RateLimiter;
   private readonly sockets = new Map<string, Set<Socket>>();
+  /** Per connection: a timer that closes it when the token its last request used expires. */
+  private readonly expiries = new WeakMap<Socket, NodeJS.Timeout>();
+  private readonly now: () => number;
 
   constructor(
     readonly accounts: AccountService,
@@ -44,6 +49,7 @@ export class SharedAccess {
     limits: Partial<SharedLimits> = {},
     now?: () => number,
   ) {
+    this.now = now ?? Date.now;
     const l = { ...DEFAULT_LIMITS, ...limits };
     const clock = now === undefined ? {} : { now };
     this.loginByAccount = new RateLimiter({ limit: l.loginFailuresPerAccount, windowMs: 60_000, maxBlockMs: 15 * 60_000, blockOnReach: true, ...clock });
@@ -60,22 +66,38 @@ export class SharedAccess {
       const user = this.accounts.userOfKey(credential);
       return user === undefined ? undefined : { user, via: "key" };
     }
-    const user = await this.fromToken(credential);
-    return user === undefined ? undefined : { user, via: "jwt" };
+    const claims = await this.tokens.verify(credential);
+    const user = claims === undefined ? undefined : this.userOfClaims(claims);
+    return user === undefined || claims === undefined ? undefined : { user, via: "jwt", expiresAt: claims.exp * 1000 };
   }
 
   /** The user of a JWT whose version is still the user's current one. */
   async fromToken(token: string): Promise<UserRecord | undefined> {
     const claims = await this.tokens.verify(token);
-    if (claims === undefined) return undefined;
+    return claims === undefined ? undefined : this.userOfClaims(claims);
+  }
+
+  private userOfClaims(claims: { sub: string; ver: number; role: string }): UserRecord | undefined {
     const user = this.accounts.get(claims.sub);
     if (user === undefined || user.tokenVersion !== claims.ver || user.role !== claims.role) return undefined;
     return user;
   }
 
-  /** Remembers a user's connection, to cut it when their tokens stop being valid. */
-  track(userId: string, socket: Socket | null | undefined): void {
+  /**
+   * Remembers a user's connection, to cut it when their tokens stop being valid, or when the
+   * token of its latest request expires (an open stream ends with its token).
+   */
+  track(userId: string, socket: Socket | null | undefined, expiresAt?: number): void {
     if (!socket) return;
+    const previous = this.expiries.get(socket);
+    if (previous !== undefined) clearTimeout(previous);
+    if (expiresAt === undefined) this.expiries.delete(socket);
+    else {
+      // setTimeout holds at most 2^31-1 ms (~24 days); tokens live 7 days.
+      const timer = setTimeout(() => socket.destroy(), Math.min(Math.max(0, expiresAt - this.now()), 2 ** 31 - 1));
+      timer.unref();
+      this.expiries.set(socket, timer);
+    }
     let set = this.sockets.get(userId);
     if (set === undefined) {
       set = new Set();
@@ -84,6 +106,8 @@ export class SharedAccess {
     if (set.has(socket)) return;
     set.add(socket);
     socket.once("close", () => {
+      const timer = this.expiries.get(socket);
+      if (timer !== undefined) clearTimeout(timer);
       set.delete(socket);
       if (set.size === 0 && this.sockets.get(userId) === set) this.sockets.delete(userId);
     });

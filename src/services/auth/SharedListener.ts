@@ -236,7 +236,7 @@ export class SharedListener {
       await fail(new GatewayError(429, `Too many requests: wait ${rate.retryAfterSec} s.`, "rate_limit_exceeded"), { "retry-after": String(rate.retryAfterSec) });
       return;
     }
-    this.deps.access.track(principal.user.id, request.raw.socket);
+    this.deps.access.track(principal.user.id, request.raw.socket, principal.expiresAt);
     this.principals.set(request, principal);
   }
 
@@ -262,7 +262,7 @@ export class SharedListener {
       await reply.code(429).header("retry-after", String(rate.retryAfterSec)).send(new ApiError(429, "rate_limited", `Too many requests: wait ${rate.retryAfterSec} s.`).toBody());
       return;
     }
-    this.deps.access.track(principal.user.id, request.raw.socket);
+    this.deps.access.track(principal.user.id, request.raw.socket, principal.expiresAt);
     this.principals.set(request, principal);
   }
 
