@@ -64,11 +64,11 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse): Promis
     `data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", created, model: alias, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`;
   res.write(chunk({ role: "assistant", content: "" }, null));
   let sent = 0;
-  let closed = false;
-  res.on("close", () => { closed = true; });
+  const state = { closed: false };
+  res.on("close", () => { state.closed = true; });
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
-      if (closed) {
+      if (state.closed) {
         clearInterval(timer);
         resolve();
         return;
@@ -81,7 +81,7 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse): Promis
       }
     }, intervalMs);
   });
-  if (closed) return;
+  if (state.closed) return;
   res.write(chunk({}, "length"));
   if (body.stream_options?.include_usage === true) {
     res.write(`data: ${JSON.stringify({ id: "chatcmpl-fake", object: "chat.completion.chunk", created, model: alias, choices: [], usage })}\n\n`);
