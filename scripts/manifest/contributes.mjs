@@ -190,6 +190,7 @@ const contributes = {
   commands,
   menus,
   configuration,
+  walkthroughs,
   jsonValidation: [{ fileMatch: "**/.vscode/mlx-manager.json", url: "./media/schemas/mlx-manager.schema.json" }],
   walkthroughs,
 };

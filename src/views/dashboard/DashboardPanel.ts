@@ -42,7 +42,7 @@ export function registerDashboard(context: vscode.ExtensionContext, deps: Dashbo
       current.reveal(show);
       return;
     }
-    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, "MLX Dashboard", vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
+    const panel = vscode.window.createWebviewPanel(DASHBOARD_VIEW_TYPE, vscode.l10n.t("MLX Dashboard"), vscode.ViewColumn.Active, webviewOptions(context.extensionUri));
     adopt(panel).reveal(show);
   };
   const registrations = vscode.Disposable.from(

@@ -12,6 +12,8 @@ export async function run(): Promise<void> {
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./extension.test");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
+  require("./walkthrough.test");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./terminal.test");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./walkthrough.test");
