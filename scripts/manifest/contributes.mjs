@@ -192,7 +192,6 @@ const contributes = {
   configuration,
   walkthroughs,
   jsonValidation: [{ fileMatch: "**/.vscode/mlx-manager.json", url: "./media/schemas/mlx-manager.schema.json" }],
-  walkthroughs,
 };
 
 export { contributes, nls, commandList };

@@ -15,8 +15,6 @@ export async function run(): Promise<void> {
   require("./walkthrough.test");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./terminal.test");
-  // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
-  require("./walkthrough.test");
   await new Promise<void>((resolve, reject) => {
     mocha.run((failures) => {
       if (failures > 0) reject(new Error(`${failures} test(s) failed`));
