@@ -66,7 +66,7 @@ const Chunk = z.object({
 /**
  * Collects streamed tool-call deltas: OpenAI sends the id and name once and the arguments in
  * pieces, keyed by `index`. Servers that leave `index` out send one call per delta run; a new id
- * then starts a new call.
+ * or name then starts a new call.
  */
 export class ToolCallAssembler {
   private readonly calls = new Map<number, { id: string; name: string; arguments: string }>();
@@ -77,7 +77,9 @@ export class ToolCallAssembler {
     let index = delta.index ?? undefined;
     if (index === undefined) {
       const current = this.calls.get(this.last);
-      index = current === undefined || (delta.id && current.id && delta.id !== current.id) ? this.last + 1 : this.last;
+      // A name comes once per call: a second name, like a different id, starts the next call.
+      const next = current === undefined || (delta.id && current.id && delta.id !== current.id) || (delta.function?.name && current.name);
+      index = next ? this.last + 1 : this.last;
     }
     this.last = Math.max(this.last, index);
     const call = this.calls.get(index) ?? { id: "", name: "", arguments: "" };
