@@ -3,6 +3,7 @@ import os from "node:os";
 import readline from "node:readline/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ensureManager, resolveDataDir } from "../client/discovery";
+import { fetchGatewayKey, rotateGatewayKey } from "../client/gatewayKey";
 import { ManagerClient, ManagerRequestError } from "../client/ManagerClient";
 import { DEFAULT_MANAGER_PORT } from "../shared/api";
 import type { Profile, ProfileInput, ProfilePatch } from "../shared/profiles";
@@ -169,6 +170,19 @@ export function buildProgram(): Command {
     .action(async () => {
       await (await connect(program)).shutdown();
       out("The manager is stopping.");
+    });
+
+  program
+    .command("gateway-key")
+    .description("print the gateway key: it opens /v1 only, never /api (made at first use)")
+    .option("--rotate", "make a new key first (the old one stops working)")
+    .option("--env", "print export lines for a shell: eval \"$(mlx-manager gateway-key --env)\"")
+    .action(async (opts: { rotate?: boolean; env?: boolean }) => {
+      const client = await connect(program);
+      const info = opts.rotate ? await rotateGatewayKey(client) : await fetchGatewayKey(client);
+      if (!opts.env) { out(info.key); return; }
+      const quote = (value: string): string => `'${value.replace(/'/g, "'\\''")}'`;
+      out(`export OPENAI_BASE_URL=${quote(`${client.url}/v1`)}\nexport OPENAI_API_KEY=${quote(info.key)}`);
     });
 
   program

@@ -4,13 +4,14 @@
 // restart, and never written to the manager's log.
 /* eslint-disable @typescript-eslint/no-deprecated -- the engine reads max_tokens; clients still send it */
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import OpenAI from "openai";
 import type { GatewayKeyInfo } from "../../src/shared/gatewayKey";
 import type { ServerList } from "../../src/shared/servers";
 import { removeTempDir } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
+import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { EventRecorder, GGUF_REPO, killGroups, makeServerFixture, waitFor, type ServerFixture } from "../helpers/servers";
 
 describe("the local gateway key (/v1 only) through the real manager", function () {
@@ -112,6 +113,23 @@ describe("the local gateway key (/v1 only) through the real manager", function (
     } finally {
       events.stop();
     }
+  });
+
+  it("mlx-manager gateway-key prints it, --env gives a shell what a terminal gets (curl works with it), --rotate makes a new one", async () => {
+    const env = { ...fixture.env, MLX_MANAGER_HOME: fixture.dataDir };
+    const current = ((await manager.api("GET", "/api/gateway-key")).json as GatewayKeyInfo).key;
+    const printed = await runCli(["gateway-key"], env);
+    assert.equal(printed.code, 0, printed.stderr);
+    assert.equal(printed.stdout.trim(), current);
+    const exported = await runCli(["gateway-key", "--env"], env);
+    assert.equal(exported.stdout, `export OPENAI_BASE_URL='${manager.url}/v1'\nexport OPENAI_API_KEY='${current}'\n`);
+    const viaShell = spawnSync("sh", ["-c", `${exported.stdout}\ncurl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $OPENAI_API_KEY" "$OPENAI_BASE_URL/models"`], { encoding: "utf8" });
+    assert.equal(viaShell.stdout, "200", viaShell.stderr);
+    const rotated = await runCli(["gateway-key", "--rotate"], env);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    assert.notEqual(rotated.stdout.trim(), current);
+    assert.equal((await asKey(current, "/v1/models")).status, 401);
+    assert.equal((await asKey(rotated.stdout.trim(), "/v1/models")).status, 200);
   });
 
   it("is the same key after a manager restart, and is never in the manager's log", async () => {
