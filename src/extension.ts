@@ -16,8 +16,11 @@ import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
 import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
 import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
+import { TeamConnection } from "./views/team/TeamConnection";
+import { TeamTreeProvider, teamMessage, type TeamNode } from "./views/team/TeamTreeProvider";
 import type { UserItem } from "./views/users/UserItem";
 import { UsersTreeProvider } from "./views/users/UsersTreeProvider";
+import { registerChatModels } from "./views/lm/MlxChatModelProvider";
 
 /** What activate() hands to tests (and to other extensions): the live objects, read-only use. */
 export interface MlxExtensionApi {
@@ -32,6 +35,10 @@ export interface MlxExtensionApi {
   statusBar: StatusBar;
   /** OPENAI_BASE_URL / OPENAI_API_KEY for new terminals while a server runs (opt-in setting). */
   terminalEnvironment: TerminalEnvironment;
+  /** The team server this teammate signed in to, and its view. */
+  team: TeamConnection;
+  teamTree: TeamTreeProvider;
+  teamView: vscode.TreeView<TeamNode>;
   profileDocuments: ProfileDocuments;
   errors: ErrorReporter;
   /** Milliseconds activate() took. */
@@ -63,8 +70,11 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const profilesView = vscode.window.createTreeView("mlx.profiles", { treeDataProvider: profiles, canSelectMany: true });
   const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
   const usersView = vscode.window.createTreeView("mlx.users", { treeDataProvider: users, canSelectMany: true });
-  const dashboard = registerDashboard(context, { client: () => connection.client(), log });
-  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, dashboard };
+  const team = new TeamConnection(context.globalState, context.secrets, log);
+  const teamTree = new TeamTreeProvider(team);
+  const teamView = vscode.window.createTreeView("mlx.team", { treeDataProvider: teamTree });
+  const dashboard = registerDashboard(context, { client: () => connection.client(), log, team: team.chatSource() });
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, dashboard, team };
 
   const terminalEnvironment = new TerminalEnvironment(context.environmentVariableCollection, connection, state, log);
 
@@ -106,7 +116,15 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     serversView,
     users,
     usersView,
+    team,
+    teamTree,
+    teamView,
+    team.onDidChange((snapshot) => {
+      teamView.message = teamMessage(snapshot) ?? "";
+      teamView.description = snapshot === undefined ? "" : new URL(snapshot.url).host;
+    }),
     dashboard,
+    registerChatModels({ client: () => connection.client(), state, log }),
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
     ...registerCommands(ctx),
     terminalEnvironment,
@@ -130,6 +148,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     }),
   );
   void vscode.commands.executeCommand("setContext", "mlx.connection", "connecting");
+  void vscode.commands.executeCommand("setContext", "mlx.team", "none");
+  void team.restore().catch((error: unknown) => { log.warn(`team: could not restore the session (${String(error)})`); });
   // Off the activation path: find or start the manager; failures show in the views (Retry).
   setTimeout(() => void connection.client().catch(() => undefined), 0);
   const activationMs = performance.now() - started;
@@ -143,6 +163,9 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     users,
     usersView,
     statusBar,
+    team,
+    teamTree,
+    teamView,
     profileDocuments,
     errors,
     terminalEnvironment,

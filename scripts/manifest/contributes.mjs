@@ -49,6 +49,12 @@ const commandList = [
   ["mlx.enableUser", "Enable", "pass", "mlx.shared == on"],
   ["mlx.promoteUser", "Make Admin", "arrow-up", "mlx.shared == on"],
   ["mlx.demoteUser", "Make Plain User", "arrow-down", "mlx.shared == on"],
+  ["mlx.connectTeamServer", "Connect to Team Server…", "plug"],
+  ["mlx.signOutTeamServer", "Sign Out of Team Server", "sign-out", "mlx.team != none"],
+  ["mlx.refreshTeamServer", "Refresh Team Server", "refresh", "mlx.team != none"],
+  ["mlx.chatWithTeamModel", "Chat with Team Model", "comment-discussion", "mlx.team == connected"],
+  ["mlx.teamStartServer", "Start on Team Server", "debug-start", "mlx.teamAdmin"],
+  ["mlx.teamStopServer", "Stop on Team Server", "debug-stop", "mlx.teamAdmin"],
 ];
 
 const commands = commandList.map(([command, title, icon]) => ({
@@ -74,6 +80,10 @@ const menus = {
     { command: "mlx.showLog", when: "view == mlx.servers", group: "1_manager@2" },
     { command: "mlx.startSharedServer", when: "view == mlx.users && mlx.shared == off", group: "navigation@1" },
     { command: "mlx.stopSharedServer", when: "view == mlx.users && mlx.shared == on", group: "navigation@1" },
+    { command: "mlx.connectTeamServer", when: "view == mlx.team && mlx.team == none", group: "navigation@1" },
+    { command: "mlx.refreshTeamServer", when: "view == mlx.team && mlx.team != none", group: "navigation@1" },
+    { command: "mlx.signOutTeamServer", when: "view == mlx.team && mlx.team != none", group: "navigation@2" },
+    { command: "mlx.connectTeamServer", when: "view == mlx.team && mlx.team != none", group: "1_team@1" },
   ],
   "view/item/context": [
     item("mlx.startModel", "mlx.models", "/^model\\./", "inline@1"),
@@ -116,6 +126,13 @@ const menus = {
     item("mlx.enableUser", "mlx.users", "/^user\\.disabled\\./", "1_status@4"),
     item("mlx.promoteUser", "mlx.users", "/^user\\.approved\\.user$/", "2_role@1"),
     item("mlx.demoteUser", "mlx.users", "/^user\\.[a-z]+\\.admin$/", "2_role@2"),
+
+    item("mlx.chatWithTeamModel", "mlx.team", "/^teamModel\\./", "inline@1"),
+    item("mlx.teamStartServer", "mlx.team", "/^teamModel\\.stopped\\.admin$/", "inline@2"),
+    item("mlx.teamStopServer", "mlx.team", "/^team(Model|Server)\\.running\\.admin$/", "inline@3"),
+    item("mlx.chatWithTeamModel", "mlx.team", "/^teamModel\\./", "1_chat@1"),
+    item("mlx.teamStartServer", "mlx.team", "/^teamModel\\.stopped\\.admin$/", "2_run@1"),
+    item("mlx.teamStopServer", "mlx.team", "/^team(Model|Server)\\.running\\.admin$/", "2_run@2"),
   ],
 };
 
@@ -133,6 +150,9 @@ const viewsWelcome = [
   { view: "mlx.users", when: "mlx.connection == connected && mlx.shared == off", contents: t("welcome.sharedOff", "Shared mode is off: only you, on this Mac, use the manager. Shared mode opens a second listener so teammates can sign in and use your models; you approve each account here.\n[Start Shared Server](command:mlx.startSharedServer)\nThe first time, it asks for an email and password for the first admin account (you). Prefer TLS: without it passwords and prompts cross the network in clear text.") },
   { view: "mlx.users", when: "mlx.connection == connected && mlx.shared == unavailable", contents: t("welcome.sharedUnavailable", "This manager has no shared mode. Restart the manager to update it.\n[Restart Manager](command:mlx.restartManager)") },
   { view: "mlx.users", when: "mlx.connection != connected", contents: t("welcome.unreachableShort", "Waiting for the MLX manager.\n[Retry](command:mlx.retryConnection)") },
+  { view: "mlx.team", when: "mlx.team == none", contents: t("welcome.teamNone", "Use the models of a teammate's Mac: they run MLX: Start Shared Server and give you its address; you sign in with an account they approve.\n[Connect to Team Server](command:mlx.connectTeamServer)\nThe token is kept in VS Code's secret storage; a self-signed certificate is shown once and pinned.") },
+  { view: "mlx.team", when: "mlx.team == pending", contents: t("welcome.teamPending", "Signed in. Your account waits for an admin of the team server to approve it; its models appear here then.\n[Refresh](command:mlx.refreshTeamServer)\n[Sign Out](command:mlx.signOutTeamServer)") },
+  { view: "mlx.team", when: "mlx.team == signed-out", contents: t("welcome.teamSignedOut", "The team server ended your session (expired, revoked, or your account changed).\n[Connect Again](command:mlx.connectTeamServer)\n[Sign Out](command:mlx.signOutTeamServer)") },
   { view: "mlx.servers", when: connected, contents: t("welcome.noServers", "No model server is running. Start one from a profile or a model.\n[Start Server](command:mlx.startServer)") },
 ];
 
@@ -184,6 +204,7 @@ const contributes = {
       { id: "mlx.profiles", name: t("view.profiles", "Profiles"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
       { id: "mlx.servers", name: t("view.servers", "Servers"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models") },
       { id: "mlx.users", name: t("view.users", "Users"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models"), visibility: "collapsed" },
+      { id: "mlx.team", name: t("view.team", "Team Server"), icon: "media/mlx.svg", contextualTitle: t("container.title", "MLX Models"), visibility: "collapsed" },
     ],
   },
   viewsWelcome,
@@ -191,6 +212,8 @@ const contributes = {
   menus,
   configuration,
   walkthroughs,
+  // Every profile in VS Code's language-model API and chat model picker (src/views/lm).
+  languageModelChatProviders: [{ vendor: "mlx-manager", displayName: t("lm.displayName", "MLX") }],
   jsonValidation: [{ fileMatch: "**/.vscode/mlx-manager.json", url: "./media/schemas/mlx-manager.schema.json" }],
 };
 

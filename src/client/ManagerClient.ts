@@ -1,13 +1,14 @@
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
 import { z } from "zod";
 import { ApiErrorBody } from "../shared/errors";
-import { CertificateChangedError, pinnedRequest, type TlsPin } from "./pinnedTls";
+import { CertificateChangedError, pinnedRequest, pinnedStream, type TlsPin } from "./pinnedTls";
+import { chatCompletionEvents, type ChatCompletionEvent, type ChatCompletionStreamRequest } from "./chatCompletions";
 import type { Conversation, ConversationList } from "../shared/conversations";
 import type { SequencedEvent } from "../shared/events";
 import { MetricsSnapshotSchema, type MetricsSnapshot } from "../shared/metrics";
 import type { Download, DownloadList, DownloadRequest, DownloadStarted, HubModelInfo, HubSearchList, HubStatus } from "../shared/hub";
 import type { Profile, ProfileExport, ProfileInput, ProfilePatch } from "../shared/profiles";
-import type { ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
+import type { GatewayModelList, PublicServerList, ServerInfo, ServerList, ServerLogTail } from "../shared/servers";
 import type {
   ApiKeyCreated,
   ApiKeyInfo,
@@ -210,8 +211,16 @@ export class ManagerClient {
   register(email: string, password: string): Promise<{ user: UserInfo; message: string }> {
     return this.request("POST", "/api/auth/register", { email, password });
   }
-  me(): Promise<{ user: UserInfo }> {
-    return this.request("GET", "/api/auth/me");
+  me(signal?: AbortSignal): Promise<{ user: UserInfo }> {
+    return this.request("GET", "/api/auth/me", undefined, signal);
+  }
+  /** `GET /v1/models`: every profile a client may name, with its server's state. */
+  gatewayModels(signal?: AbortSignal): Promise<GatewayModelList> {
+    return this.request("GET", "/v1/models", undefined, signal);
+  }
+  /** Shared listener: the running servers as a teammate sees them. */
+  publicServers(signal?: AbortSignal): Promise<PublicServerList> {
+    return this.request("GET", "/api/servers", undefined, signal);
   }
   changePassword(currentPassword: string, newPassword: string): Promise<LoginResult> {
     return this.request("POST", "/api/auth/password", { currentPassword, newPassword });
@@ -308,20 +317,9 @@ export class ManagerClient {
    * `signal` closes the connection, and the gateway aborts the upstream request.
    */
   async *chatStream(request: ChatStreamRequest, signal: AbortSignal): AsyncGenerator<ChatStreamChunk> {
-    let response: Response;
-    try {
-      response = await fetch(`${this.endpoint.url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { authorization: `Bearer ${this.endpoint.token}`, "content-type": "application/json", accept: "text/event-stream" },
-        body: JSON.stringify({ ...request, stream: true, stream_options: { include_usage: true } }),
-        signal,
-      });
-    } catch (error) {
-      if (signal.aborted) throw error;
-      throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
-    }
-    if (!response.ok || !response.body) {
-      const parsed = OpenAiErrorBody.safeParse(await response.json().catch(() => undefined));
+    const response = await this.openStream("/v1/chat/completions", { ...request, stream: true, stream_options: { include_usage: true } }, signal);
+    if (response.status < 200 || response.status >= 300) {
+      const parsed = OpenAiErrorBody.safeParse(await readJson(response.body));
       throw new ManagerRequestError(response.status, parsed.success ? parsed.data.error.code ?? parsed.data.error.type ?? "upstream_error" : "http_error", parsed.success ? parsed.data.error.message : `The gateway answered ${response.status}.`);
     }
     for await (const message of parseSse(response.body)) {
@@ -333,6 +331,23 @@ export class ManagerClient {
       if (text) yield { type: "delta", text };
       const usage = parsed.data.usage;
       if (usage) yield { type: "usage", promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens };
+    }
+  }
+
+  /**
+   * Like `chatStream`, with tools: yields text, each tool call once complete, the finish reason
+   * and the usage (see chatCompletions.ts). Aborting `signal` closes the connection, and the
+   * gateway aborts the upstream request.
+   */
+  async *chatCompletionStream(request: ChatCompletionStreamRequest, signal: AbortSignal): AsyncGenerator<ChatCompletionEvent> {
+    const response = await this.openStream("/v1/chat/completions", { ...request, stream: true, stream_options: { include_usage: true } }, signal);
+    if (response.status < 200 || response.status >= 300) {
+      const parsed = OpenAiErrorBody.safeParse(await readJson(response.body));
+      throw new ManagerRequestError(response.status, parsed.success ? parsed.data.error.code ?? parsed.data.error.type ?? "upstream_error" : "http_error", parsed.success ? parsed.data.error.message : `The gateway answered ${response.status}.`);
+    }
+    for await (const event of chatCompletionEvents(parseSse(response.body))) {
+      if (event.type === "error") throw new ManagerRequestError(502, "upstream_error", event.message);
+      yield event;
     }
   }
 
@@ -350,6 +365,21 @@ export class ManagerClient {
   }
   deleteConversation(id: string): Promise<void> {
     return this.request("DELETE", `/api/conversations/${encodeURIComponent(id)}`);
+  }
+
+  /** POSTs JSON and returns the streamed answer (over the pinned certificate when there is one). */
+  private async openStream(path: string, body: unknown, signal: AbortSignal): Promise<{ status: number; body: ReadableStream<Uint8Array> }> {
+    const headers = { authorization: `Bearer ${this.endpoint.token}`, "content-type": "application/json", accept: "text/event-stream" };
+    try {
+      const pin = this.endpoint.tlsPin;
+      if (pin !== undefined && this.endpoint.url.startsWith("https:")) return await pinnedStream(this.endpoint.url + path, pin, { method: "POST", headers, body: JSON.stringify(body), signal });
+      const response = await fetch(this.endpoint.url + path, { method: "POST", headers, body: JSON.stringify(body), signal });
+      return { status: response.status, body: response.body ?? new ReadableStream({ start: (c) => { c.close(); } }) };
+    } catch (error) {
+      if (signal.aborted) throw error;
+      if (error instanceof CertificateChangedError) throw new ManagerRequestError(0, "certificate_changed", error.message);
+      throw new ManagerRequestError(0, "unreachable", `The manager at ${this.endpoint.url} is not reachable (${describe(error)}).`);
+    }
   }
 
   /** One JSON request; errors become ManagerRequestError with the manager's code and message. */
@@ -391,6 +421,8 @@ export class ManagerClient {
         const { code, message, field, details } = parsed.data.error;
         throw new ManagerRequestError(response.status, code, message, field, details);
       }
+      const openAi = OpenAiErrorBody.safeParse(json);
+      if (openAi.success) throw new ManagerRequestError(response.status, openAi.data.error.code ?? openAi.data.error.type ?? "http_error", openAi.data.error.message);
       throw new ManagerRequestError(response.status, "http_error", `The manager answered ${response.status}.`);
     }
     return json as T;
@@ -476,4 +508,13 @@ function hfHeader(token: string | undefined): Record<string, string> {
 function describe(error: unknown): string {
   const cause = (error as { cause?: { code?: string } }).cause;
   return cause?.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/** A small error body as JSON (undefined when it is not JSON). */
+async function readJson(body: ReadableStream<Uint8Array>): Promise<unknown> {
+  try {
+    return JSON.parse(await new Response(body).text());
+  } catch {
+    return undefined;
+  }
 }

@@ -35,6 +35,9 @@ import { startModel } from "./startModel";
 import { startServer } from "./startServer";
 import { stopAllServers } from "./stopAllServers";
 import { stopServer } from "./stopServer";
+import { connectTeamServer } from "./connectTeamServer";
+import { signOutTeamServer } from "./signOutTeamServer";
+import { chatWithTeamModel, refreshTeamServer, teamStartServer, teamStopServer } from "./teamServerActions";
 
 /** Every command of the extension; package.json contributes exactly these (test/unit checks). */
 export const COMMANDS: readonly CommandDefinition[] = [
@@ -73,6 +76,12 @@ export const COMMANDS: readonly CommandDefinition[] = [
   enableUser,
   promoteUser,
   demoteUser,
+  connectTeamServer,
+  signOutTeamServer,
+  refreshTeamServer,
+  chatWithTeamModel,
+  teamStartServer,
+  teamStopServer,
 ];
 
 export function registerCommands(ctx: CommandContext): vscode.Disposable[] {

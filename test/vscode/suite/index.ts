@@ -15,9 +15,13 @@ export async function run(): Promise<void> {
   require("./walkthrough.test");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./terminal.test");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
+  require("./team.test");
   await new Promise<void>((resolve, reject) => {
-    mocha.run((failures) => {
-      if (failures > 0) reject(new Error(`${failures} test(s) failed`));
+    const runner = mocha.run((failures) => {
+      // A grep that matches nothing (or a suite file that was not bundled) must not pass silently.
+      if (runner.total === 0) reject(new Error(`no test ran${grep ? ` (MLX_TEST_GREP=${grep} matched none)` : ""}`));
+      else if (failures > 0) reject(new Error(`${failures} test(s) failed`));
       else resolve();
     });
   });
