@@ -32,6 +32,7 @@ import { ServerRecords } from "../servers/ServerRecords";
 import { ServerSupervisor, type SupervisorSettings } from "../servers/ServerSupervisor";
 import { Store } from "../store/Store";
 import { DataDir, type LockInfo } from "./DataDir";
+import { diskFullWhileFlagged } from "./faults";
 
 export interface ManagerOptions {
   dataDir: string;
@@ -88,7 +89,10 @@ export class ManagerApp {
     const logger = (this.logger = new FileLogger({ file: path.join(this.dataDir.logDir, "manager.log") }));
     logger.info("manager starting", { version: this.options.version, dataDir: this.options.dataDir, hfCache: this.options.hfCache });
     const token = this.dataDir.loadOrCreateToken();
-    const { store, report } = await Store.open({ dir: this.options.dataDir, logger });
+    // Tests fill the disk by creating this file (faults.ts); unset in real use.
+    const diskFullFlag = process.env["MLX_MANAGER_FAULT_DISK_FULL_FLAG"];
+    const faults = diskFullFlag ? diskFullWhileFlagged(diskFullFlag) : undefined;
+    const { store, report } = await Store.open({ dir: this.options.dataDir, logger, ...(faults ? { io: faults.io } : {}) });
     this.store = store;
     if (report.message) {
       this.notices.push(report.message);
@@ -170,7 +174,7 @@ export class ManagerApp {
     const downloads = (this.downloads = new DownloadService({
       store,
       hub,
-      fetcher: new BlobFetcher({ logger, userAgent: `mlx-model-manager/${this.options.version}`, ...(Number.isInteger(faultBytes) && faultBytes > 0 ? { createSink: enospcAfter(faultBytes) } : {}) }),
+      fetcher: new BlobFetcher({ logger, userAgent: `mlx-model-manager/${this.options.version}`, ...(Number.isInteger(faultBytes) && faultBytes > 0 ? { createSink: enospcAfter(faultBytes) } : faults ? { createSink: faults.createSink } : {}) }),
       cacheDir: this.options.hfCache,
       events,
       logger,
