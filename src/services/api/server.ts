@@ -8,6 +8,7 @@ import { engineInfo } from "../engines/registry";
 import type { EventBus } from "../events/EventBus";
 import type { Logger } from "../logging/Logger";
 import type { ProfileService } from "../profiles/ProfileService";
+import { StoreError } from "../store/StoreError";
 import { ApiError, parseOrThrow } from "./ApiError";
 import { bearerMatches } from "./auth";
 import { gatewayKeyMayOpen } from "./GatewayKeyStore";
@@ -154,6 +155,8 @@ export function toApiError(error: unknown): ApiError {
   if (error instanceof SyntaxError || e.code === "FST_ERR_CTP_INVALID_JSON_BODY") {
     return new ApiError(400, "invalid_json", `The body is not valid JSON: ${e.message ?? "parse error"}.`);
   }
+  // A full disk is the user's to fix; the store's message says which file and what to do.
+  if (error instanceof StoreError && error.code === "disk_full") return new ApiError(507, "disk_full", error.message);
   if (typeof e.statusCode === "number" && e.statusCode >= 400 && e.statusCode < 500) {
     return new ApiError(e.statusCode, "bad_request", e.message ?? "Bad request.");
   }
