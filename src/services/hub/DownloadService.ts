@@ -137,8 +137,9 @@ export class DownloadService {
       createdAt: now,
       updatedAt: now,
     };
-    this.records.set(record.id, record);
+    // Saved first: a download the store could not record (a full disk) is refused, not left queued forever.
     this.persist(record);
+    this.records.set(record.id, record);
     this.publishChanged(record);
     this.launch(record, token);
     return { download: this.snapshot(record), joined: false };
@@ -252,7 +253,7 @@ export class DownloadService {
       record.filesTotal = files.length;
       record.filesDone = files.length - pending.length;
       record.doneBytes = this.bytesDone(job);
-      this.persist(record);
+      this.persistOrWarn(record);
 
       const free = await (this.options.freeSpace ?? freeBytes)(this.options.cacheDir);
       if (remaining + marginFor(remaining) > free) {
@@ -364,8 +365,17 @@ export class DownloadService {
   private setState(record: Download, state: DownloadState): void {
     record.state = state;
     record.updatedAt = Date.now();
-    this.persist(record);
+    this.persistOrWarn(record);
     this.publishChanged(record);
+  }
+
+  /** Saves a running download's state; when the store cannot (a full disk), the state still changes in memory. */
+  private persistOrWarn(record: Download): void {
+    try {
+      this.persist(record);
+    } catch (error) {
+      this.log.warn("could not save a download's state", { id: record.id, state: record.state, error: String(error) });
+    }
   }
 
   private publishChanged(record: Download): void {
