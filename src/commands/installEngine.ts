@@ -136,9 +136,12 @@ export const installEngine: CommandDefinition = {
     const extensionPath = vscode.extensions.getExtension(EXTENSION_ID)?.extensionPath ?? "";
     let engine = given.engine;
     if (!engine) {
+      // What this machine can run first; the MLX engines stay listed elsewhere, saying why not.
+      const rank = (plan: InstallPlan): number => (plan.kind === "unsupported" ? 1 : 0);
+      const plans = ENGINES.map((id) => installPlan(id, platform, extensionPath)).sort((a, b) => rank(a) - rank(b));
       const picked = await vscode.window.showQuickPick(
-        ENGINES.map((id) => {
-          const plan = installPlan(id, platform, extensionPath);
+        plans.map((plan) => {
+          const id = plan.engine;
           const description = plan.kind === "bundled" ? vscode.l10n.t("installed") : plan.kind === "unsupported" ? vscode.l10n.t("not for this machine") : plan.kind === "run" ? commandLine(plan) : vscode.l10n.t("set its path");
           return { label: engineLabel(id), description, detail: plan.what, id };
         }),
