@@ -1,6 +1,5 @@
 // Load on the real manager process: 50 event-stream subscribers at once, and 10,000 metered
 // requests through the /v1 gateway, with the store's files and the manager's memory measured.
-/* eslint-disable @typescript-eslint/no-deprecated -- the engines read max_tokens; clients still send it */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
