@@ -17,6 +17,8 @@ export async function run(): Promise<void> {
   require("./terminal.test");
   // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
   require("./team.test");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- must load after pre-require
+  require("./languageModels.test");
   await new Promise<void>((resolve, reject) => {
     const runner = mocha.run((failures) => {
       // A grep that matches nothing (or a suite file that was not bundled) must not pass silently.
