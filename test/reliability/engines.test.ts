@@ -69,6 +69,24 @@ describe("reliability: engines that hang or flood their log", function () {
     process.stdout.write(`      figures: hang detected and the engine killed in ${tookMs} ms (start timeout 3 s; the group is SIGKILLed)\n`);
   });
 
+  it("an engine that crashes at start: the start fails at once with the exit code and the engine's own error, no restart storm", async () => {
+    assert.equal((await call(app.url, "POST", "/api/profiles", { auth: token, body: fakeProfile("broken", { FAKE_LLAMA_MODE: "crash" }, { restartOnCrash: true }) })).status, 201);
+    const began = Date.now();
+    const res = await call(app.url, "POST", "/api/servers/broken/start", { auth: token });
+    const tookMs = Date.now() - began;
+    assert.ok(res.status >= 400 && res.status !== 500, `${res.status} ${res.text}`);
+    assert.match(res.text, /exit(ed)? .*(code|status) 1|exit code 1/i);
+    const info = (await call(app.url, "GET", "/api/servers/broken", { auth: token })).json as ServerInfo;
+    assert.equal(info.state, "failed");
+    assert.ok(info.failure?.logTail.some((l) => l.includes("error loading model")), JSON.stringify(info.failure));
+    await new Promise((r) => setTimeout(r, 1500));
+    const later = (await call(app.url, "GET", "/api/servers/broken", { auth: token })).json as ServerInfo;
+    assert.equal(later.state, "failed", "a start that fails is not retried in a loop");
+    assert.equal(later.restarts, 0);
+    assert.ok(tookMs < 5000, `reported in ${tookMs} ms`);
+    process.stdout.write(`      figures: crash at start reported in ${tookMs} ms with the engine's error, 0 restarts\n`);
+  });
+
   it("an engine that freezes while running: unhealthy within a few health checks, then killed and restarted", async () => {
     assert.equal((await call(app.url, "POST", "/api/profiles", { auth: token, body: fakeProfile("frozen", {}, { restartOnCrash: true }) })).status, 201);
     const first = (await call(app.url, "POST", "/api/servers/frozen/start", { auth: token })).json as ServerInfo;

@@ -3,6 +3,7 @@
 // stream_options.include_usage). The reliability tests install it as `llama-server` on the
 // manager's PATH and choose a misbehaviour per profile through the profile's `env` option:
 //   FAKE_LLAMA_MODE=serve (default) | hang (listens, never answers, ignores SIGTERM) | flood
+//     | crash (prints an error and exits 1 before listening)
 //   FAKE_LLAMA_INTERVAL_MS  ms between streamed tokens (default 20)
 //   FAKE_LLAMA_LISTEN_DELAY_MS  wait this long before listening (a slow model load)
 //   FAKE_LLAMA_FLOOD_MB  flood: MB of log lines written to stdout while serving (default 100)
@@ -130,10 +131,13 @@ function flood(mb: number): void {
   step();
 }
 
-if (mode === "hang") process.on("SIGTERM", () => { process.stdout.write("SIGTERM ignored (hung)\n"); });
+if (mode === "crash") {
+  process.stderr.write("llama_model_load: error loading model: tensor 'blk.0.attn_q.weight' data is not within the file bounds\n");
+  setTimeout(() => process.exit(1), 200);
+} else if (mode === "hang") process.on("SIGTERM", () => { process.stdout.write("SIGTERM ignored (hung)\n"); });
 else process.on("SIGTERM", () => { server.close(); process.exit(0); });
 
-setTimeout(() => {
+if (mode !== "crash") setTimeout(() => {
   server.listen(port, host, () => {
     process.stdout.write(`main: server is listening on http://${host}:${port} (${mode})\n`);
     if (mode === "flood") flood(floodMb);
