@@ -194,7 +194,7 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
           await composer.press("Enter");
           const reply = dashboard.locator(".message.assistant").last();
           await reply.locator(".stats", { hasText: /completion tokens/ }).waitFor({ state: "visible", timeout: 60_000 });
-          const target = await dashboard.locator(".target-picker").first().evaluate((el) => (el as HTMLElement & { value: string }).value);
+          const target = await dashboard.locator(".target-picker").first().evaluate((el) => (el as unknown as { value: string }).value);
           if (target !== `team:${PROFILE}`) throw new Error(`the chat's model is ${target}, not team:${PROFILE}`);
           await page.screenshot({ path: path.join(ARTIFACTS, "11-team-chat.png") });
           await runCommand(page, "MLX: Sign Out of Team Server");
