@@ -2,6 +2,9 @@
 // finds them, sendRequest streams a reply from the real `llama` engine (started just in time by the
 // /v1 gateway, which meters it), and cancelling a request stops the generation upstream.
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import * as vscode from "vscode";
 import type { ManagerClient } from "../../../src/client/ManagerClient";
 import type { Profile } from "../../../src/shared/profiles";
@@ -162,5 +165,75 @@ describe("Local models in VS Code's language-model API (vscode.lm)", function ()
       },
       (error: unknown) => /cannot call tools.*mlx-lm, mlx-openai-server or llama-server/s.test(String(error instanceof Error ? error.message : error)),
     );
+  });
+});
+
+describe("Tool calls through vscode.lm, to an engine that calls tools", function () {
+  this.timeout(180_000);
+  const fx = fixture();
+  const root = path.resolve(__dirname, "..", "..");
+  const binDir = path.join(fx.root, "tool-bin");
+  const requestLog = path.join(fx.root, "tool-requests.jsonl");
+  let client: ManagerClient | undefined;
+  let profile: Profile | undefined;
+
+  before(async () => {
+    // A llama-server stand-in speaking the streaming tool-call protocol (test/helpers/toolServer),
+    // found by the manager through the engine's executable setting, as a user would set it.
+    fs.mkdirSync(binDir, { recursive: true });
+    const executable = path.join(binDir, "llama-server");
+    execFileSync(path.join(root, "node_modules", "esbuild", "bin", "esbuild"), [path.join(root, "test", "helpers", "toolServer", "main.ts"), "--bundle", "--platform=node", "--format=cjs", "--target=node20", `--outfile=${executable}`, "--banner:js=#!/usr/bin/env node", "--log-level=warning"]);
+    fs.chmodSync(executable, 0o755);
+    await vscode.workspace.getConfiguration("mlx").update("engines.llamaServer.executable", executable, vscode.ConfigurationTarget.Global);
+    const api = await extensionApi();
+    const restarted = await api.connection.restartManager();
+    client = restarted;
+    await waitFor(() => api.state.loaded && api.connection.state.kind === "connected", "the restarted manager");
+    profile = await restarted.createProfile({ name: "lm-tools", engine: "llama-server", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { env: { TOOL_SERVER_LOG: requestLog } } });
+  });
+
+  after(async () => {
+    if (client && profile) {
+      await client.stopServer(profile.id).catch(() => undefined);
+      await client.deleteProfile(profile.id).catch(() => undefined);
+    }
+    await vscode.workspace.getConfiguration("mlx").update("engines.llamaServer.executable", undefined, vscode.ConfigurationTarget.Global);
+  });
+
+  it("streams the model's tool calls back as LanguageModelToolCallPart, and sends results back as tool messages", async () => {
+    const model = await chatModel("MLX · lm-tools");
+    const tools: vscode.LanguageModelChatTool[] = [{ name: "get_weather", description: "The weather in a city", inputSchema: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } }];
+    const question = vscode.LanguageModelChatMessage.User("What is the weather in Paris?");
+    const first = await model.sendRequest([question], { tools, toolMode: vscode.LanguageModelChatToolMode.Auto });
+    const calls: vscode.LanguageModelToolCallPart[] = [];
+    for await (const part of first.stream) {
+      assert.ok(part instanceof vscode.LanguageModelToolCallPart, "only a call: the stand-in answers a question with tools by calling one");
+      calls.push(part);
+    }
+    assert.equal(calls.length, 1);
+    const [call] = calls;
+    assert.ok(call);
+    assert.equal(call.name, "get_weather");
+    assert.deepEqual(call.input, { city: "Paris" });
+    assert.match(call.callId, /^call_0_/);
+
+    const second = await model.sendRequest([
+      question,
+      vscode.LanguageModelChatMessage.Assistant([call]),
+      vscode.LanguageModelChatMessage.User([new vscode.LanguageModelToolResultPart(call.callId, [new vscode.LanguageModelTextPart("18 °C and sunny")])]),
+    ], { tools });
+    const parts: string[] = [];
+    for await (const part of second.text) parts.push(part);
+    assert.ok(parts.length > 3, `the answer arrived in ${parts.length} parts`);
+    assert.equal(parts.join(""), "The tool said: 18 °C and sunny");
+
+    const [sent1, sent2] = fs.readFileSync(requestLog, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { tools?: unknown; tool_choice?: string; messages: unknown[] });
+    assert.deepEqual(sent1?.tools, [{ type: "function", function: { name: "get_weather", description: "The weather in a city", parameters: tools[0]?.inputSchema } }]);
+    assert.equal(sent1.tool_choice, "auto");
+    assert.deepEqual(sent2?.messages, [
+      { role: "user", content: "What is the weather in Paris?" },
+      { role: "assistant", content: null, tool_calls: [{ id: call.callId, type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] },
+      { role: "tool", tool_call_id: call.callId, content: "18 °C and sunny" },
+    ]);
   });
 });
