@@ -2,6 +2,7 @@ import * as vscode from "vscode";
 import { ManagerRequestError } from "../client/ManagerClient";
 import { peerCertificate, type TlsPin } from "../client/pinnedTls";
 import type { CommandDefinition } from "./CommandContext";
+import { optionsArg, validateEmail } from "./commandArgs";
 
 /** What a caller (or a test) may hand over instead of being asked. */
 interface ConnectArgs {
@@ -12,9 +13,6 @@ interface ConnectArgs {
   fingerprint?: string;
 }
 
-function argsOf(value: unknown): ConnectArgs {
-  return typeof value === "object" && value !== null ? value : {};
-}
 
 /** `http://host:port` or `https://…`, without a path or a trailing slash; undefined when not one. */
 export function teamBaseUrl(text: string): string | undefined {
@@ -41,7 +39,7 @@ function isLoopback(url: string): boolean {
 export const connectTeamServer: CommandDefinition = {
   id: "mlx.connectTeamServer",
   async run(ctx, ...args) {
-    const given = argsOf(args[0]);
+    const given = optionsArg<ConnectArgs>(args[0]);
     const previous = ctx.team.snapshot;
     const typed =
       given.url ??
@@ -78,7 +76,7 @@ export const connectTeamServer: CommandDefinition = {
         prompt: vscode.l10n.t("The email of your account on {0} (register on {0}/register if you have none).", url),
         value: previous?.url === url ? previous.email : "",
         ignoreFocusOut: true,
-        validateInput: (value) => (/^[^\s@]+@[^\s@]+$/.test(value.trim()) ? undefined : vscode.l10n.t("An email address, like you@example.com")),
+        validateInput: validateEmail,
       }));
     if (email === undefined) return undefined;
     const password =

@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { SharedStart, SharedStatus } from "../shared/auth";
 import type { CommandDefinition } from "./CommandContext";
+import { optionsArg, validateEmail } from "./commandArgs";
 
 /** What a caller (or a test) may hand over instead of being asked. */
 interface StartSharedArgs {
@@ -11,9 +12,6 @@ interface StartSharedArgs {
   tls?: boolean;
 }
 
-function argsOf(value: unknown): StartSharedArgs {
-  return typeof value === "object" && value !== null ? value : {};
-}
 
 /** Tells the owner where teammates connect, and warns plainly when traffic is not encrypted. */
 export function announceShared(status: SharedStatus): void {
@@ -34,7 +32,7 @@ export function announceShared(status: SharedStatus): void {
 export const startSharedServer: CommandDefinition = {
   id: "mlx.startSharedServer",
   async run(ctx, ...args) {
-    const given = argsOf(args[0]);
+    const given = optionsArg<StartSharedArgs>(args[0]);
     const client = await ctx.connection.client();
     const current = await client.sharedStatus();
     if (!current.hasAdmin) {
@@ -44,7 +42,7 @@ export const startSharedServer: CommandDefinition = {
           title: vscode.l10n.t("Start Shared Server (1/3): first admin"),
           prompt: vscode.l10n.t("No accounts yet. Your email, for the first admin account (it approves teammates)."),
           ignoreFocusOut: true,
-          validateInput: (value) => (/^[^\s@]+@[^\s@]+$/.test(value.trim()) ? undefined : vscode.l10n.t("An email address, like you@example.com")),
+          validateInput: validateEmail,
         }));
       if (email === undefined) return undefined;
       const password =
