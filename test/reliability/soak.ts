@@ -25,7 +25,7 @@ async function main(): Promise<number> {
   const failures: string[] = [];
   const fail = (what: string): void => {
     counts.failed++;
-    if (failures.length < 20) failures.push(what);
+    if (failures.length < 20) failures.push(what.slice(-400));
   };
   const deadline = Date.now() + minutes * 60_000;
   const headers = { authorization: `Bearer ${manager.token}`, "content-type": "application/json" };
@@ -90,23 +90,30 @@ async function main(): Promise<number> {
       }
     };
 
+    // A restart cuts the streams in flight (the gateway ends them with an upstream_broke_off error
+    // event, as it should); the soak drains its own requests first so that every request counts.
     let n = 0;
+    let active = 0;
     let restartAt = Date.now() + 120_000;
     let restarting: Promise<void> | undefined;
+    const restart = async (): Promise<void> => {
+      while (active > 0) await new Promise((r) => setTimeout(r, 5));
+      const res = await manager.api("POST", "/api/servers/soak/restart");
+      if (res.status !== 200) fail(`restart ${res.status} ${res.text.slice(0, 200)}`);
+      else counts.restarts++;
+    };
     const worker = async (): Promise<void> => {
       while (Date.now() < deadline) {
         if (Date.now() > restartAt && restarting === undefined) {
           restartAt = Date.now() + 120_000;
-          restarting = (async () => {
-            const res = await manager.api("POST", "/api/servers/soak/restart");
-            if (res.status !== 200) fail(`restart ${res.status} ${res.text.slice(0, 200)}`);
-            else counts.restarts++;
-          })().finally(() => { restarting = undefined; });
+          restarting = restart().finally(() => { restarting = undefined; });
+        }
+        if (restarting) {
           await restarting;
           continue;
         }
-        if (restarting) await restarting;
-        await step(n++).catch((error: unknown) => { fail(String(error)); });
+        active++;
+        await step(n++).catch((error: unknown) => { fail(String(error)); }).finally(() => { active--; });
       }
     };
     const progress = setInterval(() => {
