@@ -5,7 +5,7 @@ import * as vscode from "vscode";
  * being asked; anything else counts as none. Each command validates the fields it reads.
  */
 export function optionsArg<T extends object>(value: unknown): Partial<T> {
-  return typeof value === "object" && value !== null ? (value as Partial<T>) : {};
+  return typeof value === "object" && value !== null ? value : {};
 }
 
 /** Input-box validation of an email address (the manager normalises and checks it for real). */
