@@ -204,6 +204,14 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
         await manager.api("POST", "/api/shared/stop");
       }
     });
+    // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
+    // Copilot"), but "Manage Language Models" lists the profiles the extension provides.
+    await step("Chat: Manage Language Models lists the profile as 'MLX · <profile>'", page, async () => {
+      await runCommand(page, "Chat: Manage Language Models");
+      await page.getByText(`MLX · ${PROFILE}`).first().waitFor({ state: "visible", timeout: 20_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "12-language-models.png") });
+      await page.keyboard.press("Escape");
+    });
     say(`passed in ${((Date.now() - started) / 1000).toFixed(1)} s; screenshots in ${path.relative(ROOT, ARTIFACTS)}`);
     return 0;
   } catch (error) {

@@ -51,8 +51,10 @@ export function modelLabel(profile: Profile): string {
 /** One profile as VS Code's chat sees it: "MLX · <profile>", its context size as the input limit (the host adds the localised detail and tooltip). */
 export function chatModelInformation(profile: Profile, models: readonly CachedModel[]): LanguageModelChatInformation {
   const maxInputTokens = profile.options.contextLength ?? DEFAULT_CONTEXT_TOKENS;
-  // mlx_lm.server stops at 512 tokens unless told otherwise; the others generate up to the context.
-  const maxOutputTokens = profile.options.maxTokens ?? (profile.engine === "mlx-lm" ? 512 : maxInputTokens);
+  // mlx_lm.server stops at 512 tokens unless told otherwise. The others generate until the context
+  // is full, but the answer shares the context with the prompt: a quarter of it is offered. (VS Code's
+  // "Manage Language Models" shows input + output as the context size.)
+  const maxOutputTokens = profile.options.maxTokens ?? (profile.engine === "mlx-lm" ? 512 : Math.max(1, Math.floor(maxInputTokens / 4)));
   const repoId = profile.model.source === "cache" ? profile.model.repoId : undefined;
   const architecture = repoId === undefined ? undefined : models.find((m) => m.id === repoId)?.architecture;
   return {

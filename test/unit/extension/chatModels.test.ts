@@ -60,7 +60,7 @@ describe("VS Code chat models: conversions", () => {
       assert.equal(info.family, "llama", "the model's architecture");
       assert.equal(info.version, "test/tiny-gguf:tiny.gguf");
       assert.equal(info.maxInputTokens, 8192);
-      assert.equal(info.maxOutputTokens, 8192);
+      assert.equal(info.maxOutputTokens, 2048, "a quarter of the context");
       assert.equal(info.capabilities.toolCalling, false, "the built-in llama engine refuses tools");
     });
 
