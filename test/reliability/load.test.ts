@@ -88,6 +88,28 @@ describe("reliability: load on the real manager", function () {
     process.stdout.write(`      figures: 50 subscribers × 100 events = 5,000 deliveries, 0 errors; manager RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssAfter / MiB).toFixed(0)} MiB\n`);
   });
 
+  it("200 concurrent streaming chats through the real manager: no error, every one metered, the manager's memory bounded", async () => {
+    assert.equal((await manager.api("POST", "/api/profiles", fakeProfile("wide", { FAKE_LLAMA_INTERVAL_MS: "10" }))).status, 201);
+    assert.equal((await manager.api("POST", "/api/servers/wide/start")).status, 200);
+    const rssBefore = rssOf(manager.child.pid!) ?? 0;
+    let peak = rssBefore;
+    const sampler = setInterval(() => { peak = Math.max(peak, rssOf(manager.child.pid!) ?? 0); }, 50);
+    const body = JSON.stringify({ model: "wide", messages: [{ role: "user", content: "stream" }], max_tokens: 100, stream: true });
+    const results = await Promise.all(Array.from({ length: 200 }, async () => {
+      const res = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${manager.token}`, "content-type": "application/json" }, body });
+      const text = await res.text();
+      return { status: res.status, tokens: (text.match(/"content":"tok\d+ "/g) ?? []).length, done: text.includes("data: [DONE]") };
+    }));
+    clearInterval(sampler);
+    const bad = results.filter((r) => r.status !== 200 || r.tokens !== 100 || !r.done);
+    assert.deepEqual(bad, [], "every stream complete");
+    const usage = (await manager.api("GET", "/api/usage")).json as UsageList;
+    assert.equal(usage.servers.find((x) => x.profileName === "wide")?.total.requests, 200, "every one metered");
+    assert.ok(peak - rssBefore < 128 * MiB, `manager RSS peak +${((peak - rssBefore) / MiB).toFixed(1)} MiB`);
+    process.stdout.write(`      figures: 200 streams × 100 tokens, 0 errors, 200 metered; manager RSS ${(rssBefore / MiB).toFixed(0)} MiB, peak ${(peak / MiB).toFixed(0)} MiB\n`);
+    await manager.api("POST", "/api/servers/wide/stop");
+  });
+
   it("10,000 metered requests through /v1: every one counted, the store and the memory do not grow with them", async () => {
     assert.equal((await manager.api("POST", "/api/profiles", fakeProfile("meter"))).status, 201);
     assert.equal((await manager.api("POST", "/api/servers/meter/start")).status, 200);
