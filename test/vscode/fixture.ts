@@ -53,9 +53,14 @@ export async function stopFixtureManager(dataDir: string): Promise<void> {
   } catch {
     return;
   }
-  const token = fs.readFileSync(path.join(dataDir, "token"), "utf8").trim();
-  const headers = { authorization: `Bearer ${token}` };
-  if (lock.url) {
+  let token: string | undefined;
+  try {
+    token = fs.readFileSync(path.join(dataDir, "token"), "utf8").trim();
+  } catch {
+    // No token (the manager died starting): no polite shutdown, only the kill below.
+  }
+  const headers = { authorization: `Bearer ${token ?? ""}` };
+  if (lock.url && token !== undefined) {
     await fetch(`${lock.url}/api/servers/stop-all`, { method: "POST", headers, signal: AbortSignal.timeout(15_000) }).catch(() => undefined);
     await fetch(`${lock.url}/api/shutdown`, { method: "POST", headers, signal: AbortSignal.timeout(5000) }).catch(() => undefined);
   }

@@ -103,8 +103,9 @@ async function runSuite(name: string, options: { vsix?: string; benchOut?: strin
     }
     return code;
   } finally {
+    // Each step on its own: a manager that never started must not leave code-server running.
     await browser?.close().catch(() => undefined);
-    await stopFixtureManager(fx.dataDir);
+    await stopFixtureManager(fx.dataDir).catch((error: unknown) => { say(`${name}: could not stop the fixture's manager (${String(error)})`); });
     await server.stop();
     await hub.close();
   }
