@@ -1,6 +1,7 @@
 // `npm run soak`: mixed, bounded loopback traffic against a real manager process for SOAK_MINUTES
 // (default 30), with the manager's RSS sampled every SOAK_SAMPLE_SECONDS (default 10). Reports the
-// RSS slope after a warm-up (the first fifth of the run) and fails (exit 1) when it projects more
+// RSS slope after a warm-up (SOAK_WARMUP_FRACTION of the run, default the first half: V8 grows its heap
+// for the first 10-15 minutes before it levels off) and fails (exit 1) when it projects more
 // than SOAK_MAX_MIB_PER_HOUR (default 32) of growth per hour, or when any request failed.
 //
 // Traffic, 4 workers at once: streamed and plain chats through /v1 to a fast engine (the
@@ -16,6 +17,7 @@ const minutes = Number(process.env["SOAK_MINUTES"] ?? 30);
 const sampleSeconds = Number(process.env["SOAK_SAMPLE_SECONDS"] ?? 10);
 const maxMibPerHour = Number(process.env["SOAK_MAX_MIB_PER_HOUR"] ?? 32);
 const outFile = process.env["SOAK_OUT"];
+const warmupFraction = Number(process.env["SOAK_WARMUP_FRACTION"] ?? 0.5);
 
 async function main(): Promise<number> {
   const fixture = await makeFixture("mlx-soak-");
@@ -126,7 +128,7 @@ async function main(): Promise<number> {
     clearInterval(progress);
     samples.push([(Date.now() - began) / 60_000, (rssOf(pid) ?? 0) / MiB]);
 
-    const steady = samples.filter(([t]) => t >= minutes / 5);
+    const steady = samples.filter(([t]) => t >= minutes * warmupFraction);
     const mibPerMinute = slope(steady);
     const rss = steady.map(([, v]) => v);
     const report = {
