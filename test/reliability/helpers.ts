@@ -2,9 +2,8 @@
 // repo, a data dir, and measurements (disk use of a folder, RSS of a process).
 import fs from "node:fs";
 import path from "node:path";
-import { build } from "esbuild";
 import { makeTempDir, writeHfRepo } from "../helpers/hfCache";
-import { repoRoot } from "../helpers/llamaEngine";
+import { installNodeExecutable } from "../helpers/nodeExecutable";
 import { tinyGgufBytes } from "../helpers/tinyGguf";
 
 export const GGUF_REPO = "test/tiny-gguf";
@@ -39,22 +38,8 @@ export async function makeFixture(prefix: string): Promise<ReliabilityFixture> {
 }
 
 /** Bundles test/reliability/fakeLlamaServer.ts into `<binDir>/llama-server` (mode 0755, node shebang). */
-export async function installFakeLlamaServer(binDir: string): Promise<string> {
-  fs.mkdirSync(binDir, { recursive: true });
-  const out = path.join(binDir, "llama-server");
-  await build({
-    absWorkingDir: repoRoot,
-    entryPoints: [path.join(__dirname, "fakeLlamaServer.ts")],
-    outfile: out,
-    bundle: true,
-    platform: "node",
-    format: "cjs",
-    target: "node20",
-    banner: { js: "#!/usr/bin/env node" },
-    logLevel: "warning",
-  });
-  fs.chmodSync(out, 0o755);
-  return out;
+export function installFakeLlamaServer(binDir: string): Promise<string> {
+  return installNodeExecutable(path.join(__dirname, "fakeLlamaServer.ts"), binDir, "llama-server");
 }
 
 /** A profile body for the fake llama-server with the given behaviour (see fakeLlamaServer.ts). */
