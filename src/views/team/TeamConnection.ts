@@ -56,6 +56,7 @@ export class TeamConnection implements vscode.Disposable {
   private teamClient: ManagerClient | undefined;
   private polling: AbortController | undefined;
   private wake: (() => void) | undefined;
+  private contexts = "";
 
   constructor(
     private readonly memento: vscode.Memento,
@@ -229,8 +230,13 @@ export class TeamConnection implements vscode.Disposable {
 
   private set(snapshot: TeamSnapshot | undefined): void {
     this.current = snapshot;
-    void vscode.commands.executeCommand("setContext", "mlx.team", snapshot === undefined ? "none" : snapshot.status);
-    void vscode.commands.executeCommand("setContext", "mlx.teamAdmin", snapshot?.user?.role === "admin" && snapshot.status === "connected");
+    // Polls repeat the same state every few seconds: tell the workbench only about changes.
+    const contexts = `${snapshot === undefined ? "none" : snapshot.status}|${String(snapshot?.user?.role === "admin" && snapshot.status === "connected")}`;
+    if (contexts !== this.contexts) {
+      this.contexts = contexts;
+      void vscode.commands.executeCommand("setContext", "mlx.team", snapshot === undefined ? "none" : snapshot.status);
+      void vscode.commands.executeCommand("setContext", "mlx.teamAdmin", snapshot?.user?.role === "admin" && snapshot.status === "connected");
+    }
     this.changed.fire(snapshot);
   }
 }
