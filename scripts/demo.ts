@@ -25,6 +25,9 @@ async function main(): Promise<void> {
   if (packaged.status !== 0) throw new Error("packaging failed");
   const vsix = packaged.stdout.trim().split("\n").pop() ?? "";
   say(`built ${path.relative(ROOT, vsix)}`);
+  // The package is staged apart from dist/; the demo's manager runs from dist/ (a fresh clone has none).
+  const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: ["ignore", "ignore", "inherit"] });
+  if (built.status !== 0) throw new Error("build failed");
   const fx = makeFixture(DEMO);
   const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, port: Number(process.env["MLX_MANAGER_PORT"] ?? 0) });
   const created = await manager.api("POST", "/api/profiles", { name: "tiny-llama", engine: "llama", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { threads: 1, contextLength: 512 } });
