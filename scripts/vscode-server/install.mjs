@@ -3,7 +3,7 @@
 // passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
 // Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CACHE, CHROMIUM, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
 
@@ -63,3 +63,13 @@ if (!existsSync(CHROMIUM)) {
   process.exit(2);
 }
 say(`ready: node24=${NODE24} server=${SERVER_MAIN} chromium=${CHROMIUM}`);
+say(`versions: ${testToolVersions()}`);
+
+/** The versions this run tests with: Debian moves Chromium under us, so every run says which it got. */
+function testToolVersions() {
+  const chromium = spawnSync(CHROMIUM, ["--version"], { encoding: "utf8", timeout: 30_000 }).stdout.trim() || "unknown";
+  const pkg = (file) => JSON.parse(readFileSync(file, "utf8")).version;
+  const codeServerDir = path.join(CODE_SERVER_PREFIX, "node_modules", "code-server");
+  const node24 = spawnSync(NODE24, ["--version"], { encoding: "utf8" }).stdout.trim();
+  return `${chromium}; code-server ${pkg(path.join(codeServerDir, "package.json"))} (VS Code ${pkg(path.join(codeServerDir, "lib", "vscode", "package.json"))}); Node ${node24}`;
+}

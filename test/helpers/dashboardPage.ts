@@ -67,7 +67,7 @@ export interface DashboardPage {
   pageErrors: string[];
   /** What the webview posted, in order. */
   received: unknown[];
-  /** CSP violations the page reported. */
+  /** CSP violations the page reported: "directive blocked at file:line:column sample=…". */
   cspViolations: () => Promise<string[]>;
   /** Posts a host message into the webview (as webview.postMessage does). */
   post(message: HostMessage): Promise<void>;
@@ -193,7 +193,9 @@ function pageHtml(origin: string, theme: Record<string, string>): string {
   const shim = `<style nonce="${NONCE}">html { ${vars} }</style>
 <script nonce="${NONCE}">
   window.__csp = [];
-  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(e.violatedDirective + " " + e.blockedURI));
+  // Directive, what was blocked, and where: the script file and line, and the first characters of the offending source.
+  document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(
+    e.violatedDirective + " " + (e.blockedURI || "-") + " at " + (e.sourceFile || "?") + ":" + e.lineNumber + ":" + e.columnNumber + (e.sample ? " sample=" + JSON.stringify(e.sample) : "")));
   window.acquireVsCodeApi = () => ({
     postMessage: (m) => window.__toHost(JSON.parse(JSON.stringify(m))),
     getState: () => JSON.parse(sessionStorage.getItem("vscode-state") || "null"),

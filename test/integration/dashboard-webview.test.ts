@@ -277,6 +277,8 @@ describe("the dashboard webview in Chromium, against a real manager", function (
       `<img src="http://127.0.0.1:${port}/raw.png" onerror="window.__pwned = 'onerror'">\n\n`,
       `![tracker](http://127.0.0.1:${port}/md.png)\n\n`,
       `<a href="javascript:window.__pwned='href'" onclick="window.__pwned='click'">click me</a>\n\n`,
+      "Inline <b onmouseover=\"window.__pwned='inline'\">html</b> and [a link](javascript:window.__pwned='md') [safe](https://example.com/).\n\n",
+      `<svg onload="window.__pwned='svg'"><circle r="1"/></svg>\n\n`,
       "```js\nconsole.log('code stays text <b>not bold</b>');\n```\n",
     ];
     // The real client, but the model's reply is the text above, streamed in small pieces.
@@ -295,6 +297,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const reply = dash.page.locator(".message.assistant").last();
     await waitFor(async () => /completion tokens/.test(await reply.locator(".stats").innerText()), 10_000, "the reply");
     await reply.locator("text=click me").click();
+    await reply.locator("a", { hasText: "a link" }).click();
     // The saved conversation, opened again, renders through the non-streaming path.
     const id = (await client.conversations("test-workspace")).conversations[0]!.id;
     await dash.page.locator('vscode-button[data-action="new-chat"]').click();
@@ -303,12 +306,18 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const body = dash.page.locator(".message.assistant").last().locator(".message-body");
     assert.equal(await dash.page.evaluate("window.__pwned"), undefined, "nothing the model wrote ran");
     assert.equal(await dash.page.locator(".messages script, .messages img, .messages [onerror], .messages [onclick]").count(), 0);
-    assert.equal(await body.locator("a").first().getAttribute("href"), null, "javascript: links lose their href");
+    assert.equal(await body.locator("a", { hasText: "a link" }).getAttribute("href"), null, "javascript: links lose their href");
+    assert.equal(await body.locator("a", { hasText: "safe" }).getAttribute("href"), "https://example.com/");
+    // Raw HTML is shown as the text the model wrote, never parsed.
+    const text = await body.innerText();
+    for (const raw of ["<script>window.__pwned = 'script'</script>", `onerror="window.__pwned = 'onerror'"`, `<a href="javascript:`, `<b onmouseover=`, `<svg onload=`]) assert.ok(text.includes(raw), `shown as text: ${raw}`);
+    assert.equal(await body.locator("svg, b").count(), 0, "no element from raw HTML");
     assert.match(await body.locator(".code-block pre").innerText(), /<b>not bold<\/b>/);
     assert.equal(await body.locator("strong").innerText(), "bold");
     assert.match(await body.innerText(), /\[image: tracker\]/);
     await new Promise((resolve) => setTimeout(resolve, 300));
     assert.deepEqual(hits, [], "no remote image was requested");
+    assert.deepEqual(await dash.cspViolations(), [], "no CSP violation: the hostile markup never reached a parser");
     assert.deepEqual(dash.pageErrors, []);
     await dash.close();
     await new Promise<void>((resolve) => tracker.close(() => { resolve(); }));

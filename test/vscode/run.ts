@@ -72,6 +72,7 @@ async function runSuite(name: string, options: { vsix?: string; benchOut?: strin
   const started = Date.now();
   try {
     browser = await launchChromium();
+    say(`${name}: Chromium ${browser.version()}`);
     const page = await browser.newPage();
     let settle: (code: number) => void = () => undefined;
     const exited = new Promise<number>((resolve) => (settle = resolve));

@@ -2,13 +2,20 @@ import DOMPurify from "dompurify";
 import { Marked, type Tokens } from "marked";
 import { h } from "./dom";
 
-// Model output is untrusted. marked turns it into HTML; DOMPurify removes scripts, inline
-// handlers, styles and every embedding tag; images are never loaded (shown as their alt text),
-// so a reply cannot make the webview fetch anything. The CSP is the second fence.
+// Model output is untrusted. Raw HTML in it is shown as text: marked's html tokens (block and
+// inline) are escaped before anything is parsed, so no markup of the model's ever reaches a parser.
+// (Chromium 156 reports a CSP violation for any `on*=` attribute merely parsed under the page's
+// nonce policy, even in an inert DOMParser document.) What marked itself writes, DOMPurify then
+// checks — no scripts, handlers, styles or embedding tags, links only to http(s)/mailto/# — and
+// images are never loaded (shown as their alt text), so a reply cannot make the webview fetch
+// anything. The CSP is the last fence.
 
 const marked = new Marked({ gfm: true, breaks: false, async: false });
 marked.use({
   renderer: {
+    html({ text }: Tokens.HTML | Tokens.Tag): string {
+      return escapeHtml(text);
+    },
     image({ text }: Tokens.Image): string {
       return `<span class="image-alt">[image${text ? `: ${escapeHtml(text)}` : ""}]</span>`;
     },
@@ -27,7 +34,7 @@ DOMPurify.addHook("afterSanitizeAttributes", (node) => {
 
 /** Compiles marked's and DOMPurify's paths once while idle, so a reply's first frame is not the slow one. */
 export function warmUpMarkdown(): void {
-  const warm = (): void => { renderMarkdown("*warm* **up**\n\n- a\n\n```\nb\n```\n\n<b onclick=x>c</b>", () => undefined); };
+  const warm = (): void => { renderMarkdown("*warm* **up** [l](https://x)\n\n- a\n\n```\nb\n```\n\n<b>c</b>", () => undefined); };
   if ("requestIdleCallback" in window) requestIdleCallback(warm, { timeout: 2000 });
   else setTimeout(warm, 200);
 }
