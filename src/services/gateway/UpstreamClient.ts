@@ -25,6 +25,12 @@ export type RelayBody =
 export interface RelayOptions {
   /** The server's base URL, e.g. http://127.0.0.1:8080. */
   baseUrl: string;
+  /**
+   * The server process the request goes to: `profileId` names the pool, `process` the process
+   * (pid and start). Connections are pooled per process: a restarted server on the same port
+   * never gets a connection made to its previous process.
+   */
+  upstream: { profileId: string; process: string };
   path: string;
   body: RelayBody;
   /** The client's response; the caller has taken it over from Fastify. */
@@ -51,6 +57,8 @@ export interface RelayResult {
   lastTokenAt?: number;
   /** Events that carried generated text. */
   tokenEvents: number;
+  /** Sent a second time, on a fresh connection, after a kept-alive one turned out closed. */
+  retried?: boolean;
   usage?: TokenUsage;
   error?: string;
 }
@@ -58,6 +66,37 @@ export interface RelayResult {
 export interface UpstreamClientOptions {
   /** No byte from the upstream for this long ends the request with 504. Default 10 minutes. */
   idleTimeoutMs?: number;
+  /** A kept-alive connection unused this long is closed by us. Default FREE_SOCKET_TTL_MS. */
+  freeSocketTtlMs?: number;
+}
+
+/**
+ * Below every engine's own keep-alive timeout (uvicorn's and cpp-httplib's 5 s, Node's 5 s + 1 s),
+ * so the gateway closes an idle connection before the server can close it under a request.
+ */
+export const FREE_SOCKET_TTL_MS = 2000;
+
+/** Errors of a kept-alive connection the server had closed before our request reached it. */
+const STALE_CONNECTION_CODES = new Set(["ECONNRESET", "EPIPE"]);
+
+/**
+ * Node's agent gives an idle pooled socket no timeout of its own (it lowers `timeout` to the
+ * server's Keep-Alive hint only when one is set, and most engines send no hint). This one arms a
+ * timeout while a socket is free; on reuse the gateway disarms it, so a streaming answer pays no
+ * timer per chunk.
+ */
+class PoolAgent extends http.Agent {
+  constructor(private readonly freeTtlMs: number) {
+    super({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: "lifo" });
+  }
+
+  // Typed as void in @types/node; Node's own returns whether the socket may be kept (false: destroyed).
+  override keepSocketAlive(socket: Socket): boolean {
+    const keep = (super.keepSocketAlive as (socket: Socket) => boolean | undefined).call(this, socket) !== false;
+    // The agent destroys a free socket whose timeout fires.
+    if (keep) socket.setTimeout(this.freeTtlMs);
+    return keep;
+  }
 }
 
 /** A usage body worth parsing is small; bigger answers (images) are relayed without it. */
@@ -80,9 +119,11 @@ const UsageCarrier = z.looseObject({ usage: z.unknown() });
 
 /** Sends gateway requests to model servers over kept-alive connections and relays the answers byte for byte. */
 export class UpstreamClient {
-  private readonly agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: "lifo" });
+  /** One pool per profile, for its current process only. */
+  private readonly pools = new Map<string, { process: string; agent: PoolAgent }>();
   private readonly tunedSockets = new WeakSet<Socket>();
   private readonly idleTimeoutMs: number;
+  private readonly freeSocketTtlMs: number;
   private readonly active = new Set<Exchange>();
   /**
    * One coarse sweep for idle upstreams instead of a socket timeout, which Node re-arms on every
@@ -92,6 +133,7 @@ export class UpstreamClient {
 
   constructor(options: UpstreamClientOptions = {}) {
     this.idleTimeoutMs = options.idleTimeoutMs ?? 10 * 60_000;
+    this.freeSocketTtlMs = options.freeSocketTtlMs ?? FREE_SOCKET_TTL_MS;
     this.sweeper = setInterval(() => {
       const now = performance.now();
       for (const exchange of this.active) exchange.timeOutIfIdle(now, this.idleTimeoutMs);
@@ -102,13 +144,32 @@ export class UpstreamClient {
   /** Closes the kept-alive connections. */
   close(): void {
     clearInterval(this.sweeper);
-    this.agent.destroy();
+    for (const pool of this.pools.values()) pool.agent.destroy();
+    this.pools.clear();
+  }
+
+  /** Kept-alive connections now open to the profile's server (for tests and diagnostics). */
+  openConnections(profileId: string): number {
+    const agent = this.pools.get(profileId)?.agent;
+    if (!agent) return 0;
+    return [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].reduce((n, list) => n + (list?.length ?? 0), 0);
+  }
+
+  /** The pool of the profile's current process; the pool of an earlier process is closed. */
+  private agentFor(upstream: RelayOptions["upstream"]): http.Agent {
+    const pool = this.pools.get(upstream.profileId);
+    if (pool?.process === upstream.process) return pool.agent;
+    // Its requests in flight keep their sockets; only the pooled ones are closed.
+    pool?.agent.destroy();
+    const agent = new PoolAgent(this.freeSocketTtlMs);
+    this.pools.set(upstream.profileId, { process: upstream.process, agent });
+    return agent;
   }
 
   /** Forwards one request and relays its answer to `options.res`; never rejects. */
   relay(options: RelayOptions): Promise<RelayResult> {
     return new Promise((resolve) => {
-      const exchange = new Exchange(options, this.agent, this.tunedSockets, (result) => {
+      const exchange = new Exchange(options, this.agentFor(options.upstream), this.tunedSockets, (result) => {
         this.active.delete(exchange);
         resolve(result);
       });
@@ -180,9 +241,12 @@ class Exchange {
     if (body.kind === "buffer") headers["content-length"] = body.bytes.length;
     else if (body.length !== undefined) headers["content-length"] = body.length;
     const url = new URL(this.o.path, this.o.baseUrl);
-    const request = http.request(url, { method: "POST", agent: this.agent, headers });
+    // The retry takes a connection of its own: the pool may hold more connections the server closed.
+    const request = http.request(url, { method: "POST", agent: mayRetry ? this.agent : false, headers });
     this.request = request;
     request.on("socket", (socket) => {
+      // Free, it had a timeout armed (PoolAgent); in use, the sweeper watches it instead.
+      if (request.reusedSocket) socket.setTimeout(0);
       if (this.tunedSockets.has(socket)) return;
       this.tunedSockets.add(socket);
       socket.setNoDelay(true);
@@ -193,8 +257,10 @@ class Exchange {
         this.failMidway(error);
         return;
       }
-      // A kept-alive connection the server closed just as we reused it: the request never reached it.
-      if (mayRetry && request.reusedSocket && error.code === "ECONNRESET" && body.kind === "buffer") {
+      // A kept-alive connection the server had closed: nothing of the answer came, so the request
+      // goes once more on a fresh connection. (An upload already streamed cannot be sent again.)
+      if (mayRetry && request.reusedSocket && STALE_CONNECTION_CODES.has(error.code ?? "") && body.kind === "buffer") {
+        this.result.retried = true;
         this.send(false);
         return;
       }

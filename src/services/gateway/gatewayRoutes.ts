@@ -270,6 +270,7 @@ class Gateway {
       reply.hijack();
       result = await this.upstream.relay({
         baseUrl: server.upstreamUrl,
+        upstream: { profileId: profile.id, process: `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
         path: `/v1${target.path}`,
         body: target.body(upstreamModel),
         res: reply.raw,
