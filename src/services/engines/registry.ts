@@ -47,7 +47,19 @@ const mlxLm: EngineDescription = {
   id: "mlx-lm",
   label: "mlx_lm.server",
   formats: ["mlx", "safetensors"],
-  options: ["maxTokens", "temperature", "topP", "topK", "minP", "adapterPath", "draftModel", "trustRemoteCode", "chatTemplate", "extraArgs", "env"],
+  options: [
+    "maxTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "minP",
+    "adapterPath",
+    "draftModel",
+    "trustRemoteCode",
+    "chatTemplate",
+    "extraArgs",
+    "env",
+  ],
   appleSiliconOnly: true,
   executable: "mlx_lm.server",
   installHint: "pip install mlx-lm",
@@ -67,7 +79,16 @@ const mlxLm: EngineDescription = {
     ];
     return {
       command: executable,
-      args: ["--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), ...flags(ctx.options, table), ...(ctx.options.extraArgs ?? [])],
+      args: [
+        "--model",
+        ctx.modelPath,
+        "--host",
+        LOOPBACK,
+        "--port",
+        String(ctx.port),
+        ...flags(ctx.options, table),
+        ...(ctx.options.extraArgs ?? []),
+      ],
     };
   },
 };
@@ -139,7 +160,21 @@ const llamaServer: EngineDescription = {
   id: "llama-server",
   label: "llama-server (llama.cpp)",
   formats: ["gguf"],
-  options: ["contextLength", "maxTokens", "temperature", "topP", "topK", "minP", "repetitionPenalty", "seed", "threads", "gpuLayers", "chatTemplate", "extraArgs", "env"],
+  options: [
+    "contextLength",
+    "maxTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "minP",
+    "repetitionPenalty",
+    "seed",
+    "threads",
+    "gpuLayers",
+    "chatTemplate",
+    "extraArgs",
+    "env",
+  ],
   appleSiliconOnly: false,
   executable: "llama-server",
   installHint: "brew install llama.cpp (macOS) or build llama.cpp and put llama-server on PATH",
@@ -161,7 +196,18 @@ const llamaServer: EngineDescription = {
     ];
     return {
       command: executable,
-      args: ["--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), "--alias", ctx.alias, ...flags(ctx.options, table), ...(ctx.options.extraArgs ?? [])],
+      args: [
+        "--model",
+        ctx.modelPath,
+        "--host",
+        LOOPBACK,
+        "--port",
+        String(ctx.port),
+        "--alias",
+        ctx.alias,
+        ...flags(ctx.options, table),
+        ...(ctx.options.extraArgs ?? []),
+      ],
     };
   },
 };
@@ -184,7 +230,18 @@ const llama: EngineDescription = {
     ];
     return {
       command: ctx.nodePath,
-      args: [ctx.llamaScript, "--model", ctx.modelPath, "--host", LOOPBACK, "--port", String(ctx.port), "--alias", ctx.alias, ...flags(ctx.options, table)],
+      args: [
+        ctx.llamaScript,
+        "--model",
+        ctx.modelPath,
+        "--host",
+        LOOPBACK,
+        "--port",
+        String(ctx.port),
+        "--alias",
+        ctx.alias,
+        ...flags(ctx.options, table),
+      ],
     };
   },
 };
