@@ -1,5 +1,6 @@
 import type { EngineId, EngineInfo, EngineOptionName } from "../../shared/engines";
 import type { ProfileOptions } from "../../shared/profiles";
+import { httpOkProbe, type EngineProbe } from "./healthProbe";
 
 /** What the supervisor knows when it launches a profile. */
 export interface LaunchContext {
@@ -14,12 +15,23 @@ export interface LaunchContext {
   llamaScript: string;
 }
 
-/** An engine is a description: how to build its command line and what it can serve. */
+/** What a request to a server knows of its launch: enough to name the model the way the engine expects. */
+export type RequestContext = Pick<LaunchContext, "modelPath" | "alias">;
+
+/**
+ * An engine is a description: how to build its command line, how to tell that its server is ready
+ * and healthy, what a request's `model` must say, and what it can serve. The supervisor asks these
+ * questions of the description and never of the engine's id.
+ */
 export interface EngineDescription extends EngineInfo {
   /** The argument array (never a shell string); `command` is the executable to find. */
   buildCommand(ctx: LaunchContext, executable: string): { command: string; args: string[] };
-  /** The path that answers 200 once the model is loaded. */
-  healthPath: string;
+  /** Polled while a server starts (and for a re-adopted one that never got ready): passes once the model is loaded. */
+  readiness: EngineProbe;
+  /** Checked every few seconds while a server runs: failing checks make it `unhealthy`. */
+  health: EngineProbe;
+  /** The `model` the gateway sends upstream: what this engine was started to answer to. */
+  requestModel(ctx: RequestContext): string;
   /** How the engine reports usage on a stream (see docs/ENGINES.md). */
   streamUsage: "include_usage_chunk" | "last_chunk";
 }
@@ -63,7 +75,10 @@ const mlxLm: EngineDescription = {
   appleSiliconOnly: true,
   executable: "mlx_lm.server",
   installHint: "pip install mlx-lm",
-  healthPath: "/health",
+  readiness: httpOkProbe("/health"),
+  health: httpOkProbe("/health"),
+  // It loads whatever a request names, so it is sent the model it was started with.
+  requestModel: (ctx) => ctx.modelPath,
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
@@ -116,7 +131,9 @@ const mlxOpenAiServer: EngineDescription = {
   appleSiliconOnly: true,
   executable: "mlx-openai-server",
   installHint: "pipx install mlx-openai-server",
-  healthPath: "/health",
+  readiness: httpOkProbe("/health"),
+  health: httpOkProbe("/health"),
+  requestModel: (ctx) => ctx.modelPath,
   streamUsage: "last_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
@@ -178,7 +195,10 @@ const llamaServer: EngineDescription = {
   appleSiliconOnly: false,
   executable: "llama-server",
   installHint: "brew install llama.cpp (macOS) or build llama.cpp and put llama-server on PATH",
-  healthPath: "/health",
+  readiness: httpOkProbe("/health"),
+  health: httpOkProbe("/health"),
+  // Started with --alias: that is the name it answers to.
+  requestModel: (ctx) => ctx.alias,
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
@@ -220,7 +240,10 @@ const llama: EngineDescription = {
   appleSiliconOnly: false,
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
-  healthPath: "/health",
+  readiness: httpOkProbe("/health"),
+  health: httpOkProbe("/health"),
+  // Started with --alias: that is the name it answers to.
+  requestModel: (ctx) => ctx.alias,
   streamUsage: "include_usage_chunk",
   buildCommand(ctx) {
     const table: Flag[] = [

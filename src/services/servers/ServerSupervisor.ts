@@ -7,13 +7,13 @@ import type { ManagerEvent } from "../../shared/events";
 import type { Profile } from "../../shared/profiles";
 import type { ServerInfo, ServerState, ServerStopReason } from "../../shared/servers";
 import { ApiError } from "../api/ApiError";
+import type { HealthResult } from "../engines/healthProbe";
 import type { EngineDescription } from "../engines/registry";
 import type { EventBus } from "../events/EventBus";
 import type { Logger } from "../logging/Logger";
 import { processStartTime } from "../process/processInfo";
 import { resolveModel, type ModelCatalog, type ResolvedModel } from "../profiles/modelResolution";
 import { locateEngine, type EngineLocatorOptions } from "./engineLocator";
-import { probeHealth } from "./healthProbe";
 import { estimateMemory, memoryWarning } from "./memoryEstimate";
 import { anyFreePort, findPortHolder, isPortFree, nextFreePort } from "./ports";
 import { groupAlive, isProcessRunning, isSameProcess, signalGroup } from "./processes";
@@ -373,17 +373,18 @@ export class ServerSupervisor implements ServerDirectory {
     return running.length === 1 ? running[0] : undefined;
   }
 
-  /** The `model` to send upstream: the model path for the MLX engines, the alias (profile name) for llama engines. */
+  /** The `model` to send upstream: what the running server was started with, else what the engine description says of the profile now. */
   upstreamModel(profileId: string): string {
     const entry = this.entries.get(profileId);
     if (entry && isLive(entry)) return entry.upstreamModel;
     const profile = this.options.profiles.get(profileId);
-    if (profile.engine === "llama" || profile.engine === "llama-server") return profile.name;
+    let modelPath: string;
     try {
-      return resolveModel(profile.model, this.options.catalog).path;
+      modelPath = resolveModel(profile.model, this.options.catalog).path;
     } catch {
-      return describeModelRef(profile);
+      modelPath = describeModelRef(profile);
     }
+    return this.options.engines[profile.engine].requestModel({ modelPath, alias: profile.name });
   }
 
   /** Records that a request used the server now; the gateway calls it when a request starts and when it ends. */
@@ -623,7 +624,7 @@ export class ServerSupervisor implements ServerDirectory {
       located.executable,
     );
     const command = [built.command, ...built.args];
-    const upstreamModel = engine.id === "llama" || engine.id === "llama-server" ? alias : model.path;
+    const upstreamModel = engine.requestModel({ modelPath: model.path, alias });
     const logFile = this.logFileFor(profile);
     rotateIfLarge(logFile, this.settings.logMaxBytes, this.settings.logKeep);
     appendLogLine(
@@ -730,7 +731,6 @@ export class ServerSupervisor implements ServerDirectory {
   /** Polls health until 200; fails on exit, timeout, or a stop during start. */
   private async waitUntilReady(entry: Entry, launchId: number): Promise<ServerInfo> {
     const engine = this.options.engines[entry.info.engine];
-    const url = `${entry.info.upstreamUrl}${engine.healthPath}`;
     const started = this.now();
     const abort = entry.startAbort ?? new AbortController();
     let lastReport = started;
@@ -747,7 +747,7 @@ export class ServerSupervisor implements ServerDirectory {
       if (elapsed >= this.settings.startTimeoutMs) {
         await this.failStart(
           entry,
-          `${entry.info.profileName} did not answer ${engine.healthPath} within ${describeDuration(this.settings.startTimeoutMs)}; it was stopped.`,
+          `${entry.info.profileName} did not answer ${engine.readiness.target} within ${describeDuration(this.settings.startTimeoutMs)}; it was stopped.`,
         );
         throw new ApiError(
           504,
@@ -759,8 +759,8 @@ export class ServerSupervisor implements ServerDirectory {
           },
         );
       }
-      const result = await probeHealth(
-        url,
+      const result = await engine.readiness.check(
+        entry.info.upstreamUrl,
         Math.min(2000, this.settings.startTimeoutMs - elapsed),
         abort.signal,
       );
@@ -954,10 +954,9 @@ export class ServerSupervisor implements ServerDirectory {
   /** First health check of an adopted server: running, unhealthy, or (never ready yet) still starting. */
   private async confirmAdopted(entry: Entry): Promise<void> {
     const engine = this.options.engines[entry.info.engine];
-    const result = await probeHealth(
-      `${entry.info.upstreamUrl}${engine.healthPath}`,
-      this.settings.healthTimeoutMs,
-    );
+    // One that was ready before is judged by its health; one that never got ready, by readiness.
+    const probe = entry.info.readyAt === undefined ? engine.readiness : engine.health;
+    const result = await probe.check(entry.info.upstreamUrl, this.settings.healthTimeoutMs);
     this.log.info("re-adopted a server left running by an earlier manager", {
       profile: entry.info.profileName,
       pid: entry.info.pid,
@@ -1275,12 +1274,9 @@ export class ServerSupervisor implements ServerDirectory {
     const engine = this.options.engines[entry.info.engine];
     const launchId = entry.launch;
     entry.healthInFlight = true;
-    let result: Awaited<ReturnType<typeof probeHealth>>;
+    let result: HealthResult;
     try {
-      result = await probeHealth(
-        `${entry.info.upstreamUrl}${engine.healthPath}`,
-        this.settings.healthTimeoutMs,
-      );
+      result = await engine.health.check(entry.info.upstreamUrl, this.settings.healthTimeoutMs);
     } finally {
       entry.healthInFlight = false;
     }

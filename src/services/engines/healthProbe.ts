@@ -2,6 +2,26 @@ import http from "node:http";
 
 export type HealthResult = { ok: true; status: number } | { ok: false; status?: number; reason: string };
 
+/**
+ * One way of judging a server of an engine (ready to serve, still healthy). The supervisor repeats
+ * the check as it needs; the engine description says what a check is, so an engine that needs a
+ * warm-up request or another path changes only its description.
+ */
+export interface EngineProbe {
+  /** What a check asks the server for, as messages name it (e.g. "/health"). */
+  target: string;
+  /** One check of the server at `baseUrl` (http://127.0.0.1:<port>) within `timeoutMs`. */
+  check(baseUrl: string, timeoutMs: number, signal?: AbortSignal): Promise<HealthResult>;
+}
+
+/** A probe that passes when `GET <path>` answers HTTP 200. */
+export function httpOkProbe(path: string): EngineProbe {
+  return {
+    target: path,
+    check: (baseUrl, timeoutMs, signal) => probeHealth(`${baseUrl}${path}`, timeoutMs, signal),
+  };
+}
+
 /** One `GET url` without keep-alive; healthy means HTTP 200 within `timeoutMs`. */
 export function probeHealth(url: string, timeoutMs: number, signal?: AbortSignal): Promise<HealthResult> {
   return new Promise((resolve) => {
