@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess } from "node:child_process";
 import type { Profile } from "../../shared/profiles";
 import type { ServerInfo, ServerState } from "../../shared/servers";
 import type { HealthCounters } from "./healthPolicy";

@@ -15,8 +15,9 @@ export interface ServerAdoptionOptions {
   records: ServerRecords;
   profiles: { find(idOrName: string): Profile | undefined };
   engines: Readonly<Record<EngineId, EngineDescription>>;
-  states: ServerStateMachine;
-  starts: ServerStarts;
+  /** What the first check of an adopted server leads to. */
+  states: Pick<ServerStateMachine, "ready" | "adoptedUnhealthy">;
+  starts: Pick<ServerStarts, "waitForAdopted">;
   logs: ServerLogFiles;
   logger: Logger;
   /** How long the first check of an adopted server may take. */
