@@ -21,6 +21,7 @@ export type EngineOptionName =
   | "chatTemplate"
   | "threads"
   | "gpuLayers"
+  | "embedding"
   | "extraArgs"
   | "env";
 

@@ -37,6 +37,8 @@ export const ProfileOptions = z
     chatTemplate: z.string().min(1).max(100_000),
     threads: z.int().min(1).max(1024),
     gpuLayers: z.int().min(0).max(10_000),
+    /** The built-in llama engine: also serve /v1/embeddings. */
+    embedding: z.boolean(),
     /** Passed to the engine as they are, one array element per argument (never a shell string). */
     extraArgs: z.array(z.string().max(4096)).max(200),
     env: z.record(EnvName, z.string().max(32_768)),

@@ -49,8 +49,74 @@ const WORDS = [
 const PUNCTUATION = [".", ",", "!", "?"];
 const LETTERS = "abcdefghijklmnopqrstuvwxyz".split("");
 
-/** The vocabulary: specials, the 256 byte tokens, single letters, words and punctuation. */
-function vocabulary(): { tokens: string[]; types: TokenType[]; scores: number[]; generable: boolean[] } {
+/** What a tiny model can differ in; every field left out keeps the default model's bytes. */
+export interface TinyGgufOptions {
+  /** `llama.context_length`, the training context (default 4096). */
+  contextLength?: number;
+  /** `tokenizer.chat_template` (default a ChatML template without tools). */
+  chatTemplate?: string;
+  /** Control tokens added after the default vocabulary: the markers a chat template uses, such as `<tool_call>`. */
+  controlTokens?: readonly string[];
+  /** `general.name` (default "tiny-random-llama"). */
+  name?: string;
+}
+
+/**
+ * Qwen 2.5's chat template (tokenizer_config.json of Qwen/Qwen2.5-7B-Instruct): tools listed in
+ * the system turn, calls as `<tool_call>{"name", "arguments"}</tool_call>`, results in a user turn
+ * as `<tool_response>`. On a llama-architecture model node-llama-cpp cannot use its Qwen wrapper
+ * (that one checks for a qwen architecture), so it renders this template with its
+ * JinjaTemplateChatWrapper, which reads the function-call syntax out of the template — the path
+ * Hermes-style fine-tunes of llama take.
+ */
+export const QWEN25_TOOLS_CHAT_TEMPLATE = [
+  "{%- if tools %}",
+  "{{- '<|im_start|>system\\n' }}",
+  "{%- if messages[0]['role'] == 'system' %}{{- messages[0]['content'] }}{%- else %}{{- 'You are Qwen, created by Alibaba Cloud. You are a helpful assistant.' }}{%- endif %}",
+  '{{- "\\n\\n# Tools\\n\\nYou may call one or more functions to assist with the user query.\\n\\nYou are provided with function signatures within <tools></tools> XML tags:\\n<tools>" }}',
+  '{%- for tool in tools %}{{- "\\n" }}{{- tool | tojson }}{%- endfor %}',
+  '{{- "\\n</tools>\\n\\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\\n<tool_call>\\n{\\"name\\": <function-name>, \\"arguments\\": <args-json-object>}\\n</tool_call><|im_end|>\\n" }}',
+  "{%- else %}",
+  "{%- if messages[0]['role'] == 'system' %}{{- '<|im_start|>system\\n' + messages[0]['content'] + '<|im_end|>\\n' }}{%- else %}{{- '<|im_start|>system\\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\\n' }}{%- endif %}",
+  "{%- endif %}",
+  "{%- for message in messages %}",
+  '{%- if (message.role == "user") or (message.role == "system" and not loop.first) or (message.role == "assistant" and not message.tool_calls) %}',
+  "{{- '<|im_start|>' + message.role + '\\n' + message.content + '<|im_end|>' + '\\n' }}",
+  '{%- elif message.role == "assistant" %}',
+  "{{- '<|im_start|>' + message.role }}",
+  "{%- if message.content %}{{- '\\n' + message.content }}{%- endif %}",
+  "{%- for tool_call in message.tool_calls %}",
+  "{%- if tool_call.function is defined %}{%- set tool_call = tool_call.function %}{%- endif %}",
+  "{{- '\\n<tool_call>\\n{\"name\": \"' }}{{- tool_call.name }}{{- '\", \"arguments\": ' }}{{- tool_call.arguments | tojson }}{{- '}\\n</tool_call>' }}",
+  "{%- endfor %}",
+  "{{- '<|im_end|>\\n' }}",
+  '{%- elif message.role == "tool" %}',
+  '{%- if (loop.index0 == 0) or (messages[loop.index0 - 1].role != "tool") %}{{- \'<|im_start|>user\' }}{%- endif %}',
+  "{{- '\\n<tool_response>\\n' }}{{- message.content }}{{- '\\n</tool_response>' }}",
+  '{%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}{{- \'<|im_end|>\\n\' }}{%- endif %}',
+  "{%- endif %}",
+  "{%- endfor %}",
+  "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}",
+].join("\n");
+
+/**
+ * A model for tool calling with a real agent's prompt: a 32k context and Qwen 2.5's tool
+ * template, with its markers as control tokens.
+ */
+export const TOOL_CALLING_TINY_GGUF: TinyGgufOptions = {
+  contextLength: 32768,
+  chatTemplate: QWEN25_TOOLS_CHAT_TEMPLATE,
+  controlTokens: ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"],
+  name: "tiny-random-llama-tools",
+};
+
+/** The vocabulary: specials, the 256 byte tokens, single letters, words, punctuation, then any extra control tokens. */
+function vocabulary(controlTokens: readonly string[] = []): {
+  tokens: string[];
+  types: TokenType[];
+  scores: number[];
+  generable: boolean[];
+} {
   const tokens: string[] = [];
   const types: TokenType[] = [];
   const scores: number[] = [];
@@ -80,6 +146,8 @@ function vocabulary(): { tokens: string[]; types: TokenType[]; scores: number[];
   PUNCTUATION.forEach((mark, i) => {
     add(mark, TokenType.Normal, -100 - i, true);
   });
+  // Appended, so the default vocabulary keeps its ids (and the default model its bytes).
+  for (const token of controlTokens) add(token, TokenType.Control, 0, false);
   return { tokens, types, scores, generable };
 }
 
@@ -168,8 +236,8 @@ interface Tensor {
   data: Float32Array;
 }
 
-/** The bytes of a tiny llama GGUF model made from `seed`. */
-export function tinyGgufBytes(seed = 1): Buffer {
+/** The bytes of a tiny llama GGUF model made from `seed` (and `options`; none gives the default model). */
+export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
   const next = random(seed);
   const uniform = (count: number, scale: number): Float32Array => {
     const data = new Float32Array(count);
@@ -177,7 +245,7 @@ export function tinyGgufBytes(seed = 1): Buffer {
     return data;
   };
   const ones = (count: number): Float32Array => new Float32Array(count).fill(1);
-  const vocab = vocabulary();
+  const vocab = vocabulary(options.controlTokens);
   const nVocab = vocab.tokens.length;
 
   // Output rows of tokens the model should not produce are zero (logit 0) and the rest are
@@ -239,10 +307,10 @@ export function tinyGgufBytes(seed = 1): Buffer {
 
   const metadata: [string, MetadataValue][] = [
     ["general.architecture", { type: ValueType.String, value: "llama" }],
-    ["general.name", { type: ValueType.String, value: "tiny-random-llama" }],
+    ["general.name", { type: ValueType.String, value: options.name ?? "tiny-random-llama" }],
     ["general.alignment", { type: ValueType.Uint32, value: ALIGNMENT }],
     ["general.file_type", { type: ValueType.Uint32, value: 0 }], // all F32
-    ["llama.context_length", { type: ValueType.Uint32, value: CONTEXT }],
+    ["llama.context_length", { type: ValueType.Uint32, value: options.contextLength ?? CONTEXT }],
     ["llama.embedding_length", { type: ValueType.Uint32, value: EMBEDDING }],
     ["llama.block_count", { type: ValueType.Uint32, value: BLOCKS }],
     ["llama.feed_forward_length", { type: ValueType.Uint32, value: FEED_FORWARD }],
@@ -257,7 +325,7 @@ export function tinyGgufBytes(seed = 1): Buffer {
     ["tokenizer.ggml.unknown_token_id", { type: ValueType.Uint32, value: 0 }],
     ["tokenizer.ggml.bos_token_id", { type: ValueType.Uint32, value: 1 }],
     ["tokenizer.ggml.eos_token_id", { type: ValueType.Uint32, value: 2 }],
-    ["tokenizer.chat_template", { type: ValueType.String, value: CHAT_TEMPLATE }],
+    ["tokenizer.chat_template", { type: ValueType.String, value: options.chatTemplate ?? CHAT_TEMPLATE }],
   ];
 
   const out = new ByteWriter();
@@ -289,9 +357,10 @@ export function tinyGgufBytes(seed = 1): Buffer {
 /** Writes the tiny model to `file` and returns its sha256 and size. */
 export async function writeTinyGguf(
   file: string,
-  opts: { seed?: number } = {},
+  opts: { seed?: number } & TinyGgufOptions = {},
 ): Promise<{ path: string; sha256: string; size: number }> {
-  const bytes = tinyGgufBytes(opts.seed ?? 1);
+  const { seed, ...options } = opts;
+  const bytes = tinyGgufBytes(seed ?? 1, options);
   await mkdir(path.dirname(file), { recursive: true });
   await writeFile(file, bytes);
   return { path: file, sha256: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };

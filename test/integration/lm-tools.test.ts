@@ -3,7 +3,7 @@
 // ManagerClient.chatCompletionStream through the real manager's /v1 gateway (which starts the
 // profile just in time) to a real local HTTP server speaking llama-server's streaming tool-call
 // protocol (test/helpers/toolServer), and the streamed calls come back whole. The built-in `llama`
-// engine cannot call tools (it refuses `tools`), so this is how the round trip is tested.
+// engine calls tools only when forced (a random tiny model never chooses to), so this is how the round trip is tested.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";

@@ -34,6 +34,8 @@ export interface EngineDescription extends EngineInfo {
   requestModel(ctx: RequestContext): string;
   /** How the engine reports usage on a stream (see docs/ENGINES.md). */
   streamUsage: "include_usage_chunk" | "last_chunk";
+  /** A route that counts a chat prompt's tokens exactly (POST, a chat body → {prompt_tokens, context_size}); else the gateway estimates. */
+  tokenizePath?: string;
 }
 
 const LOOPBACK = "127.0.0.1";
@@ -236,7 +238,7 @@ const llama: EngineDescription = {
   id: "llama",
   label: "Built-in llama engine (node-llama-cpp)",
   formats: ["gguf"],
-  options: ["contextLength", "threads", "seed", "env"],
+  options: ["contextLength", "threads", "seed", "embedding", "env"],
   appleSiliconOnly: false,
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
@@ -245,11 +247,13 @@ const llama: EngineDescription = {
   // Started with --alias: that is the name it answers to.
   requestModel: (ctx) => ctx.alias,
   streamUsage: "include_usage_chunk",
+  tokenizePath: "/tokenize",
   buildCommand(ctx) {
     const table: Flag[] = [
       ["contextLength", "--ctx-size"],
       ["threads", "--threads"],
       ["seed", "--seed"],
+      ["embedding", "--embedding"],
     ];
     return {
       command: ctx.nodePath,

@@ -4,7 +4,6 @@ import type { ChatCompletionEvent, ChatCompletionStreamRequest } from "../../cli
 import type { ManagerState } from "../host/ManagerState";
 import {
   chatModelInformation,
-  engineSupportsTools,
   estimateMessageTokens,
   estimateTokens,
   isChatProfile,
@@ -48,9 +47,7 @@ export class MlxChatModelProvider implements vscode.LanguageModelChatProvider, v
       .map((profile) => {
         const info = chatModelInformation(profile, state.models);
         const detail = isServing(state.serverOf(profile.id)) ? vscode.l10n.t("{0} · running", profile.engine) : vscode.l10n.t("{0} · starts on first use", profile.engine);
-        const tooltip = info.capabilities.toolCalling
-          ? vscode.l10n.t("{0} on {1}, {2} tokens of context. Requests go through the MLX manager's /v1 gateway.", modelLabel(profile), profile.engine, info.maxInputTokens)
-          : vscode.l10n.t("{0} on {1}, {2} tokens of context, no tool calling. Requests go through the MLX manager's /v1 gateway.", modelLabel(profile), profile.engine, info.maxInputTokens);
+        const tooltip = vscode.l10n.t("{0} on {1}, {2} tokens of context. Requests go through the MLX manager's /v1 gateway.", modelLabel(profile), profile.engine, info.maxInputTokens);
         return { ...info, detail, tooltip };
       });
   }
@@ -66,18 +63,10 @@ export class MlxChatModelProvider implements vscode.LanguageModelChatProvider, v
     if (profile === undefined) {
       throw vscode.LanguageModelError.NotFound(vscode.l10n.t("The MLX profile behind \"{0}\" no longer exists. Pick another model, or create the profile again in the Profiles view.", model.name));
     }
-    const tools = engineSupportsTools(profile.engine);
-    const toolOptions = tools ? toOpenAiTools(options.tools, options.toolMode) : {};
-    if (!tools && (options.tools?.length ?? 0) > 0) {
-      if (options.toolMode === vscode.LanguageModelChatToolMode.Required) {
-        throw new Error(vscode.l10n.t("\"{0}\" runs on the {1} engine, which cannot call tools. Pick a model on mlx-lm, mlx-openai-server or llama-server for tool use.", profile.name, profile.engine));
-      }
-      this.host.log.info(`lm: ${profile.name} (${profile.engine}) takes no tools; sending the request without its ${options.tools?.length ?? 0} tool(s)`);
-    }
     const request: ChatCompletionStreamRequest = {
       model: profile.name,
-      messages: toOpenAiMessages(messages, { tools, images: profile.options.modelType === "multimodal" }),
-      ...toolOptions,
+      messages: toOpenAiMessages(messages, { tools: true, images: profile.options.modelType === "multimodal" }),
+      ...toOpenAiTools(options.tools, options.toolMode),
       ...samplingOptions(options.modelOptions),
     };
     const controller = new AbortController();

@@ -8,9 +8,9 @@ import type {
   LanguageModelChatToolMode,
 } from "vscode";
 import type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from "../../client/chatCompletions";
-import type { EngineId } from "../../shared/engines";
 import type { CachedModel } from "../../shared/models";
 import type { Profile } from "../../shared/profiles";
+import { estimateTokens, MESSAGE_OVERHEAD } from "../../shared/tokenEstimate";
 import type { ServerInfo } from "../../shared/servers";
 
 /** The `vendor` of the `languageModelChatProviders` contribution. */
@@ -24,15 +24,6 @@ export const DEFAULT_CONTEXT_TOKENS = 4096;
 const ROLE_USER = 1;
 const ROLE_ASSISTANT = 2;
 const TOOL_MODE_REQUIRED = 2;
-
-/**
- * Engines that pass `tools` to the model and stream `tool_calls` back. The built-in `llama`
- * engine refuses `tools`; the others support them when the model's chat template does
- * (mlx-openai-server with `--tool-call-parser`/`--enable-auto-tool-choice`, llama-server with `--jinja`).
- */
-export function engineSupportsTools(engine: EngineId): boolean {
-  return engine !== "llama";
-}
 
 const NOT_CHAT = new Set(["embeddings", "whisper", "image-generation", "image-edit"]);
 
@@ -64,7 +55,9 @@ export function chatModelInformation(profile: Profile, models: readonly CachedMo
     version: modelLabel(profile),
     maxInputTokens,
     maxOutputTokens,
-    capabilities: { toolCalling: engineSupportsTools(profile.engine), imageInput: profile.options.modelType === "multimodal" },
+    // Every engine takes tools: the built-in `llama` engine through node-llama-cpp's function calling
+    // (the model's template syntax, else its generic one), the others when the model's template has them.
+    capabilities: { toolCalling: true, imageInput: profile.options.modelType === "multimodal" },
   };
 }
 
@@ -210,34 +203,8 @@ export function samplingOptions(modelOptions: Readonly<Record<string, unknown>> 
   return out;
 }
 
-const CJK = /[\p{Script=Han}\p{Script=Hiragana}\p{Script=Katakana}\p{Script=Hangul}]/u;
 
-/**
- * A token estimate for text, no tokenizer needed: BPE tokenizers give a common English word one
- * token and split long words about every 5 characters, numbers about every 3 digits, and give
- * most punctuation and each CJK character a token of their own. It leans high, which is the
- * safe side for fitting a prompt into the context.
- */
-export function estimateTokens(text: string): number {
-  let tokens = 0;
-  for (const [piece] of text.matchAll(/\p{N}+|[\p{L}\p{M}]+|\n+|[^\s\p{L}\p{M}\p{N}]/gu)) {
-    if (piece.startsWith("\n")) tokens += 1;
-    else if (/^\p{N}/u.test(piece)) tokens += Math.ceil(piece.length / 3);
-    else if (/^[\p{L}\p{M}]/u.test(piece)) {
-      let cjk = 0;
-      let rest = 0;
-      for (const ch of piece) {
-        if (CJK.test(ch)) cjk++;
-        else rest++;
-      }
-      tokens += cjk + (rest === 0 ? 0 : Math.ceil(rest / 5));
-    } else tokens += 1;
-  }
-  return tokens;
-}
-
-/** Per-message overhead of chat templates (role markers and separators). */
-const MESSAGE_OVERHEAD = 4;
+export { estimateTokens };
 
 /** The estimate for one chat message: its text, calls and results, plus the template's markers. */
 export function estimateMessageTokens(message: LanguageModelChatRequestMessage): number {

@@ -61,7 +61,7 @@ describe("VS Code chat models: conversions", () => {
       assert.equal(info.version, "test/tiny-gguf:tiny.gguf");
       assert.equal(info.maxInputTokens, 8192);
       assert.equal(info.maxOutputTokens, 2048, "a quarter of the context");
-      assert.equal(info.capabilities.toolCalling, false, "the built-in llama engine refuses tools");
+      assert.equal(info.capabilities.toolCalling, true, "the built-in llama engine calls tools (node-llama-cpp's function calling)");
     });
 
     it("falls back to a sane context, mlx_lm's 512-token output default, and tools for the other engines", () => {

@@ -153,18 +153,18 @@ describe("Local models in VS Code's language-model API (vscode.lm)", function ()
     assert.equal(await model.countTokens(vscode.LanguageModelChatMessage.User("Hello, world!")), 8, "text plus the template's markers");
   });
 
-  it("refuses a tool-required request to an engine without tools, saying what to pick instead", async () => {
+  it("calls a tool on the built-in llama engine when one is required: a LanguageModelToolCallPart with its name and JSON input", async () => {
     const model = await chatModel(`MLX · ${PROFILE}`);
-    const tools: vscode.LanguageModelChatTool[] = [{ name: "get_weather", description: "The weather in a city", inputSchema: { type: "object", properties: { city: { type: "string" } } } }];
-    await assert.rejects(
-      async () => {
-        const response = await model.sendRequest([vscode.LanguageModelChatMessage.User("Weather in Paris?")], { tools, toolMode: vscode.LanguageModelChatToolMode.Required });
-        for await (const _ of response.stream) {
-          // drain
-        }
-      },
-      (error: unknown) => /cannot call tools.*mlx-lm, mlx-openai-server or llama-server/s.test(String(error instanceof Error ? error.message : error)),
-    );
+    // An enum keeps the random tiny model's argument short: node-llama-cpp generates it under the tool's grammar.
+    const tools: vscode.LanguageModelChatTool[] = [{ name: "get_weather", description: "The weather in a city", inputSchema: { type: "object", properties: { city: { type: "string", enum: ["Paris", "Oslo"] } }, required: ["city"] } }];
+    const response = await model.sendRequest([vscode.LanguageModelChatMessage.User("Weather in Paris?")], { tools, toolMode: vscode.LanguageModelChatToolMode.Required, modelOptions: { max_tokens: 48, seed: 3 } });
+    const calls: vscode.LanguageModelToolCallPart[] = [];
+    for await (const part of response.stream) if (part instanceof vscode.LanguageModelToolCallPart) calls.push(part);
+    const [call] = calls;
+    assert.ok(calls.length === 1 && call !== undefined, `one call (${calls.length})`);
+    assert.equal(call.name, "get_weather");
+    assert.ok(["Paris", "Oslo"].includes(String((call.input as { city?: unknown }).city)), JSON.stringify(call.input));
+    assert.match(call.callId, /^call_/);
   });
 });
 

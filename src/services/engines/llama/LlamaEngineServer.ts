@@ -3,8 +3,15 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { z } from "zod";
 import { GenerationQueue } from "./GenerationQueue";
-import type { GenerationInput, GenerationResult, Sampling, TextGenerator } from "./LlamaTextGenerator";
-import type { LlamaChatHistoryItem } from "./nodeLlamaCpp";
+import {
+  ToolsUnsupportedError,
+  type ChatTools,
+  type GenerationInput,
+  type GenerationResult,
+  type Sampling,
+  type TextGenerator,
+} from "./LlamaTextGenerator";
+import type { LlamaChatFunctionCall, LlamaChatFunctions, LlamaChatHistoryItem } from "./nodeLlamaCpp";
 import {
   chatChunk,
   chatCompletion,
@@ -15,8 +22,10 @@ import {
   usageChunk,
   type OpenAiError,
   type ResponseHeader,
+  type ToolCall,
 } from "./openaiProtocol";
-import type { ChatCompletionRequest, ChatMessage, CompletionRequest } from "./openaiSchemas";
+import type { ChatCompletionRequest, ChatMessage, CompletionRequest, FunctionTool, ToolChoice } from "./openaiSchemas";
+import { toGbnfSchema } from "./toolSchema";
 
 type Schemas = typeof import("./openaiSchemas");
 
@@ -48,6 +57,8 @@ const ROUTES: Record<string, string> = {
   "/v1/models": "GET",
   "/v1/chat/completions": "POST",
   "/v1/completions": "POST",
+  "/v1/embeddings": "POST",
+  "/tokenize": "POST",
 };
 
 class ClientDisconnected extends Error {
@@ -183,14 +194,53 @@ export class LlamaEngineServer {
       return;
     }
     const schemas = await (this.schemas ??= import("./openaiSchemas"));
+    if (path === "/tokenize") {
+      const request = parseOr400(schemas, schemas.TokenizeRequest, body.value, res);
+      if (request === undefined) return;
+      const generator = this.readyGenerator(res);
+      if (generator === undefined) return;
+      const functions = request.tools ? toolFunctions(request.tools) : undefined;
+      const promptTokens = generator.countChatTokens(chatHistory(request.messages, schemas.contentText), functions);
+      record.notes.push(`prompt_tokens=${promptTokens}`);
+      sendJson(res, 200, { prompt_tokens: promptTokens, context_size: generator.contextSize });
+      return;
+    }
+    if (path === "/v1/embeddings") {
+      const request = parseOr400(schemas, schemas.EmbeddingsRequest, body.value, res);
+      if (request === undefined) return;
+      const generator = this.readyGenerator(res);
+      if (generator === undefined) return;
+      await this.embeddings(res, record, generator, request);
+      return;
+    }
     if (path === "/v1/chat/completions") {
       const request = parseOr400(schemas, schemas.ChatCompletionRequest, body.value, res);
       if (request === undefined) return;
       const generator = this.readyGenerator(res);
       if (generator === undefined) return;
+      const history = chatHistory(request.messages, schemas.contentText);
+      const tools = chatTools(request.tools, request.tool_choice, request.parallel_tool_calls === true);
+      if (!tools.ok) {
+        sendJson(res, 400, tools.error);
+        return;
+      }
+      // A prompt the context cannot hold is refused at once, never cut short in silence.
+      const promptTokens = generator.countChatTokens(history, tools.value?.functions);
+      if (promptTokens >= generator.contextSize) {
+        record.notes.push(`prompt_tokens=${promptTokens}`, "context_length_exceeded");
+        sendJson(
+          res,
+          400,
+          openAiError(
+            `The prompt is ${promptTokens} tokens, but the context is ${generator.contextSize} tokens. Send a shorter conversation, or start the engine with a larger --ctx-size.`,
+            { param: "messages", code: "context_length_exceeded" },
+          ),
+        );
+        return;
+      }
       await this.generate(req, res, record, generator, {
         kind: "chat",
-        input: { kind: "chat", history: chatHistory(request.messages, schemas.contentText) },
+        input: { kind: "chat", history, ...(tools.value !== undefined ? { tools: tools.value } : {}) },
         sampling: this.sampling(
           request,
           request.max_completion_tokens ?? request.max_tokens,
@@ -290,6 +340,63 @@ export class LlamaEngineServer {
     return sampling;
   }
 
+  /** `POST /v1/embeddings`: one vector per input, in the generation queue's turn. */
+  private async embeddings(
+    res: http.ServerResponse,
+    record: RequestRecord,
+    generator: TextGenerator,
+    request: import("./openaiSchemas").EmbeddingsRequest,
+  ): Promise<void> {
+    const embed = generator.embed;
+    if (embed === undefined) {
+      sendJson(
+        res,
+        501,
+        openAiError(
+          "This engine was started without --embedding, so it serves no embeddings. Turn on the profile's embedding option and restart the server.",
+          { code: "embeddings_not_enabled" },
+        ),
+      );
+      return;
+    }
+    const inputs = typeof request.input === "string" ? [request.input] : request.input;
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort(new ClientDisconnected());
+    };
+    res.once("close", onClose);
+    this.running.add(abort);
+    try {
+      const { vectors, tokens } = await this.queue.run(abort.signal, () => embed(inputs, abort.signal));
+      const size = vectors[0]?.length ?? 0;
+      if (request.dimensions !== undefined && request.dimensions !== size) {
+        sendJson(res, 400, openAiError(`This model's embeddings have ${size} dimensions; it cannot give ${request.dimensions}.`, { param: "dimensions", code: "invalid_value" }));
+        return;
+      }
+      record.notes.push(`inputs=${inputs.length}`, `prompt_tokens=${tokens}`);
+      sendJson(res, 200, {
+        object: "list",
+        data: vectors.map((vector, index) => ({
+          object: "embedding",
+          index,
+          embedding: request.encoding_format === "base64" ? Buffer.from(new Float32Array(vector).buffer).toString("base64") : vector,
+        })),
+        model: this.options.modelId,
+        usage: { prompt_tokens: tokens, total_tokens: tokens },
+      });
+    } catch (error) {
+      if (abort.signal.aborted) {
+        if (!res.headersSent) res.statusCode = 499;
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+      sendJson(res, 500, openAiError(`Embedding failed: ${errorMessage(error)}`, { type: "server_error", code: "embedding_failed" }));
+    } finally {
+      this.running.delete(abort);
+      res.off("close", onClose);
+    }
+  }
+
   private async generate(
     req: http.IncomingMessage,
     res: http.ServerResponse,
@@ -319,6 +426,8 @@ export class LlamaEngineServer {
     const chunkObject = job.kind === "chat" ? "chat.completion.chunk" : "text_completion";
     const queuedAt = performance.now();
     let chunks = 0;
+    const callIds: string[] = [];
+    const announced = new Set<number>();
     const writeEvent = (payload: object | string): void => {
       if (res.destroyed || res.writableEnded) return;
       res.write(`data: ${typeof payload === "string" ? payload : JSON.stringify(payload)}\n\n`);
@@ -340,16 +449,49 @@ export class LlamaEngineServer {
         return generator.generate(
           job.input,
           job.sampling,
-          (text) => {
+          (event) => {
             chunks++;
+            if (event.type === "toolCall") {
+              const id = (callIds[event.index] ??= `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`);
+              const first = !announced.has(event.index);
+              announced.add(event.index);
+              if (!job.stream) return;
+              writeEvent(
+                chatChunk(
+                  head,
+                  {
+                    tool_calls: [
+                      first
+                        ? { index: event.index, id, type: "function", function: { name: event.name, arguments: event.argumentsDelta } }
+                        : { index: event.index, function: { arguments: event.argumentsDelta } },
+                    ],
+                  },
+                  null,
+                ),
+              );
+              return;
+            }
             if (!job.stream) return;
             writeEvent(
-              job.kind === "chat" ? chatChunk(head, { content: text }, null) : textChunk(head, text, null),
+              job.kind === "chat" ? chatChunk(head, { content: event.text }, null) : textChunk(head, event.text, null),
             );
           },
           abort.signal,
         );
       });
+      const toolCalls: ToolCall[] = result.toolCalls.map((call, index) => ({
+        id: callIds[index] ?? `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
+        type: "function",
+        // A call without parameters is sent as an empty object, as OpenAI's are.
+        function: { name: call.name, arguments: call.arguments === "" ? "{}" : call.arguments },
+      }));
+      if (toolCalls.length > 0) record.notes.push(`tool_calls=${toolCalls.length}`);
+      // A call that streamed no piece (a function without parameters) is sent whole at the end.
+      if (job.stream)
+        toolCalls.forEach((call, index) => {
+          if (!announced.has(index))
+            writeEvent(chatChunk(head, { tool_calls: [{ index, id: call.id, type: "function", function: { name: call.function.name, arguments: call.function.arguments } }] }, null));
+        });
 
       const tokens = usage(result.promptTokens, result.completionTokens);
       record.notes.push(
@@ -362,14 +504,21 @@ export class LlamaEngineServer {
       if (job.stream) {
         writeEvent(
           job.kind === "chat"
-            ? chatChunk(head, {}, result.finishReason)
+            ? chatChunk(head, {}, result.finishReason, result.stopSequence)
             : textChunk(head, "", result.finishReason),
         );
         if (job.includeUsage) writeEvent(usageChunk(head, chunkObject, tokens));
         writeEvent("[DONE]");
         res.end();
       } else if (job.kind === "chat") {
-        sendJson(res, 200, chatCompletion(head, result.text, result.finishReason, tokens));
+        sendJson(
+          res,
+          200,
+          chatCompletion(head, result.text, result.finishReason, tokens, {
+            toolCalls,
+            ...(result.stopSequence !== undefined ? { stopSequence: result.stopSequence } : {}),
+          }),
+        );
       } else {
         sendJson(res, 200, textCompletion(head, result.text, result.finishReason, tokens));
       }
@@ -387,6 +536,11 @@ export class LlamaEngineServer {
             openAiError("The engine is shutting down.", { type: "server_error", code: "shutting_down" }),
           );
         } else if (!res.writableEnded) res.destroy();
+        return;
+      }
+      if (error instanceof ToolsUnsupportedError && !res.headersSent) {
+        record.notes.push("tools_unsupported");
+        sendJson(res, 400, openAiError(error.message, { param: "tool_choice", code: "tools_unsupported" }));
         return;
       }
       const message = errorMessage(error);
@@ -409,26 +563,101 @@ export class LlamaEngineServer {
   }
 }
 
-/** OpenAI messages → node-llama-cpp chat history, ending with the model turn to generate. */
+/**
+ * OpenAI messages → node-llama-cpp chat history, ending with the model turn to generate. An
+ * assistant's tool calls become function calls in its turn, each with the result the `tool`
+ * message of its id brought back (the template renders both).
+ */
 function chatHistory(
   messages: readonly ChatMessage[],
   contentText: (content: ChatMessage["content"]) => string,
 ): LlamaChatHistoryItem[] {
-  const history: LlamaChatHistoryItem[] = messages.map((message) => {
+  const results = new Map<string, string>();
+  for (const message of messages) if (message.role === "tool") results.set(message.tool_call_id, contentText(message.content));
+  const history: LlamaChatHistoryItem[] = [];
+  for (const message of messages) {
     const text = contentText(message.content);
     switch (message.role) {
       case "system":
       case "developer":
-        return { type: "system", text };
+        history.push({ type: "system", text });
+        break;
       case "user":
-        return { type: "user", text };
-      case "assistant":
-        return { type: "model", response: [text] };
+        history.push({ type: "user", text });
+        break;
+      case "assistant": {
+        const response: (string | LlamaChatFunctionCall)[] = text === "" ? [] : [text];
+        (message.tool_calls ?? []).forEach((call, index) => {
+          response.push({
+            type: "functionCall",
+            name: call.function.name,
+            params: parseArguments(call.function.arguments),
+            result: results.get(call.id) ?? "",
+            ...(index === 0 ? { startsNewChunk: true } : {}),
+          });
+        });
+        history.push({ type: "model", response });
+        break;
+      }
+      case "tool":
+        // Rendered with the call it answers.
+        break;
     }
-  });
+  }
   // A trailing assistant message is a prefix the model continues; otherwise it answers afresh.
-  if (history.at(-1)?.type !== "model") history.push({ type: "model", response: [] });
+  const last = history.at(-1);
+  if (last?.type !== "model" || last.response.some((item) => typeof item !== "string"))
+    history.push({ type: "model", response: [] });
   return history;
+}
+
+/** A call's arguments as the template renders them: the parsed JSON, or the text when it is not JSON. */
+function parseArguments(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return text;
+  }
+}
+
+/** The tools of a request as node-llama-cpp's functions. */
+function toolFunctions(tools: readonly FunctionTool[]): LlamaChatFunctions {
+  const functions: Record<string, { description?: string; params?: Readonly<Record<string, unknown>> }> = {};
+  for (const tool of tools) {
+    const params = toGbnfSchema(tool.function.parameters);
+    functions[tool.function.name] = {
+      ...(tool.function.description !== undefined ? { description: tool.function.description } : {}),
+      ...(params !== undefined ? { params } : {}),
+    };
+  }
+  return functions;
+}
+
+/** What `tools` and `tool_choice` ask of a generation (none when there are no tools or the choice is "none"). */
+function chatTools(
+  tools: readonly FunctionTool[] | null | undefined,
+  choice: ToolChoice | null | undefined,
+  parallel: boolean,
+): { ok: true; value: ChatTools | undefined } | { ok: false; error: OpenAiError } {
+  if (!tools || tools.length === 0) {
+    if (choice != null && choice !== "none" && choice !== "auto")
+      return { ok: false, error: openAiError("tool_choice needs tools: the request has none.", { param: "tool_choice", code: "invalid_value" }) };
+    return { ok: true, value: undefined };
+  }
+  if (choice === "none") return { ok: true, value: undefined };
+  if (typeof choice === "object" && choice !== null) {
+    const named = tools.find((tool) => tool.function.name === choice.function.name);
+    if (named === undefined)
+      return {
+        ok: false,
+        error: openAiError(`tool_choice names "${choice.function.name}", which is not one of the request's tools.`, {
+          param: "tool_choice",
+          code: "invalid_value",
+        }),
+      };
+    return { ok: true, value: { functions: toolFunctions([named]), force: true, parallel } };
+  }
+  return { ok: true, value: { functions: toolFunctions(tools), force: choice === "required", parallel } };
 }
 
 function parseOr400<T>(

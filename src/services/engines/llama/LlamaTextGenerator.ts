@@ -2,10 +2,13 @@ import { stat } from "node:fs/promises";
 import type { FinishReason } from "./openaiProtocol";
 import type {
   Llama,
+  LlamaChatFunctions,
   LlamaChatHistoryItem,
   LlamaChatWrapper,
   LlamaContext,
   LlamaContextSequence,
+  LlamaEmbeddingContext,
+  LlamaFunctionCallParamsChunk,
   LlamaGenerateOptions,
   LlamaGenerationResult,
   LlamaLogLevel,
@@ -27,12 +30,37 @@ export interface Sampling {
   stop: readonly string[];
 }
 
+/** The tools of a chat generation: which it may call, and whether it must call one. */
+export interface ChatTools {
+  functions: LlamaChatFunctions;
+  /** Start the answer with a call (OpenAI's tool_choice "required", or a named function). */
+  force: boolean;
+  /** More than one call in a turn (OpenAI's parallel_tool_calls; off unless asked, as in llama-server). */
+  parallel: boolean;
+}
+
 export type GenerationInput =
-  { kind: "chat"; history: LlamaChatHistoryItem[] } | { kind: "completion"; prompt: string };
+  | { kind: "chat"; history: LlamaChatHistoryItem[]; tools?: ChatTools }
+  | { kind: "completion"; prompt: string };
+
+/** A call the model made: the function and its arguments as generated (JSON text). */
+export interface GeneratedToolCall {
+  name: string;
+  arguments: string;
+}
+
+/** What a generation streams: text, or a piece of a tool call's arguments. */
+export type GenerationEvent =
+  | { type: "text"; text: string }
+  | { type: "toolCall"; index: number; name: string; argumentsDelta: string };
 
 export interface GenerationResult {
   text: string;
   finishReason: FinishReason;
+  /** The calls made, in order (finishReason "tool_calls" when there are any and none was cut short). */
+  toolCalls: GeneratedToolCall[];
+  /** The stop sequence that ended the generation, when one did. */
+  stopSequence?: string;
   promptTokens: number;
   completionTokens: number;
   /** ms from the call to the first text chunk (undefined when nothing was generated). */
@@ -44,13 +72,17 @@ export interface GenerationResult {
 /** What the HTTP server needs from a loaded model. */
 export interface TextGenerator {
   readonly contextSize: number;
-  /** Generates from a fresh state, calling `onText` with each piece as it is decoded. */
+  /** Generates from a fresh state, calling `onEvent` with each piece as it is decoded. */
   generate(
     input: GenerationInput,
     sampling: Sampling,
-    onText: (text: string) => void,
+    onEvent: (event: GenerationEvent) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult>;
+  /** The number of tokens the chat prompt renders to with the model's template (tools included). */
+  countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number;
+  /** Embeddings of `inputs`, when the engine was started with --embedding; else undefined. */
+  embed: ((inputs: readonly string[], signal: AbortSignal) => Promise<{ vectors: number[][]; tokens: number }>) | undefined;
   dispose(): Promise<void>;
 }
 
@@ -59,6 +91,8 @@ export interface LlamaLoadOptions {
   threads: number;
   /** Exact context size; when absent, the model's training size capped at `defaultContextCap`. */
   contextSize?: number;
+  /** Also create an embedding context (for /v1/embeddings). */
+  embedding?: boolean;
   gpu: false | "auto";
   onLog: (level: LlamaLogLevel, message: string) => void;
 }
@@ -75,7 +109,13 @@ export class LlamaTextGenerator implements TextGenerator {
     private readonly sequence: LlamaContextSequence,
     /** The chat prompt format, resolved once from the model's template or name. */
     readonly chatWrapper: LlamaChatWrapper,
-  ) {}
+    private readonly embeddingContext: LlamaEmbeddingContext | undefined,
+  ) {
+    this.embed =
+      embeddingContext === undefined ? undefined : (inputs, signal) => this.embedWith(embeddingContext, inputs, signal);
+  }
+
+  readonly embed: TextGenerator["embed"];
 
   /** Loads the model file and creates its context. */
   static async load(lib: NodeLlamaCpp, options: LlamaLoadOptions): Promise<LlamaTextGenerator> {
@@ -104,7 +144,10 @@ export class LlamaTextGenerator implements TextGenerator {
       const probe = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: "auto" });
       const chatWrapper = probe.chatWrapper;
       probe.dispose();
-      return new LlamaTextGenerator(lib, llama, model, context, sequence, chatWrapper);
+      const embeddingContext = options.embedding
+        ? await model.createEmbeddingContext({ contextSize: { max: Math.min(defaultContextCap, model.trainContextSize) }, threads: options.threads })
+        : undefined;
+      return new LlamaTextGenerator(lib, llama, model, context, sequence, chatWrapper, embeddingContext);
     } catch (error) {
       await llama.dispose().catch(() => undefined);
       throw error;
@@ -122,7 +165,7 @@ export class LlamaTextGenerator implements TextGenerator {
   async generate(
     input: GenerationInput,
     sampling: Sampling,
-    onText: (text: string) => void,
+    onEvent: (event: GenerationEvent) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult> {
     // No state leaks from one request to the next: every generation starts from an empty sequence.
@@ -159,7 +202,7 @@ export class LlamaTextGenerator implements TextGenerator {
         const now = performance.now();
         firstChunkAt ??= now;
         lastChunkAt = now;
-        onText(text);
+        onEvent({ type: "text", text });
       },
       ...(sampling.topK !== undefined ? { topK: sampling.topK } : {}),
       ...(sampling.minP !== undefined ? { minP: sampling.minP } : {}),
@@ -167,6 +210,7 @@ export class LlamaTextGenerator implements TextGenerator {
     };
 
     let result: LlamaGenerationResult;
+    let toolCalls: GeneratedToolCall[] = [];
     if (input.kind === "completion") {
       const completion = new this.lib.LlamaCompletion({ contextSequence: this.sequence });
       try {
@@ -175,24 +219,60 @@ export class LlamaTextGenerator implements TextGenerator {
         completion.dispose();
       }
     } else {
-      const chat = new this.lib.LlamaChat({ contextSequence: this.sequence, chatWrapper: this.chatWrapper });
+      const tools = input.tools;
+      const chatWrapper = tools?.force ? this.forcedCallWrapper() : this.chatWrapper;
+      const chat = new this.lib.LlamaChat({ contextSequence: this.sequence, chatWrapper });
+      const calls: GeneratedToolCall[] = [];
       try {
-        result = await chat.generateResponse(input.history, options);
+        result = await chat.generateResponse(input.history, {
+          ...options,
+          ...(tools !== undefined
+            ? {
+                functions: tools.functions,
+                ...(tools.parallel ? {} : { maxParallelFunctionCalls: 1 }),
+                onFunctionCallParamsChunk: (chunk: LlamaFunctionCallParamsChunk) => {
+                  const now = performance.now();
+                  firstChunkAt ??= now;
+                  lastChunkAt = now;
+                  const call = (calls[chunk.callIndex] ??= { name: chunk.functionName, arguments: "" });
+                  call.arguments += chunk.paramsChunk;
+                  onEvent({ type: "toolCall", index: chunk.callIndex, name: chunk.functionName, argumentsDelta: chunk.paramsChunk });
+                },
+              }
+            : {}),
+        });
       } finally {
         chat.dispose();
       }
+      // Finished calls as node-llama-cpp parsed them (a call without parameters streams no piece),
+      // then any call the token limit cut short, with the arguments it got.
+      const finished = result.functionCalls ?? [];
+      toolCalls = finished.map((call, index) => ({
+        name: call.functionName,
+        arguments: calls[index]?.arguments || (call.params === undefined ? "" : JSON.stringify(call.params)),
+      }));
+      toolCalls.push(...calls.slice(finished.length));
     }
 
     // Every sampled token is decoded with logits once (the last prompt token stands for the last
     // generated one, which is never fed back), so the output count is the number generated.
     const completionTokens =
       this.sequence.tokenMeter.getState().usedOutputTokens - meterAtStart.usedOutputTokens;
+    const stopReason = result.metadata.stopReason;
     const generated: GenerationResult = {
       text: result.response,
-      finishReason: result.metadata.stopReason === "maxTokens" ? "length" : "stop",
+      finishReason:
+        stopReason === "maxTokens" ? "length" : stopReason === "functionCalls" || (toolCalls.length > 0 && stopReason !== "abort") ? "tool_calls" : "stop",
+      toolCalls,
       promptTokens: promptTokens ?? promptTokensSoFar(),
       completionTokens,
     };
+    const trigger = result.metadata.customStopTrigger;
+    if (stopReason === "customStopTrigger" && trigger !== undefined) {
+      const text = trigger.filter((part): part is string => typeof part === "string").join("");
+      const matched = sampling.stop.find((stop) => stop === text) ?? sampling.stop.find((stop) => text.includes(stop));
+      if (matched !== undefined) generated.stopSequence = matched;
+    }
     if (firstChunkAt !== undefined) {
       generated.firstTokenMs = firstChunkAt - started;
       if (completionTokens > 1 && lastChunkAt > firstChunkAt)
@@ -201,9 +281,66 @@ export class LlamaTextGenerator implements TextGenerator {
     return generated;
   }
 
+  countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number {
+    const state = this.chatWrapper.generateContextState({
+      chatHistory: history,
+      ...(functions !== undefined ? { availableFunctions: functions } : {}),
+    });
+    return state.contextText.tokenize(this.model.tokenizer).length;
+  }
+
+  /**
+   * The chat wrapper with node-llama-cpp's function-calling mode engaged at the start of the answer:
+   * the call prefix of the model's own template is put in the context and the function name and
+   * parameters are generated under the tools' grammar — how a call is forced.
+   */
+  private forcedCallWrapper(): LlamaChatWrapper {
+    const base = this.chatWrapper;
+    const prefix = base.settings.functions?.call.prefix;
+    if (prefix === undefined)
+      throw new ToolsUnsupportedError(
+        `The model's chat template (${base.wrapperName}) has no function-call syntax, so it cannot be made to call a tool.`,
+      );
+    const inject = this.lib.LlamaText(prefix);
+    const forced: LlamaChatWrapper = Object.create(base) as LlamaChatWrapper;
+    Object.defineProperty(forced, "generateContextState", {
+      value: (options: Parameters<LlamaChatWrapper["generateContextState"]>[0]) => ({
+        ...base.generateContextState(options),
+        prefixTriggers: undefined,
+        noPrefixTrigger: { type: "functionCall", inject },
+      }),
+    });
+    return forced;
+  }
+
+  /** Whether the model's chat template knows how to call functions. */
+  get supportsTools(): boolean {
+    return this.chatWrapper.settings.functions != null;
+  }
+
+  private async embedWith(
+    context: LlamaEmbeddingContext,
+    inputs: readonly string[],
+    signal: AbortSignal,
+  ): Promise<{ vectors: number[][]; tokens: number }> {
+    const vectors: number[][] = [];
+    let tokens = 0;
+    for (const input of inputs) {
+      signal.throwIfAborted();
+      tokens += this.model.tokenizer(input).length;
+      const embedding = await context.getEmbeddingFor(input);
+      vectors.push([...embedding.vector]);
+    }
+    return { vectors, tokens };
+  }
+
   async dispose(): Promise<void> {
+    await this.embeddingContext?.dispose();
     await this.context.dispose();
     await this.model.dispose();
     await this.llama.dispose();
   }
 }
+
+/** A request for tools the model's template cannot express (answered 400). */
+export class ToolsUnsupportedError extends Error {}

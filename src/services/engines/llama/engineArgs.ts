@@ -11,14 +11,16 @@ export interface EngineArgs {
   ctxSize?: number;
   alias?: string;
   seed?: number;
+  /** Also serve /v1/embeddings (an embedding context next to the chat one). */
+  embedding: boolean;
   llamaModuleDir?: string;
 }
 
 export const ENGINE_USAGE = `Usage: llama-engine --model PATH [--host 127.0.0.1] [--port 8080] [--threads N] [--ctx-size N]
-                    [--alias NAME] [--seed N] [--llama-module-dir DIR]
+                    [--alias NAME] [--seed N] [--embedding] [--llama-module-dir DIR]
 
-An OpenAI-compatible server (GET /health, GET /v1/models, POST /v1/chat/completions,
-POST /v1/completions) for one GGUF model, on node-llama-cpp.
+An OpenAI-compatible server (GET /health, GET /v1/models, POST /v1/chat/completions with tools,
+POST /v1/completions, POST /v1/embeddings, POST /tokenize) for one GGUF model, on node-llama-cpp.
   --model PATH             GGUF file to serve (required)
   --host HOST              address to bind (default 127.0.0.1)
   --port N                 port to listen on (default 8080; 0 picks a free one)
@@ -26,6 +28,7 @@ POST /v1/completions) for one GGUF model, on node-llama-cpp.
   --ctx-size N             context size in tokens (default min(4096, the model's training size))
   --alias NAME             model id in /v1/models and responses (default the file name)
   --seed N                 sampling seed when a request gives none (default random)
+  --embedding              also serve POST /v1/embeddings
   --llama-module-dir DIR   node-llama-cpp package folder (env MLX_LLAMA_MODULE_DIR;
                            default <bundle dir>/../.engines/llama/node_modules/node-llama-cpp)
 `;
@@ -63,6 +66,7 @@ export function parseEngineArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         "ctx-size": { type: "string", short: "c" },
         alias: { type: "string" },
         seed: { type: "string" },
+        embedding: { type: "boolean" },
         "llama-module-dir": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -82,6 +86,7 @@ export function parseEngineArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     host: text("host") ?? "127.0.0.1",
     port: 8080,
     threads: defaultThreads(),
+    embedding: values["embedding"] === true,
   };
   try {
     args.port = integerFlag("port", text("port"), 0, 65535) ?? args.port;

@@ -87,6 +87,7 @@ async function run(args: EngineArgs): Promise<void> {
         log.error(`[llama.cpp ${level}] ${message.trimEnd()}`);
       },
       ...(args.ctxSize !== undefined ? { contextSize: args.ctxSize } : {}),
+      embedding: args.embedding,
     });
     if (lifecycle.stopping) return;
     server.setState({ status: "ready", generator });

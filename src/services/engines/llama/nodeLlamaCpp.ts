@@ -25,8 +25,23 @@ export interface LlamaContext {
   dispose(): Promise<void>;
 }
 
+/** node-llama-cpp's Tokenizer: a function from text to token ids. */
+export type LlamaTokenizer = (text: string, specialTokens?: boolean) => number[];
+
+/** A rendered prompt (node-llama-cpp's LlamaText); made with the module's `LlamaText(...)`. */
+export interface LlamaText {
+  tokenize(tokenizer: LlamaTokenizer): number[];
+}
+
+export interface LlamaEmbeddingContext {
+  getEmbeddingFor(input: string): Promise<{ readonly vector: readonly number[] }>;
+  dispose(): Promise<void>;
+}
+
 export interface LlamaModel {
   readonly trainContextSize: number;
+  readonly tokenizer: LlamaTokenizer;
+  createEmbeddingContext(options: { contextSize?: number | { max?: number }; threads?: number }): Promise<LlamaEmbeddingContext>;
   createContext(options: {
     contextSize?: number | { min?: number; max?: number };
     threads?: number;
@@ -68,7 +83,8 @@ export type LlamaStopReason =
 
 export interface LlamaGenerationResult {
   response: string;
-  metadata: { stopReason: LlamaStopReason };
+  functionCalls?: LlamaChatFunctionCallResult[];
+  metadata: { stopReason: LlamaStopReason; customStopTrigger?: readonly unknown[] };
 }
 
 export interface LlamaCompletion {
@@ -76,20 +92,70 @@ export interface LlamaCompletion {
   dispose(): void;
 }
 
-/** node-llama-cpp's ChatHistoryItem, text only. */
-export type LlamaChatHistoryItem =
-  { type: "system"; text: string } | { type: "user"; text: string } | { type: "model"; response: string[] };
+/** A call the model made, with its result, inside a model turn of the history. */
+export interface LlamaChatFunctionCall {
+  type: "functionCall";
+  name: string;
+  params: unknown;
+  result: unknown;
+  /** Whether this call starts a new group of parallel calls. */
+  startsNewChunk?: boolean;
+}
 
-/** An opaque chat wrapper (prompt format) resolved once from the model's metadata. */
+/** node-llama-cpp's ChatHistoryItem: text, and function calls with their results. */
+export type LlamaChatHistoryItem =
+  | { type: "system"; text: string }
+  | { type: "user"; text: string }
+  | { type: "model"; response: (string | LlamaChatFunctionCall)[] };
+
+/** A JSON schema node-llama-cpp can turn into a grammar (its GbnfJsonSchema), built by toGbnfSchema. */
+export type GbnfJsonSchema = Readonly<Record<string, unknown>>;
+
+/** node-llama-cpp's ChatModelFunctions: the tools a generation may call. */
+export type LlamaChatFunctions = Readonly<Record<string, { description?: string; params?: GbnfJsonSchema }>>;
+
+/** What a chat wrapper renders for a history (node-llama-cpp's ChatWrapperGeneratedContextState). */
+export interface LlamaContextState {
+  contextText: LlamaText;
+  prefixTriggers?: unknown;
+  noPrefixTrigger?: { type: "functionCall"; inject: LlamaText } | { type: string; inject?: LlamaText };
+  [key: string]: unknown;
+}
+
+/** A chat wrapper (prompt format) resolved once from the model's metadata. */
 export interface LlamaChatWrapper {
   readonly wrapperName: string;
+  readonly settings: {
+    readonly functions?: { readonly call: { readonly prefix: unknown } } | null;
+  };
+  generateContextState(options: {
+    chatHistory: readonly LlamaChatHistoryItem[];
+    availableFunctions?: LlamaChatFunctions;
+  }): LlamaContextState;
+}
+
+/** One piece of a function call's parameters as they are generated. */
+export interface LlamaFunctionCallParamsChunk {
+  callIndex: number;
+  functionName: string;
+  paramsChunk: string;
+  done: boolean;
+}
+
+export interface LlamaChatFunctionCallResult {
+  functionName: string;
+  params: unknown;
 }
 
 export interface LlamaChat {
   readonly chatWrapper: LlamaChatWrapper;
   generateResponse(
     history: LlamaChatHistoryItem[],
-    options: LlamaGenerateOptions,
+    options: LlamaGenerateOptions & {
+      functions?: LlamaChatFunctions;
+      maxParallelFunctionCalls?: number;
+      onFunctionCallParamsChunk?: (chunk: LlamaFunctionCallParamsChunk) => void;
+    },
   ): Promise<LlamaGenerationResult>;
   dispose(): void;
 }
@@ -109,6 +175,8 @@ export interface NodeLlamaCpp {
     contextSequence: LlamaContextSequence;
     chatWrapper?: "auto" | LlamaChatWrapper;
   }) => LlamaChat;
+  /** Makes a LlamaText from a chat wrapper's text value (a string, or LlamaText's JSON-like parts). */
+  LlamaText: (value: unknown) => LlamaText;
 }
 
 function isNodeLlamaCpp(value: unknown): value is NodeLlamaCpp {
@@ -117,7 +185,8 @@ function isNodeLlamaCpp(value: unknown): value is NodeLlamaCpp {
   return (
     typeof exports["getLlama"] === "function" &&
     typeof exports["LlamaCompletion"] === "function" &&
-    typeof exports["LlamaChat"] === "function"
+    typeof exports["LlamaChat"] === "function" &&
+    typeof exports["LlamaText"] === "function"
   );
 }
 
@@ -154,6 +223,6 @@ export async function importNodeLlamaCpp(
   // bundle: node-llama-cpp is ESM-only and must be loaded with a real import().
   const loaded: unknown = await import(entry);
   if (!isNodeLlamaCpp(loaded))
-    throw new Error(`${entry} does not export getLlama, LlamaCompletion and LlamaChat`);
+    throw new Error(`${entry} does not export getLlama, LlamaCompletion, LlamaChat and LlamaText`);
   return { module: loaded, version: pkg.version };
 }

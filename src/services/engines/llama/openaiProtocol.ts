@@ -21,7 +21,22 @@ export function openAiError(
   };
 }
 
-export type FinishReason = "stop" | "length";
+export type FinishReason = "stop" | "length" | "tool_calls";
+
+/** A tool call in an answer, in OpenAI's shape. */
+export interface ToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** A piece of a tool call in a stream: the first carries id, type and name; the rest only arguments. */
+export interface ToolCallDelta {
+  index: number;
+  id?: string;
+  type?: "function";
+  function: { name?: string; arguments: string };
+}
 
 export interface Usage {
   prompt_tokens: number;
@@ -49,16 +64,20 @@ export function chatCompletion(
   text: string,
   finishReason: FinishReason,
   tokens: Usage,
+  extra: { toolCalls?: readonly ToolCall[]; stopSequence?: string } = {},
 ): object {
+  const calls = extra.toolCalls ?? [];
   return {
     ...head,
     object: "chat.completion",
     choices: [
       {
         index: 0,
-        message: { role: "assistant", content: text },
+        message: calls.length > 0 ? { role: "assistant", content: text === "" ? null : text, tool_calls: calls } : { role: "assistant", content: text },
         logprobs: null,
         finish_reason: finishReason,
+        // Which stop sequence ended the answer (llama-server names it stopping_word); the gateway reads it.
+        ...(extra.stopSequence !== undefined ? { stop_sequence: extra.stopSequence } : {}),
       },
     ],
     usage: tokens,
@@ -67,13 +86,22 @@ export function chatCompletion(
 
 export function chatChunk(
   head: ResponseHeader,
-  delta: { role?: "assistant"; content?: string },
+  delta: { role?: "assistant"; content?: string; tool_calls?: ToolCallDelta[] },
   finishReason: FinishReason | null,
+  stopSequence?: string,
 ): object {
   return {
     ...head,
     object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+    choices: [
+      {
+        index: 0,
+        delta,
+        logprobs: null,
+        finish_reason: finishReason,
+        ...(stopSequence !== undefined ? { stop_sequence: stopSequence } : {}),
+      },
+    ],
   };
 }
 

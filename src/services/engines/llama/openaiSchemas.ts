@@ -7,6 +7,7 @@ import {
   boolean,
   discriminatedUnion,
   literal,
+  looseObject,
   number,
   strictObject,
   string,
@@ -39,19 +40,54 @@ const samplingFields = {
 const TextPart = strictObject({ type: literal("text"), text: string() });
 const Content = union([string(), array(TextPart)]);
 
+const ToolCall = strictObject({
+  id: string().min(1).max(200),
+  type: literal("function"),
+  function: strictObject({ name: string().min(1).max(200), arguments: string() }),
+});
+
 export const ChatMessage = discriminatedUnion("role", [
   strictObject({ role: literal("system"), content: Content, name: string().optional() }),
   strictObject({ role: literal("developer"), content: Content, name: string().optional() }),
   strictObject({ role: literal("user"), content: Content, name: string().optional() }),
-  strictObject({ role: literal("assistant"), content: Content, name: string().optional() }),
+  strictObject({
+    role: literal("assistant"),
+    content: Content.nullable().optional(),
+    name: string().optional(),
+    tool_calls: array(ToolCall).optional(),
+  }),
+  strictObject({ role: literal("tool"), content: Content, tool_call_id: string().min(1).max(200) }),
 ]);
 export type ChatMessage = Infer<typeof ChatMessage>;
+
+/** A function tool; its parameters are a JSON schema (what the grammar can follow is kept, see toolSchema.ts). */
+const FunctionTool = strictObject({
+  type: literal("function"),
+  function: strictObject({
+    name: string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "function names are 1-64 letters, digits, '_', '.' or '-'"),
+    description: string().optional(),
+    parameters: looseObject({}).optional(),
+    strict: boolean().nullable().optional(),
+  }),
+});
+export type FunctionTool = Infer<typeof FunctionTool>;
+
+export const ToolChoice = union([
+  literal("none"),
+  literal("auto"),
+  literal("required"),
+  strictObject({ type: literal("function"), function: strictObject({ name: string().min(1) }) }),
+]);
+export type ToolChoice = Infer<typeof ToolChoice>;
 
 /** `POST /v1/chat/completions` */
 export const ChatCompletionRequest = strictObject({
   ...samplingFields,
   messages: array(ChatMessage).min(1),
   max_completion_tokens: number().int().min(1).nullable().optional(),
+  tools: array(FunctionTool).max(512).nullable().optional(),
+  tool_choice: ToolChoice.nullable().optional(),
+  parallel_tool_calls: boolean().nullable().optional(),
 });
 export type ChatCompletionRequest = Infer<typeof ChatCompletionRequest>;
 
@@ -62,8 +98,27 @@ export const CompletionRequest = strictObject({
 });
 export type CompletionRequest = Infer<typeof CompletionRequest>;
 
+/** `POST /tokenize`: the prompt tokens of a chat, rendered with the model's template (tools included). */
+export const TokenizeRequest = strictObject({
+  model: string().optional(),
+  messages: array(ChatMessage).min(1),
+  tools: array(FunctionTool).max(512).nullable().optional(),
+});
+export type TokenizeRequest = Infer<typeof TokenizeRequest>;
+
+/** `POST /v1/embeddings` */
+export const EmbeddingsRequest = strictObject({
+  model: string().optional(),
+  input: union([string(), array(string()).min(1).max(2048)]),
+  encoding_format: union([literal("float"), literal("base64")]).optional(),
+  dimensions: number().int().min(1).optional(),
+  user: string().optional(),
+});
+export type EmbeddingsRequest = Infer<typeof EmbeddingsRequest>;
+
 /** The text of a message's content (text parts are joined). */
 export function contentText(content: ChatMessage["content"]): string {
+  if (content == null) return "";
   return typeof content === "string" ? content : content.map((part) => part.text).join("");
 }
 

@@ -421,7 +421,7 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
         (error: unknown) => error instanceof OpenAI.BadRequestError,
       );
 
-      const unknownRoute = await httpRequest(`${engine.url}/v1/embeddings`, { method: "POST", body: "{}" });
+      const unknownRoute = await httpRequest(`${engine.url}/v1/audio/speech`, { method: "POST", body: "{}" });
       assert.equal(unknownRoute.status, 404);
       assert.equal(
         (JSON.parse(unknownRoute.body) as { error: { type: string } }).error.type,
@@ -643,6 +643,7 @@ describe("llama engine parts", () => {
           "tiny",
           "--seed",
           "7",
+          "--embedding",
         ],
         { MLX_LLAMA_MODULE_DIR: "/opt/nlc" },
       );
@@ -655,6 +656,7 @@ describe("llama engine parts", () => {
         ctxSize: 2048,
         alias: "tiny",
         seed: 7,
+        embedding: true,
         llamaModuleDir: "/opt/nlc",
       });
       const flagWins = parseEngineArgs(["--model", "m.gguf", "--llama-module-dir", "/x"], {
