@@ -247,7 +247,7 @@ export function buildProgram(): Command {
     .action(async (name: string, opts: { json?: boolean }) => {
       const p = await (await connect(program)).profile(name);
       if (opts.json) { json(p); return; }
-      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p)}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  idle stop: ${p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  version: ${p.version}\n  id: ${p.id}`);
+      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p)}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  aliases: ${(p.aliases ?? []).join(", ") || "none"}\n  idle stop: ${p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  version: ${p.version}\n  id: ${p.id}`);
     });
 
   profiles
@@ -260,9 +260,10 @@ export function buildProgram(): Command {
     .option("--set <key=value>", "engine option (repeatable), e.g. maxTokens=512, env.FOO=bar", collect, [])
     .option("--restart-on-crash", "restart the server after a crash")
     .option("--idle-timeout <seconds>", "stop when idle this long")
+    .option("--alias <name>", "another model name clients may ask for, `*` as a wildcard (repeatable), e.g. 'claude-*'", collect, [])
     .option("--from <file>", "read the profile from a JSON file")
     .option("--json", "print JSON")
-    .action(async (opts: { name?: string; engine?: string; model?: string; port: string; set: string[]; restartOnCrash?: boolean; idleTimeout?: string; from?: string; json?: boolean }) => {
+    .action(async (opts: { name?: string; engine?: string; model?: string; port: string; set: string[]; restartOnCrash?: boolean; idleTimeout?: string; alias: string[]; from?: string; json?: boolean }) => {
       let input: ProfileInput;
       if (opts.from) {
         input = JSON.parse(fs.readFileSync(opts.from, "utf8")) as ProfileInput;
@@ -277,6 +278,7 @@ export function buildProgram(): Command {
           options: options,
           ...(opts.restartOnCrash ? { restartOnCrash: true } : {}),
           ...(opts.idleTimeout ? { idleTimeoutSec: Number(opts.idleTimeout) } : {}),
+          ...(opts.alias.length > 0 ? { aliases: opts.alias } : {}),
         };
       }
       const created = await (await connect(program)).createProfile(input);
@@ -295,8 +297,10 @@ export function buildProgram(): Command {
     .option("--unset <key>", "remove an engine option (repeatable)", collect, [])
     .option("--restart-on-crash <bool>", "true or false")
     .option("--idle-timeout <seconds>", "stop when idle this long (0: never)")
+    .option("--alias <name>", "add a model name clients may ask for (repeatable)", collect, [])
+    .option("--unalias <name>", "remove an alias (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (name: string, opts: { name?: string; engine?: string; model?: string; port?: string; set: string[]; unset: string[]; restartOnCrash?: string; idleTimeout?: string; json?: boolean }) => {
+    .action(async (name: string, opts: { name?: string; engine?: string; model?: string; port?: string; set: string[]; unset: string[]; restartOnCrash?: string; idleTimeout?: string; alias: string[]; unalias: string[]; json?: boolean }) => {
       const client = await connect(program);
       const current = await client.profile(name);
       const patch: ProfilePatch = { version: current.version };
@@ -306,6 +310,10 @@ export function buildProgram(): Command {
       if (opts.port) patch.port = opts.port === "auto" ? "auto" : Number(opts.port);
       if (opts.restartOnCrash) patch.restartOnCrash = opts.restartOnCrash === "true";
       if (opts.idleTimeout) patch.idleTimeoutSec = Number(opts.idleTimeout);
+      if (opts.alias.length > 0 || opts.unalias.length > 0) {
+        const removed = new Set(opts.unalias.map((a) => a.toLowerCase()));
+        patch.aliases = [...(current.aliases ?? []), ...opts.alias].filter((a) => !removed.has(a.toLowerCase()));
+      }
       if (opts.set.length > 0 || opts.unset.length > 0) {
         const set = opts.set.reduce<Record<string, unknown>>((acc, entry) => parseSetting(entry, acc), { ...current.options });
         const unsetEnv = new Set(opts.unset.filter((k) => k.startsWith("env.")).map((k) => k.slice(4)));

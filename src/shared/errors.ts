@@ -13,6 +13,7 @@ export const ErrorCode = z.enum([
   "conflict",
   "version_conflict",
   "name_taken",
+  "alias_taken",
   "port_in_use",
   "engine_missing",
   "model_missing",

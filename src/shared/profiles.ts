@@ -54,8 +54,22 @@ export const ProfileName = z
   .max(64, "profile names are at most 64 characters")
   .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, "use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit");
 
+/**
+ * Another name clients may ask for the profile's model by (Claude Code asks for `claude-…` names):
+ * exact, or a pattern where `*` matches anything (`claude-*haiku*`; `*` alone takes every name no
+ * other profile answers to).
+ */
+export const ModelAlias = z
+  .string()
+  .trim()
+  .min(1, "an alias needs at least one character")
+  .max(200, "aliases are at most 200 characters")
+  .regex(/^[A-Za-z0-9*][A-Za-z0-9._:/@+*-]*$/, "aliases use letters, digits and . _ : / @ + - (and * as a wildcard), no spaces");
+
 const ProfileFields = {
   name: ProfileName,
+  /** More names for this profile in /v1 requests. */
+  aliases: z.array(ModelAlias).max(32, "at most 32 aliases"),
   engine: EngineId,
   model: ModelRef,
   /** A fixed port, or "auto" for any free port at start. */
@@ -71,6 +85,7 @@ const ProfileFields = {
 export const ProfileInput = z
   .object({
     ...ProfileFields,
+    aliases: ProfileFields.aliases.optional(),
     port: ProfileFields.port.default("auto"),
     options: ProfileFields.options.default({}),
     restartOnCrash: ProfileFields.restartOnCrash.default(false),
@@ -84,6 +99,7 @@ export type ProfileSpec = z.output<typeof ProfileInput>;
 export const Profile = z.object({
   id: z.string(),
   name: z.string(),
+  aliases: z.array(z.string()).optional(),
   engine: EngineId,
   model: ModelRef,
   port: z.union([z.number(), z.literal("auto")]),

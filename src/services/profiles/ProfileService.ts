@@ -20,7 +20,7 @@ interface ProfileRow extends Record<string, unknown> {
 
 const ExportFile = z.object({ kind: z.literal("mlx-manager.profiles"), version: z.literal(1), profiles: z.array(z.unknown()).max(1000) });
 
-const StoredSpec = Profile.pick({ engine: true, model: true, port: true, options: true, restartOnCrash: true, idleTimeoutSec: true });
+const StoredSpec = Profile.pick({ aliases: true, engine: true, model: true, port: true, options: true, restartOnCrash: true, idleTimeoutSec: true });
 
 export interface ProfileServiceDeps {
   store: Store;
@@ -130,6 +130,7 @@ export class ProfileService {
     if (clash && clash.id !== selfId) {
       throw new ApiError(409, "name_taken", `A profile named "${spec.name}" already exists. Choose another name.`, "name");
     }
+    this.validateAliases(spec, selfId);
     const engine = this.deps.engines[spec.engine];
     for (const key of Object.keys(spec.options)) {
       if (!(engine.options as readonly string[]).includes(key)) {
@@ -145,6 +146,26 @@ export class ProfileService {
         "engine",
       );
     }
+  }
+
+  /** An alias names one profile only: not another profile's name or alias, not twice. */
+  private validateAliases(spec: ProfileSpec, selfId: string | undefined): void {
+    const aliases = spec.aliases ?? [];
+    if (aliases.length === 0) return;
+    const taken = new Map<string, string>();
+    for (const other of this.list()) {
+      if (other.id === selfId) continue;
+      taken.set(nameKey(other.name), `the name of profile "${other.name}"`);
+      for (const alias of other.aliases ?? []) taken.set(nameKey(alias), `an alias of profile "${other.name}"`);
+    }
+    const seen = new Set<string>([nameKey(spec.name)]);
+    aliases.forEach((alias, i) => {
+      const key = nameKey(alias);
+      const owner = taken.get(key);
+      if (owner !== undefined) throw new ApiError(409, "alias_taken", `The alias "${alias}" is already ${owner}. Remove it there first, or choose another.`, `aliases.${i}`);
+      if (seen.has(key)) throw new ApiError(400, "validation_failed", `The alias "${alias}" is given twice (or is the profile's own name).`, `aliases.${i}`);
+      seen.add(key);
+    });
   }
 
   private conflict(current: Profile, sent: number): ApiError {
@@ -177,8 +198,8 @@ export class ProfileService {
   }
 
   private specOf(profile: Profile): ProfileSpec {
-    const { name, engine, model, port, options, restartOnCrash, idleTimeoutSec } = profile;
-    return { name, engine, model, port, options, restartOnCrash, idleTimeoutSec };
+    const { name, aliases, engine, model, port, options, restartOnCrash, idleTimeoutSec } = profile;
+    return { name, ...(aliases === undefined || aliases.length === 0 ? {} : { aliases }), engine, model, port, options, restartOnCrash, idleTimeoutSec };
   }
 
   private fromRow(row: ProfileRow): Profile {

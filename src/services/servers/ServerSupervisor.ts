@@ -1,3 +1,4 @@
+import { routeModel } from "../profiles/modelRoutes";
 import type { EngineId } from "../../shared/engines";
 import type { ManagerEvent } from "../../shared/events";
 import type { Profile } from "../../shared/profiles";
@@ -207,18 +208,14 @@ export class ServerSupervisor implements ServerDirectory {
     return entry ? snapshot(entry.info) : undefined;
   }
 
-  /** The profile a request's `model` names: a profile name or id, else the repo id / path of exactly one profile. */
+  /**
+   * The profile a request's `model` names: a profile name or id, an alias, the repo id / path of
+   * exactly one profile, or the most specific `*` alias (modelRoutes.ts has the order).
+   */
   findProfile(model: string): Profile | undefined {
     const direct = this.options.profiles.find(model);
     if (direct) return direct;
-    const matches = this.options.profiles.list().filter((p) => {
-      const m = p.model;
-      if (m.source === "path") return m.path === model;
-      return m.repoId === model || (m.file !== undefined && `${m.repoId}:${m.file}` === model);
-    });
-    if (matches.length === 1) return matches[0];
-    const running = matches.filter((p) => isLive(this.entries.get(p.id)));
-    return running.length === 1 ? running[0] : undefined;
+    return routeModel(model, this.options.profiles.list(), (id) => isLive(this.entries.get(id)))[0]?.profile;
   }
 
   /** The `model` to send upstream: what the running server was started with, else what the engine description says of the profile now. */

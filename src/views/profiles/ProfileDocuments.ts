@@ -7,7 +7,7 @@ export const PROFILE_SCHEME = "mlx-profile";
 
 /** The fields of a profile a user edits (no id, version or timestamps). */
 function editable(profile: Profile): Record<string, unknown> {
-  return { name: profile.name, engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
+  return { name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
 }
 
 /**

@@ -7,6 +7,7 @@ import { ApiError } from "../../../../src/services/api/ApiError";
 import { ENGINES } from "../../../../src/services/engines/registry";
 import { EventBus } from "../../../../src/services/events/EventBus";
 import { silentLogger } from "../../../../src/services/logging/Logger";
+import { routeModel } from "../../../../src/services/profiles/modelRoutes";
 import { ProfileService } from "../../../../src/services/profiles/ProfileService";
 import { Store } from "../../../../src/services/store/Store";
 import type { CachedModel } from "../../../../src/shared/models";
@@ -150,5 +151,31 @@ describe("ProfileService", () => {
     store = (await Store.open({ dir, logger: silentLogger })).store;
     service = new ProfileService({ store, catalog: { list: () => models }, events, engines: ENGINES });
     assert.deepEqual(service.list().map((p) => p.name), ["Llama"]);
+  });
+
+  it("keeps aliases, refuses one another profile has (or its name) with 409, and routes names to profiles in a fixed order", async () => {
+    const claude = service.create({ ...base, name: "Coder", aliases: ["claude-sonnet-4-5", "claude-*"] });
+    const small = service.create({ ...base, name: "Small", aliases: ["claude-*haiku*"] });
+    const fallback = service.create({ ...base, name: "Any", aliases: ["*"] });
+    assert.deepEqual(claude.aliases, ["claude-sonnet-4-5", "claude-*"]);
+    expectApiError(() => service.create({ ...base, name: "Other", aliases: ["CLAUDE-SONNET-4-5"] }), "alias_taken", "aliases.0");
+    expectApiError(() => service.create({ ...base, name: "Other", aliases: ["small"] }), "alias_taken", "aliases.0");
+    expectApiError(() => service.create({ ...base, name: "Other", aliases: ["has space"] }), "validation_failed");
+    expectApiError(() => service.create({ ...base, name: "Coder2", aliases: ["x", "x"] }), "validation_failed", "aliases.1");
+    const route = (model: string): string | undefined => routeModel(model, service.list(), () => false)[0]?.profile.name;
+    assert.equal(route("coder"), "Coder", "a name, whatever its case");
+    assert.equal(route("claude-sonnet-4-5"), "Coder", "an exact alias");
+    assert.equal(route("claude-3-5-haiku-20241022"), "Small", "the most specific pattern wins");
+    assert.equal(route("claude-opus-4-1"), "Coder");
+    assert.equal(route("gpt-4o"), "Any", "`*` takes every other name");
+    assert.equal(route("mlx-community/Llama-4bit"), "Any", "a repo id several profiles share is no route of its own");
+    // Kept across a reopen, and out of the edit when cleared.
+    store.close();
+    store = (await Store.open({ dir, logger: silentLogger })).store;
+    service = new ProfileService({ store, catalog: { list: () => models }, events, engines: ENGINES });
+    assert.deepEqual(service.get(small.id).aliases, ["claude-*haiku*"]);
+    const cleared = service.update(fallback.id, { aliases: [], version: service.get(fallback.id).version });
+    assert.deepEqual(cleared.aliases ?? [], []);
+    assert.equal(route("gpt-4o"), undefined);
   });
 });
