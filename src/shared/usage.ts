@@ -1,7 +1,7 @@
 // What the /v1 gateway measures: one record per request and a rolling snapshot per server.
 
 export type RequestStatus = "ok" | "error" | "aborted";
-export type GatewayEndpoint = "chat.completions" | "completions" | "embeddings" | "audio.transcriptions" | "images.generations";
+export type GatewayEndpoint = "chat.completions" | "completions" | "embeddings" | "audio.transcriptions" | "images.generations" | "messages" | "responses";
 
 /** What the gateway measured of one request to a model server. */
 export interface UsageRecord {

@@ -65,6 +65,8 @@ describe("docs/security.md: a request per route × principal", function () {
     "DELETE /api/keys/:id": () => ({ method: "DELETE", path: "/api/keys/no-such-key" }),
     "GET /v1/models": () => ({ method: "GET", path: "/v1/models" }),
     "POST /v1/chat/completions": () => ({ method: "POST", path: "/v1/chat/completions", json: { model: "no-such-model", messages: [] } }),
+    "POST /v1/messages": () => ({ method: "POST", path: "/v1/messages", json: { model: "no-such-model", max_tokens: 1, messages: [] } }),
+    "POST /v1/messages/count_tokens": () => ({ method: "POST", path: "/v1/messages/count_tokens", json: { model: "no-such-model", messages: [] } }),
     "GET /api/servers": () => ({ method: "GET", path: "/api/servers" }),
     "POST /api/servers/:id/start": () => ({ method: "POST", path: "/api/servers/no-such-profile/start" }),
     "POST /api/servers/:id/stop": () => ({ method: "POST", path: "/api/servers/no-such-profile/stop" }),

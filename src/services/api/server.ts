@@ -11,6 +11,8 @@ import type { ProfileService } from "../profiles/ProfileService";
 import { StoreError } from "../store/StoreError";
 import { ApiError, parseOrThrow } from "./ApiError";
 import { bearerMatches } from "./auth";
+import { dialectOf, errorBody, presentedCredential } from "../gateway/dialect";
+import { GatewayError } from "../gateway/openAiError";
 import { gatewayKeyMayOpen } from "./GatewayKeyStore";
 import { openSseStream } from "./sse";
 
@@ -49,7 +51,9 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   const log = deps.logger.child({ part: "api" });
 
   app.addHook("onRequest", async (request, reply) => {
-    const header = request.headers.authorization;
+    const v1 = request.url === "/v1" || request.url.startsWith("/v1/");
+    // /v1 clients may send the key as Anthropic's x-api-key.
+    const header = v1 ? presentedCredential(request.headers) : request.headers.authorization;
     if (bearerMatches(header, deps.token)) return;
     if (deps.gatewayKey?.matches(header) === true) {
       if (gatewayKeyMayOpen(request.routeOptions.url, request.url)) return;
@@ -58,10 +62,12 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
         .send(new ApiError(403, "forbidden", "The gateway key opens /v1 only. /api needs the local token from the data directory's token file.").toBody());
       return;
     }
+    const message = "Missing or wrong token. Local clients read it from the data directory's token file.";
+    const dialect = dialectOf(request.url);
     await reply
       .code(401)
       .header("www-authenticate", 'Bearer realm="mlx-manager"')
-      .send(new ApiError(401, "unauthorized", "Missing or wrong token. Local clients read it from the data directory's token file.").toBody());
+      .send(v1 && dialect === "anthropic" ? errorBody(dialect, new GatewayError(401, message, "invalid_api_key")) : new ApiError(401, "unauthorized", message).toBody());
   });
 
   app.setNotFoundHandler(async (request, reply) => {

@@ -12,6 +12,8 @@ import { ApiError, parseOrThrow } from "../api/ApiError";
 import { toApiError } from "../api/server";
 import { writeFileAtomicSync } from "../fs/atomicWrite";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
+import { ENGINES } from "../engines/registry";
+import { dialectOf, errorBody, presentedCredential } from "../gateway/dialect";
 import { GatewayError } from "../gateway/openAiError";
 import type { UsageMeter } from "../gateway/UsageMeter";
 import type { Logger } from "../logging/Logger";
@@ -161,7 +163,7 @@ export class SharedListener {
       const origin = request.headers.origin;
       const isApi = path.startsWith("/api/") || path === "/v1" || path.startsWith("/v1/");
       if (isApi && origin !== undefined && corsOrigins.has(origin)) {
-        void reply.headers({ "access-control-allow-origin": origin, vary: "origin", "access-control-allow-headers": "authorization, content-type", "access-control-allow-methods": "GET, POST, PATCH, DELETE", "access-control-max-age": "600" });
+        void reply.headers({ "access-control-allow-origin": origin, vary: "origin", "access-control-allow-headers": "authorization, content-type, x-api-key, anthropic-version, anthropic-beta", "access-control-allow-methods": "GET, POST, PATCH, DELETE", "access-control-max-age": "600" });
         if (request.method === "OPTIONS") {
           await reply.code(204).send();
           return;
@@ -203,6 +205,7 @@ export class SharedListener {
       directory: this.deps.supervisor,
       meter: this.deps.meter,
       logger: this.deps.logger,
+      engines: ENGINES,
       profiles: this.deps.profiles,
       authorize: async (request) => {
         const principal = this.principals.get(request);
@@ -215,9 +218,10 @@ export class SharedListener {
 
   /** /v1: an approved user's JWT or API key, within the per-user rate; errors in OpenAI's shape. */
   private async guardV1(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const principal = await this.deps.access.fromBearer(request.headers.authorization);
+    const principal = await this.deps.access.fromBearer(presentedCredential(request.headers));
+    const dialect = dialectOf(request.url);
     const fail = async (error: GatewayError, headers: Record<string, string> = {}): Promise<void> => {
-      await reply.code(error.status).headers(headers).send(error.toBody());
+      await reply.code(error.status).headers(headers).send(errorBody(dialect, error));
     };
     if (principal === undefined) {
       await fail(new GatewayError(401, "Missing or invalid API key or token: send Authorization: Bearer <key or token> of an approved account.", "invalid_api_key"), { "www-authenticate": 'Bearer realm="mlx-manager"' });

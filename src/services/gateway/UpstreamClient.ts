@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { OpenAiErrorBody } from "./openAiError";
 import { GatewayError } from "./openAiError";
 import { readUsage, SseStreamMeter, type TokenUsage } from "./SseStreamMeter";
+import { SseDataReader, type AnswerTranslator } from "./translate/AnswerTranslator";
 import type { RequestStatus } from "./UsageMeter";
 
 /** What is sent upstream: a body in memory, or a head in memory followed by the rest of the client's upload. */
@@ -43,6 +44,8 @@ export interface RelayOptions {
   dropUsageOnly: boolean;
   /** Names the server in error messages, e.g. `profile "Qwen" (mlx-lm at http://127.0.0.1:8080)`. */
   describe: string;
+  /** The client speaks another API (Anthropic Messages, OpenAI Responses): answers and errors are translated. */
+  translate?: AnswerTranslator;
 }
 
 /** How one relayed exchange went. Times are performance.now(). */
@@ -319,7 +322,8 @@ class Exchange {
     const message = `The model server of ${this.o.describe} broke off its answer (${error.message}).`;
     const res = this.o.res;
     if (this.result.stream && !res.writableEnded && !res.destroyed) {
-      res.end(`data: ${JSON.stringify(new GatewayError(502, message, "upstream_broke_off").toBody())}\n\n`);
+      const translate = this.o.translate;
+      res.end(translate ? translate.streamError(message) : `data: ${JSON.stringify(new GatewayError(502, message, "upstream_broke_off").toBody())}\n\n`);
     } else {
       res.destroy();
     }
@@ -330,7 +334,12 @@ class Exchange {
     this.sendJson(error.status, error.toBody());
   }
 
+  /** Sends an error in the client's API's shape. */
   private sendJson(status: number, body: OpenAiErrorBody): void {
+    this.sendBody(status, this.o.translate ? this.o.translate.error(status, body) : body);
+  }
+
+  private sendBody(status: number, body: unknown): void {
     const res = this.o.res;
     this.result.httpStatus = status;
     if (res.headersSent || res.destroyed) return;
@@ -351,7 +360,10 @@ class Exchange {
       if (!this.settled && !response.complete) this.failMidway(new Error("connection closed"));
     });
     if (status >= 400) this.relayError(response, status);
-    else if (contentType.startsWith("text/event-stream")) this.relayStream(response, status, contentType);
+    else if (contentType.startsWith("text/event-stream")) {
+      if (this.o.translate) this.relayTranslatedStream(response, status, this.o.translate);
+      else this.relayStream(response, status, contentType);
+    } else if (this.o.translate) this.relayTranslatedBody(response, status, this.o.translate);
     else this.relayPlain(response, status);
   }
 
@@ -391,13 +403,76 @@ class Exchange {
     response.once("end", () => {
       meter.end(performance.now(), write);
       res.end();
-      if (meter.firstTokenAt !== undefined) this.result.firstTokenAt = meter.firstTokenAt;
-      if (meter.lastTokenAt !== undefined) this.result.lastTokenAt = meter.lastTokenAt;
-      this.result.tokenEvents = meter.tokenEvents;
-      if (meter.usage !== undefined) this.result.usage = meter.usage;
+      this.takeMeter(meter);
       if (meter.error !== undefined) this.settle("error", `the model server sent an error event: ${meter.error}`);
       else this.settle("ok");
     });
+  }
+
+  /** A stream in another API: the meter reads the upstream's events, the client gets them translated one by one. */
+  private relayTranslatedStream(response: http.IncomingMessage, status: number, translate: AnswerTranslator): void {
+    const res = this.o.res;
+    this.result.stream = true;
+    this.result.httpStatus = status;
+    res.writeHead(status, { "content-type": translate.streamContentType, "cache-control": "no-cache", "x-accel-buffering": "no" });
+    res.socket?.setNoDelay(true);
+    const meter = new SseStreamMeter(false);
+    const reader = new SseDataReader();
+    const emit = (payloads: string[]): void => {
+      let out = "";
+      for (const payload of payloads) out += translate.streamEvent(payload);
+      if (out !== "") this.write(Buffer.from(out));
+    };
+    response.on("data", (chunk: Buffer) => {
+      emit(reader.push(chunk));
+      meter.push(chunk, (this.lastActivity = performance.now()));
+    });
+    response.once("end", () => {
+      emit(reader.end());
+      meter.end(performance.now());
+      res.end(meter.error === undefined ? translate.streamEnd() : "");
+      this.takeMeter(meter);
+      if (meter.error !== undefined) this.settle("error", `the model server sent an error event: ${meter.error}`);
+      else this.settle("ok");
+    });
+  }
+
+  /** A JSON answer in another API: read whole (answers are small), translated, sent. */
+  private relayTranslatedBody(response: http.IncomingMessage, status: number, translate: AnswerTranslator): void {
+    const chunks: Buffer[] = [];
+    let bytes = 0;
+    response.on("data", (chunk: Buffer) => {
+      this.lastActivity = performance.now();
+      bytes += chunk.length;
+      if (bytes <= MAX_USAGE_BODY_BYTES) chunks.push(chunk);
+    });
+    response.once("end", () => {
+      let json: unknown;
+      try {
+        json = bytes <= MAX_USAGE_BODY_BYTES ? JSON.parse(Buffer.concat(chunks).toString("utf8")) : undefined;
+      } catch {
+        json = undefined;
+      }
+      if (json === undefined) {
+        this.sendError(new GatewayError(502, `The model server of ${this.o.describe} answered with a body that is not JSON.`, "upstream_bad_answer"));
+        this.settle("error", "unreadable upstream answer");
+        return;
+      }
+      const usage = UsageCarrier.safeParse(json);
+      if (usage.success) {
+        const read = readUsage(usage.data.usage);
+        if (read !== undefined) this.result.usage = read;
+      }
+      this.sendBody(status, translate.body(json));
+      this.settle("ok");
+    });
+  }
+
+  private takeMeter(meter: SseStreamMeter): void {
+    if (meter.firstTokenAt !== undefined) this.result.firstTokenAt = meter.firstTokenAt;
+    if (meter.lastTokenAt !== undefined) this.result.lastTokenAt = meter.lastTokenAt;
+    this.result.tokenEvents = meter.tokenEvents;
+    if (meter.usage !== undefined) this.result.usage = meter.usage;
   }
 
   private relayPlain(response: http.IncomingMessage, status: number): void {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
+import type { EngineId } from "../../shared/engines";
 import type { Profile } from "../../shared/profiles";
 import type { GatewayModel, ServerInfo, ServerState } from "../../shared/servers";
 import type { Logger } from "../logging/Logger";
@@ -8,6 +9,11 @@ import type { ServerDirectory } from "../servers/ServerDirectory";
 import { MultipartModelFinder, multipartBoundary, type MultipartModelField } from "./multipartModel";
 import { GatewayError, modelNotFound, toGatewayError } from "./openAiError";
 import { UpstreamClient, type RelayBody, type RelayResult } from "./UpstreamClient";
+import { dialectOf, errorBody } from "./dialect";
+import { PromptFitter } from "./promptFit";
+import type { AnswerTranslator } from "./translate/AnswerTranslator";
+import { AnthropicAnswer } from "./translate/anthropicAnswer";
+import { chatRequestFromMessages, CountTokensRequest, droppedServerTools, MessagesRequest, type TargetAbilities } from "./translate/anthropicRequest";
 import { decodeTokensPerSecond, type GatewayEndpoint, type UsageMeter, type UsageRecord } from "./UsageMeter";
 
 /** Who a request comes from; undefined refuses it. */
@@ -19,6 +25,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
   authorize?: GatewayAuthorizer;
+  /** What the gateway asks of each engine (its tokenize route); without it prompts are estimated. */
+  engines?: Readonly<Record<EngineId, { tokenizePath?: string }>>;
   /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
   profiles?: { list(): Profile[] };
   limits?: {
@@ -26,6 +34,8 @@ export interface GatewayDeps {
     jsonBodyBytes?: number;
     /** Uploads to /v1/audio/transcriptions. Default 20 MiB. */
     uploadBytes?: number;
+    /** Bodies of /v1/messages (images make Claude Code's requests large). Default 32 MB, as Anthropic's. */
+    messagesBodyBytes?: number;
     /** No byte from a model server for this long ends the request with 504. Default 10 minutes. */
     upstreamIdleMs?: number;
   };
@@ -35,6 +45,7 @@ export type { GatewayModel } from "../../shared/servers";
 
 const JSON_BODY_BYTES = 2 * 1024 * 1024;
 const UPLOAD_BYTES = 20 * 1024 * 1024;
+const MESSAGES_BODY_BYTES = 32 * 1000 * 1000;
 
 /** What the gateway reads of a JSON body; everything else passes through untouched. */
 const JsonRequest = z.looseObject({
@@ -82,29 +93,35 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): 
         const gatewayError = toGatewayError(error);
         if (gatewayError.status >= 500) gateway.log.error("gateway request failed", { url: request.url.split("?")[0], error: String(error) });
         if (gatewayError.status === 413) void reply.header("connection", "close");
-        await reply.code(gatewayError.status).send(gatewayError.toBody());
+        await reply.code(gatewayError.status).send(errorBody(dialectOf(request.url), gatewayError));
       });
       scope.setNotFoundHandler(async (request, reply) => {
         const path = request.url.split("?")[0] ?? "";
-        await reply.code(404).send(new GatewayError(404, `Unknown route ${request.method} ${path}. The gateway serves /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/audio/transcriptions and /v1/images/generations.`, "unknown_url").toBody());
+        const error = new GatewayError(404, `Unknown route ${request.method} ${path}. The gateway serves /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/messages/count_tokens, /v1/audio/transcriptions and /v1/images/generations.`, "unknown_url");
+        await reply.code(404).send(errorBody(dialectOf(request.url), error));
       });
 
       const authorize = deps.authorize;
       if (authorize !== undefined) {
         scope.addHook("preHandler", async (request) => {
           const who = await authorize(request);
-          if (who === undefined) throw new GatewayError(401, "Missing or invalid API key: send Authorization: Bearer <your key>.", "invalid_api_key");
+          if (who === undefined) throw new GatewayError(401, "Missing or invalid API key: send Authorization: Bearer <your key> (or x-api-key).", "invalid_api_key");
           gateway.users.set(request, who.userId);
         });
       }
 
-      scope.get("/models", async () => gateway.models());
+      // Anthropic's clients send anthropic-version with every request: they get Anthropic's list shape.
+      scope.get("/models", async (request) => (request.headers["anthropic-version"] === undefined ? gateway.models() : anthropicModelList(gateway.models().data)));
       scope.get("/models/*", async (request) => gateway.model((request.params as { "*": string })["*"]));
       for (const route of JSON_ROUTES) {
         scope.post(route.path, async (request, reply) => {
           await gateway.relayJson(request, reply, route);
         });
       }
+      scope.post("/messages", async (request, reply) => {
+        await gateway.relayMessages(request, reply);
+      });
+      scope.post("/messages/count_tokens", async (request, reply) => gateway.countMessageTokens(request, reply));
       scope.post("/audio/transcriptions", async (request, reply) => {
         await gateway.relayUpload(request, reply, "/audio/transcriptions");
       });
@@ -124,6 +141,10 @@ interface Target {
   dropUsageOnly: boolean;
   /** The body to send once the server's model is known. */
   body: (upstreamModel: string) => RelayBody;
+  /** Checks made once the server runs, before the body is built (the prompt against its context). */
+  prepare?: (server: ServerInfo, signal: AbortSignal) => Promise<void>;
+  /** The client speaks another API: its answer is translated. */
+  translate?: AnswerTranslator;
 }
 
 class Gateway {
@@ -132,12 +153,16 @@ class Gateway {
   private readonly upstream: UpstreamClient;
   private readonly jsonBodyBytes: number;
   private readonly uploadBytes: number;
+  private readonly messagesBodyBytes: number;
+  private readonly contexts: PromptFitter;
 
   constructor(private readonly deps: GatewayDeps) {
     this.log = deps.logger.child({ part: "gateway" });
     this.upstream = new UpstreamClient(deps.limits?.upstreamIdleMs === undefined ? {} : { idleTimeoutMs: deps.limits.upstreamIdleMs });
     this.jsonBodyBytes = deps.limits?.jsonBodyBytes ?? JSON_BODY_BYTES;
     this.uploadBytes = deps.limits?.uploadBytes ?? UPLOAD_BYTES;
+    this.messagesBodyBytes = deps.limits?.messagesBodyBytes ?? MESSAGES_BODY_BYTES;
+    this.contexts = new PromptFitter((engine) => deps.engines?.[engine].tokenizePath, this.log);
   }
 
   close(): void {
@@ -168,22 +193,9 @@ class Gateway {
   async relayJson(request: FastifyRequest, reply: FastifyReply, route: JsonRoute): Promise<void> {
     const t0 = performance.now();
     const startedAt = Date.now();
-    const bytes = await readBody(request.raw, this.jsonBodyBytes);
-    let value: unknown;
-    try {
-      value = JSON.parse(bytes.toString("utf8"));
-    } catch (error) {
-      throw new GatewayError(400, `The body is not valid JSON (${error instanceof Error ? error.message : "parse error"}).`, "invalid_json");
-    }
-    if (typeof value !== "object" || value === null || Array.isArray(value)) throw new GatewayError(400, "The body must be a JSON object.", "invalid_json");
-    const parsed = JsonRequest.safeParse(value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const param = issue?.path.map(String).join(".") ?? null;
-      throw new GatewayError(400, issue?.message ?? "Invalid request body.", "invalid_value", param === "" ? null : param);
-    }
-    const body = value as Record<string, unknown>;
-    const { model, stream, stream_options: streamOptions } = parsed.data;
+    const parsed = parseJsonBody(await readBody(request.raw, this.jsonBodyBytes), JsonRequest);
+    const body = parsed as Record<string, unknown>;
+    const { model, stream, stream_options: streamOptions } = parsed;
     const profile = this.deps.directory.findProfile(model);
     if (profile === undefined) throw modelNotFound(model);
     const streaming = route.generates && stream === true;
@@ -202,6 +214,53 @@ class Gateway {
         return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
       },
     });
+  }
+
+  /** `POST /v1/messages`: Anthropic's Messages API, served as Chat Completions by the profile's engine. */
+  async relayMessages(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const messages = parseJsonBody(await readBody(request.raw, this.messagesBodyBytes), MessagesRequest);
+    const profile = this.deps.directory.findProfile(messages.model);
+    if (profile === undefined) throw modelNotFound(messages.model);
+    const chat = chatRequestFromMessages(messages, abilitiesOf(profile));
+    const dropped = droppedServerTools(messages);
+    if (dropped.length > 0) void reply.header("mlx-manager-dropped-tools", dropped.join(", "));
+    const streaming = messages.stream === true;
+    const answer = new AnthropicAnswer(messages.model);
+    await this.forward(request, reply, {
+      profile,
+      endpoint: "messages",
+      path: "/chat/completions",
+      t0,
+      startedAt,
+      meterUsage: true,
+      dropUsageOnly: false,
+      translate: answer,
+      prepare: async (server, signal) => {
+        const fit = await this.contexts.fit(server, profile, chat, signal);
+        if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
+        if (fit.maxTokens !== undefined) chat.max_tokens = fit.maxTokens;
+      },
+      body: (upstreamModel) => {
+        const out: Record<string, unknown> = { ...chat, model: upstreamModel, stream: streaming };
+        if (streaming) out["stream_options"] = { include_usage: true };
+        return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
+      },
+    });
+  }
+
+  /** `POST /v1/messages/count_tokens`: exact where the engine can tokenize (and runs), else an estimate said as such. */
+  async countMessageTokens(request: FastifyRequest, reply: FastifyReply): Promise<{ input_tokens: number }> {
+    const body = parseJsonBody(await readBody(request.raw, this.messagesBodyBytes), CountTokensRequest);
+    const profile = this.deps.directory.findProfile(body.model);
+    if (profile === undefined) throw modelNotFound(body.model);
+    const chat = chatRequestFromMessages(body, abilitiesOf(profile));
+    // Counting never starts a server: a stopped one gets the estimate.
+    const server = this.deps.directory.list().find((s) => s.profileId === profile.id && s.state === "running");
+    const count = await this.contexts.count(server, chat, clientSignal(reply.raw).signal);
+    void reply.header("mlx-manager-token-count", count.exact ? "exact" : "estimate");
+    return { input_tokens: count.tokens };
   }
 
   /** `POST /v1/audio/transcriptions`: multipart, streamed through; only the `model` field is found (and its value replaced). */
@@ -266,6 +325,7 @@ class Gateway {
         throw error;
       }
       startupMs = wasRunning ? 0 : performance.now() - startWait;
+      await target.prepare?.(server, client.signal);
       const upstreamModel = directory.upstreamModel(profile.id);
       reply.hijack();
       result = await this.upstream.relay({
@@ -278,6 +338,7 @@ class Gateway {
         meterUsage: target.meterUsage,
         dropUsageOnly: target.dropUsageOnly,
         describe: `profile "${profile.name}" (${server.engine} at ${server.upstreamUrl})`,
+        ...(target.translate ? { translate: target.translate } : {}),
       });
     } catch (error) {
       failure = toGatewayError(error);
@@ -320,6 +381,36 @@ class Gateway {
     if (tokensPerSecond !== undefined) record.tokensPerSecond = tokensPerSecond;
     return record;
   }
+}
+
+/** A JSON object body checked against `schema`; every failure is a 400 naming the field. */
+function parseJsonBody<S extends z.ZodType>(bytes: Buffer, schema: S): z.output<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(bytes.toString("utf8"));
+  } catch (error) {
+    throw new GatewayError(400, `The body is not valid JSON (${error instanceof Error ? error.message : "parse error"}).`, "invalid_json");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new GatewayError(400, "The body must be a JSON object.", "invalid_json");
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const param = issue?.path.map(String).join(".") ?? "";
+    const message = issue?.message ?? "Invalid request body.";
+    throw new GatewayError(400, param !== "" && !message.startsWith(param) ? `${param}: ${message}` : message, "invalid_value", param === "" ? null : param);
+  }
+  return parsed.data;
+}
+
+/** What a profile's model can take from a request. */
+function abilitiesOf(profile: Profile): TargetAbilities {
+  return { images: profile.options.modelType === "multimodal" };
+}
+
+/** `GET /v1/models` in Anthropic's shape (its SDK's models.list). */
+function anthropicModelList(models: GatewayModel[]): unknown {
+  const data = models.map((m) => ({ type: "model", id: m.id, display_name: m.id, created_at: new Date(m.created * 1000).toISOString() }));
+  return { data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }
 
 function modelEntry(name: string, engine: string, createdMs: number, state: ServerState): GatewayModel {

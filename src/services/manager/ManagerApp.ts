@@ -213,7 +213,7 @@ export class ManagerApp {
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
-        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles });
+        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES });
         registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
         registerOwnerRoutes(app, {

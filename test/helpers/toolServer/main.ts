@@ -2,7 +2,8 @@
 // server's CLI (-m, --host, --port, --alias, -c, ...) and OpenAI's streaming tool-call protocol as
 // llama-server writes it: a first delta with the role, then `tool_calls` deltas keyed by index (the
 // id, type and name once, the arguments in pieces), `finish_reason: "tool_calls"`, and usage as an
-// extra `choices: []` chunk when stream_options.include_usage asks. Its "model" is a script:
+// extra `choices: []` chunk when stream_options.include_usage asks; without `stream`, the same
+// reply as one chat.completion. Its "model" is a script:
 //   - the last message is from the user and tools are offered → it calls the first tool with
 //     {"city": <the last word of the user's message>} (and, with two tools, the second one too);
 //   - the last message is a tool result → it answers in text, quoting the result, a word per chunk;
@@ -48,18 +49,27 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse): Promis
   const messages = body.messages ?? [];
   const last = messages.at(-1);
   const tools = body.tools ?? [];
-  if (body.stream !== true) {
-    res.writeHead(400, { "content-type": "application/json" }).end(JSON.stringify({ error: { code: 400, message: "this stand-in streams only", type: "invalid_request_error" } }));
-    return;
-  }
-  res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
-  const send = async (delta: object, finish: string | null = null): Promise<void> => {
+  const streaming = body.stream === true;
+  if (streaming) res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+  // Not streaming, the same deltas are gathered into one message, as llama-server does.
+  const message: { role: string; content: string | null; tool_calls?: { id: string; type: string; function: { name: string; arguments: string } }[] } = { role: "assistant", content: null };
+  const send = async (delta: { role?: string; content?: string | null; tool_calls?: { index: number; id?: string; type?: string; function: { name?: string; arguments: string } }[] }, finish: string | null = null): Promise<void> => {
+    if (!streaming) {
+      if (delta.content) message.content = (message.content ?? "") + delta.content;
+      for (const call of delta.tool_calls ?? []) {
+        message.tool_calls ??= [];
+        const existing = message.tool_calls[call.index];
+        if (existing) existing.function.arguments += call.function.arguments;
+        else message.tool_calls[call.index] = { id: call.id ?? "", type: "function", function: { name: call.function.name ?? "", arguments: call.function.arguments } };
+      }
+      return;
+    }
     res.write(`data: ${JSON.stringify({ id: "chatcmpl-tools", object: "chat.completion.chunk", created, model: alias, choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`);
     await pause(5);
   };
   let completion = 0;
   let finish = "stop";
-  await send({ role: "assistant", content: null });
+  if (streaming) await send({ role: "assistant", content: null });
   if (last?.role === "tool") {
     const words = `The tool said: ${typeof last.content === "string" ? last.content : JSON.stringify(last.content)}`.split(" ");
     for (const [i, word] of words.entries()) {
@@ -85,6 +95,11 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse): Promis
       await send({ content: word });
       completion++;
     }
+  }
+  const usage = { prompt_tokens: 20, completion_tokens: completion, total_tokens: 20 + completion };
+  if (!streaming) {
+    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "chatcmpl-tools", object: "chat.completion", created, model: alias, choices: [{ index: 0, message, finish_reason: finish }], usage }));
+    return;
   }
   await send({}, finish);
   if (body.stream_options?.include_usage === true) {
