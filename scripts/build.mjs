@@ -48,6 +48,8 @@ await Promise.all([
     format: "cjs",
     target: "node20",
     external: ["vscode"],
+    // jsonc-parser's "main" is a UMD build whose require("./impl/…") calls esbuild cannot follow.
+    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
     minify: true,
     plugins: [zodEnglishOnly],
   }),

@@ -74,7 +74,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const teamTree = new TeamTreeProvider(team);
   const teamView = vscode.window.createTreeView("mlx.team", { treeDataProvider: teamTree });
   const dashboard = registerDashboard(context, { client: () => connection.client(), log, team: team.chatSource() });
-  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, dashboard, team };
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, globalState: context.globalState, dashboard, team };
 
   const terminalEnvironment = new TerminalEnvironment(context.environmentVariableCollection, connection, state, log);
 

@@ -18,6 +18,8 @@ export interface CommandContext {
   secrets: vscode.SecretStorage;
   /** This workspace's memory (the answer to "start the workspace profile?"). */
   workspaceState: vscode.Memento;
+  /** The extension's memory across workspaces (what it changed in Claude Code's settings). */
+  globalState: vscode.Memento;
   dashboard: DashboardOpener;
   /** The team server this teammate signed in to (MLX: Connect to Team Server). */
   team: TeamConnection;

@@ -16,6 +16,10 @@ function snippetLabel(kind: SnippetKind): { label: string; detail: string } {
       return { label: vscode.l10n.t("TypeScript (openai)"), detail: vscode.l10n.t("The official openai package: npm install openai") };
     case "continue":
       return { label: vscode.l10n.t("Continue config.yaml"), detail: vscode.l10n.t("A model block for the Continue extension") };
+    case "claude-code":
+      return { label: vscode.l10n.t("Claude Code (environment)"), detail: vscode.l10n.t("ANTHROPIC_BASE_URL and friends for a shell, then claude") };
+    case "anthropic-typescript":
+      return { label: vscode.l10n.t("TypeScript (@anthropic-ai/sdk)"), detail: vscode.l10n.t("Anthropic's official package on the Messages API: npm install @anthropic-ai/sdk") };
   }
 }
 
@@ -28,7 +32,7 @@ function scriptedArgs(arg: unknown): { profile: unknown; snippet: SnippetKind | 
 
 /**
  * Copies a way to call a profile through the manager's /v1: the URL alone, or a curl, Python,
- * TypeScript or Continue snippet with the profile's name as model and the gateway key (which opens
+ * TypeScript, Continue, Claude Code or @anthropic-ai/sdk snippet with the profile's name as model and the gateway key (which opens
  * /v1 only — never the admin token) as key.
  */
 export const copyEndpoint: CommandDefinition = {

@@ -1,9 +1,9 @@
 // Ready-to-paste ways to call a profile through the manager's /v1. Pure (no vscode import) so the
 // unit tests run each snippet through its real parser: sh, python3's ast, TypeScript, YAML.
 
-export type SnippetKind = "url" | "curl" | "python" | "typescript" | "continue";
+export type SnippetKind = "url" | "curl" | "python" | "typescript" | "continue" | "claude-code" | "anthropic-typescript";
 
-export const SNIPPET_KINDS: readonly SnippetKind[] = ["url", "curl", "python", "typescript", "continue"];
+export const SNIPPET_KINDS: readonly SnippetKind[] = ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript"];
 
 export interface SnippetInput {
   /** The manager's /v1 base URL, e.g. http://127.0.0.1:8471/v1. */
@@ -31,7 +31,33 @@ function shellWord(value: string): string {
 
 export function endpointSnippet(kind: SnippetKind, input: SnippetInput): string {
   const { baseUrl, model, apiKey } = input;
+  // Anthropic's clients add /v1/messages to the manager's own URL.
+  const managerUrl = baseUrl.replace(/\/v1\/?$/, "");
   switch (kind) {
+    case "claude-code":
+      return [
+        "# Claude Code on this profile, through the manager's Anthropic Messages API",
+        `export ANTHROPIC_BASE_URL=${shellWord(managerUrl)}`,
+        `export ANTHROPIC_AUTH_TOKEN=${shellWord(apiKey)}`,
+        `export ANTHROPIC_MODEL=${shellWord(model)}`,
+        `export ANTHROPIC_DEFAULT_HAIKU_MODEL=${shellWord(model)}`,
+        `export ANTHROPIC_SMALL_FAST_MODEL=${shellWord(model)}`,
+        "claude",
+        "",
+      ].join("\n");
+    case "anthropic-typescript":
+      return [
+        `import Anthropic from "@anthropic-ai/sdk";`,
+        "",
+        `const client = new Anthropic({ baseURL: ${quoted(managerUrl)}, apiKey: ${quoted(apiKey)} });`,
+        "const message = await client.messages.create({",
+        `  model: ${quoted(model)},`,
+        "  max_tokens: 512,",
+        `  messages: [{ role: "user", content: "Hello" }],`,
+        "});",
+        `console.log(message.content.map((block) => (block.type === "text" ? block.text : "")).join(""));`,
+        "",
+      ].join("\n");
     case "url":
       return baseUrl;
     case "curl": {

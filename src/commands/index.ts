@@ -25,6 +25,7 @@ import { refreshModels } from "./refreshModels";
 import { restartManager } from "./restartManager";
 import { restartServer } from "./restartServer";
 import { rotateGatewayKey } from "./rotateGatewayKey";
+import { stopUsingInClaudeCode, useInClaudeCode } from "./useInClaudeCode";
 import { retryConnection } from "./retryConnection";
 import { revealModel } from "./revealModel";
 import { searchHub } from "./searchHub";
@@ -52,6 +53,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   stopAllServers,
   showServerLogs,
   copyEndpoint,
+  useInClaudeCode,
+  stopUsingInClaudeCode,
   rotateGatewayKey,
   applyWorkspaceProfile,
   startModel,

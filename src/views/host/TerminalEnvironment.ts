@@ -5,10 +5,14 @@ import type { ManagerState } from "./ManagerState";
 
 export const INJECT_SETTING = "mlx.terminal.injectOpenAiEnv";
 
+/** Every variable this sets. */
+const VARIABLES = ["OPENAI_BASE_URL", "OPENAI_API_KEY", "ANTHROPIC_BASE_URL", "ANTHROPIC_AUTH_TOKEN"] as const;
+
 /**
  * Opt-in (`mlx.terminal.injectOpenAiEnv`): while a model server runs, new integrated terminals get
  * `OPENAI_BASE_URL` (the manager's `/v1`) and `OPENAI_API_KEY` (the gateway key, which opens `/v1`
- * only — never the admin token). Cleared when the setting is off, no server runs or the manager is
+ * only — never the admin token), and Anthropic's pair for Claude Code and `@anthropic-ai/sdk`:
+ * `ANTHROPIC_BASE_URL` (the manager's URL; clients add `/v1/messages`) and `ANTHROPIC_AUTH_TOKEN`. Cleared when the setting is off, no server runs or the manager is
  * gone. Not persistent: after a reload nothing stale is applied before the manager answers.
  */
 export class TerminalEnvironment implements vscode.Disposable {
@@ -26,7 +30,7 @@ export class TerminalEnvironment implements vscode.Disposable {
     collection.persistent = false;
     collection.description = new vscode.MarkdownString(
       vscode.l10n.t(
-        "MLX Model Manager: `OPENAI_BASE_URL` is the manager's `/v1` and `OPENAI_API_KEY` its gateway key (it opens `/v1` only), set while a model server runs. Turn off with the setting `{0}`.",
+        "MLX Model Manager: `OPENAI_BASE_URL` is the manager's `/v1` and `OPENAI_API_KEY` its gateway key (it opens `/v1` only), with `ANTHROPIC_BASE_URL` and `ANTHROPIC_AUTH_TOKEN` the same for Claude Code, set while a model server runs. Turn off with the setting `{0}`.",
         INJECT_SETTING,
       ),
     );
@@ -67,6 +71,8 @@ export class TerminalEnvironment implements vscode.Disposable {
     if (generation !== this.generation) return;
     this.set("OPENAI_BASE_URL", `${current.client.url}/v1`);
     this.set("OPENAI_API_KEY", key);
+    this.set("ANTHROPIC_BASE_URL", current.client.url);
+    this.set("ANTHROPIC_AUTH_TOKEN", key);
   }
 
   /** Only real changes: each one marks open terminals as needing a relaunch. */
@@ -76,7 +82,7 @@ export class TerminalEnvironment implements vscode.Disposable {
   }
 
   private clear(): void {
-    if (this.collection.get("OPENAI_BASE_URL") !== undefined || this.collection.get("OPENAI_API_KEY") !== undefined) this.collection.clear();
+    if (VARIABLES.some((name) => this.collection.get(name) !== undefined)) this.collection.clear();
   }
 
   dispose(): void {

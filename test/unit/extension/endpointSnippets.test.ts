@@ -49,8 +49,8 @@ describe("Copy Endpoint snippets", () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("offers the URL alone first, then curl, Python, TypeScript and Continue; only the URL needs no key", () => {
-    assert.deepEqual(SNIPPET_KINDS, ["url", "curl", "python", "typescript", "continue"]);
+  it("offers the URL alone first, then curl, Python, TypeScript, Continue, Claude Code and @anthropic-ai/sdk; only the URL needs no key", () => {
+    assert.deepEqual(SNIPPET_KINDS, ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript"]);
     assert.equal(endpointSnippet("url", input("x")), BASE);
     assert.equal(snippetNeedsKey("url"), false);
     for (const kind of SNIPPET_KINDS.filter((k) => k !== "url")) {
@@ -115,6 +115,35 @@ describe("Copy Endpoint snippets", () => {
     for (const name of NAMES) {
       const parsed = yaml.load(endpointSnippet("continue", input(name)));
       assert.deepEqual(parsed, { models: [{ name: `${name} (MLX)`, provider: "openai", model: name, apiBase: BASE, apiKey: KEY, roles: ["chat", "edit", "apply"] }] }, name);
+    }
+  });
+
+  it("Claude Code: sh sets ANTHROPIC_BASE_URL (the manager, without /v1), the key and the models exactly, then runs claude", () => {
+    for (const name of NAMES) {
+      const script = `claude() { printf '%s\\0' "$ANTHROPIC_BASE_URL" "$ANTHROPIC_AUTH_TOKEN" "$ANTHROPIC_MODEL" "$ANTHROPIC_DEFAULT_HAIKU_MODEL" "$ANTHROPIC_SMALL_FAST_MODEL" "$#"; }\n${endpointSnippet("claude-code", input(name))}`;
+      const values = execFileSync("sh", ["-c", script], { encoding: "utf8" }).split("\0").slice(0, -1);
+      assert.deepEqual(values, ["http://127.0.0.1:8471", KEY, name, name, name, "0"], name);
+    }
+  });
+
+  it("TypeScript (@anthropic-ai/sdk): compiles and, run, hands Anthropic's client the manager's URL, the key and a Messages request", async () => {
+    for (const name of NAMES) {
+      const out = ts.transpileModule(endpointSnippet("anthropic-typescript", input(name)), { reportDiagnostics: true, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+      assert.deepEqual(out.diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), [], name);
+      const importLine = 'import Anthropic from "@anthropic-ai/sdk";';
+      assert.ok(out.outputText.startsWith(importLine), out.outputText);
+      const calls: { options?: unknown; request?: unknown; logged?: unknown } = {};
+      class Anthropic {
+        messages = { create: async (request: unknown) => { calls.request = request; return { content: [{ type: "text", text: "hi" }] }; } };
+        constructor(options: unknown) {
+          calls.options = options;
+        }
+      }
+      const AsyncFunction = (Object.getPrototypeOf(async () => undefined) as { constructor: unknown }).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
+      await new AsyncFunction("Anthropic", "console", out.outputText.slice(importLine.length))(Anthropic, { log: (value: unknown) => { calls.logged = value; } });
+      assert.deepEqual(calls.options, { baseURL: "http://127.0.0.1:8471", apiKey: KEY }, name);
+      assert.deepEqual(calls.request, { model: name, max_tokens: 512, messages: [{ role: "user", content: "Hello" }] }, name);
+      assert.equal(calls.logged, "hi");
     }
   });
 });

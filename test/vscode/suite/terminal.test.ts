@@ -75,6 +75,9 @@ describe("Terminals and tools in a real VS Code", function () {
     const base = envVar("OPENAI_BASE_URL");
     assert.equal(base, `${(await client()).url}/v1`);
     assert.notEqual(key, adminToken);
+    // Claude Code's pair: the manager's URL (it adds /v1/messages) and the same key.
+    assert.equal(envVar("ANTHROPIC_BASE_URL"), (await client()).url);
+    assert.equal(envVar("ANTHROPIC_AUTH_TOKEN"), key);
     assert.equal(collection.get("OPENAI_API_KEY")?.type, vscode.EnvironmentVariableMutatorType.Replace);
     // The key opens /v1 and nothing else.
     assert.equal((await fetch(`${base}/models`, { headers: { authorization: `Bearer ${key}` } })).status, 200);
@@ -103,6 +106,7 @@ describe("Terminals and tools in a real VS Code", function () {
     await waitFor(() => envVar("OPENAI_API_KEY") === rotated, "the variables back with the setting on");
     await stop(NAME);
     await waitFor(() => envVar("OPENAI_API_KEY") === undefined && envVar("OPENAI_BASE_URL") === undefined, "the variables to go when no server runs");
+    assert.equal(envVar("ANTHROPIC_AUTH_TOKEN"), undefined);
   });
 
   it("Copy Endpoint copies each snippet with the profile's name and the gateway key; the copied curl line gets a reply", async () => {
@@ -121,6 +125,9 @@ describe("Terminals and tools in a real VS Code", function () {
     assert.match(await copy("python"), new RegExp(`api_key="${key}"[\\s\\S]*model="${NAME}"`));
     assert.match(await copy("typescript"), new RegExp(`apiKey: "${key}"[\\s\\S]*model: "${NAME}"`));
     assert.match(await copy("continue"), new RegExp(`model: "${NAME}"\\n    apiBase: "${c.url}/v1"\\n    apiKey: "${key}"`));
+    const claudeEnv = await copy("claude-code");
+    assert.ok(claudeEnv.includes(`export ANTHROPIC_BASE_URL='${c.url}'`) && claudeEnv.includes(`export ANTHROPIC_AUTH_TOKEN='${key}'`) && claudeEnv.includes(`export ANTHROPIC_MODEL='${NAME}'`), claudeEnv);
+    assert.match(await copy("anthropic-typescript"), new RegExp(`baseURL: "${c.url}", apiKey: "${key}"[\\s\\S]*model: "${NAME}"`));
     const curl = await copy("curl");
     assert.ok(curl.includes(`Bearer ${key}`));
     // The snippet as a user would paste it into a shell: the stopped profile starts just in time and answers.
@@ -137,6 +144,40 @@ describe("Terminals and tools in a real VS Code", function () {
     const refused = await vscode.commands.executeCommand("mlx.copyEndpoint", { profile: NAME, snippet: "perl" });
     assert.equal(refused, undefined);
     assert.match(api.errors.recent.at(-1) ?? "", /Unknown snippet: use one of url, curl, python, typescript, continue/);
+  });
+
+  it("Use a Local Model in Claude Code merges the gateway into Claude Code's settings (comments kept, a .bak), the values answer /v1/messages, and Stop Using puts the file back", async () => {
+    const settings = path.join(fx.root, "claude-home", ".claude", "settings.json");
+    fs.mkdirSync(path.dirname(settings), { recursive: true });
+    const original = '{\n  // mine\n  "env": { "ANTHROPIC_MODEL": "claude-opus-4-1" },\n  "theme": "dark"\n}\n';
+    fs.writeFileSync(settings, original);
+    const result = await vscode.commands.executeCommand<{ file: string; env: string[] } | undefined>("mlx.useInClaudeCode", { profile: NAME, target: settings, confirm: true });
+    assert.ok(result, api.errors.recent.join("; "));
+    assert.equal(fs.readFileSync(`${settings}.bak`, "utf8"), original);
+    const text = fs.readFileSync(settings, "utf8");
+    assert.match(text, /\/\/ mine/);
+    assert.match(text, /"theme": "dark"/);
+    const env = Object.fromEntries([...text.matchAll(/"(ANTHROPIC_[A-Z_]+)": "([^"]*)"/g)].map((m) => [m[1], m[2]])) as Record<string, string>;
+    assert.equal(env["ANTHROPIC_MODEL"], NAME);
+    assert.equal(env["ANTHROPIC_BASE_URL"], (await client()).url);
+    assert.notEqual(env["ANTHROPIC_AUTH_TOKEN"], adminToken);
+    // What Claude Code would do with them: a Messages request (the stopped profile starts just in time).
+    const answer = await fetch(`${env["ANTHROPIC_BASE_URL"] ?? ""}/v1/messages`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${env["ANTHROPIC_AUTH_TOKEN"] ?? ""}`, "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: env["ANTHROPIC_MODEL"], max_tokens: 8, messages: [{ role: "user", content: "Once upon a time" }] }),
+    });
+    const message = (await answer.json()) as { type: string; content: { type: string; text: string }[] };
+    assert.equal(answer.status, 200, JSON.stringify(message));
+    assert.equal(message.type, "message");
+    assert.ok((message.content[0]?.text ?? "").length > 0);
+    const undone = await vscode.commands.executeCommand<{ restored: { names: string[] }[] }>("mlx.stopUsingInClaudeCode", true);
+    assert.equal(undone.restored[0]?.names.length, 5);
+    const back = fs.readFileSync(settings, "utf8");
+    assert.match(back, /"ANTHROPIC_MODEL": "claude-opus-4-1"/);
+    assert.doesNotMatch(back, /ANTHROPIC_AUTH_TOKEN|ANTHROPIC_BASE_URL/);
+    assert.match(back, /\/\/ mine/);
+    await stop(NAME);
   });
 
   it("starts the profile .vscode/mlx-manager.json names, remembers Always and Never for this workspace, and reports a missing or invalid file", async () => {

@@ -1,0 +1,176 @@
+import { randomBytes } from "node:crypto";
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import * as vscode from "vscode";
+import { fetchGatewayKey } from "../client/gatewayKey";
+import { applyEnv, claudeEnv, describeEnv, undoEnv, type AppliedEnv } from "./claudeCodeSettings";
+import type { CommandContext, CommandDefinition } from "./CommandContext";
+import { profilesFrom } from "./targets";
+
+// "MLX: Use a Local Model in Claude Code…" and its undo. Claude Code reads `env` from its
+// settings file; we show what would be set, write only after the user says so (comments kept,
+// the file's previous content kept as `<file>.bak`), and remember what we changed so that
+// "MLX: Stop Using Local Models in Claude Code" can put it back.
+
+const APPLIED_KEY = "mlx.claudeCode.applied";
+
+/** What we remember per settings file. */
+type AppliedRecords = Record<string, AppliedEnv>;
+
+/** Scripted arguments (tests, scripts): no question is asked. */
+interface ScriptedArgs {
+  profile: unknown;
+  smallProfile?: unknown;
+  /** "user": ~/.claude/settings.json; "workspace": <first folder>/.claude/settings.local.json; or a path. */
+  target?: string;
+  confirm: true;
+}
+
+function scripted(arg: unknown): ScriptedArgs | undefined {
+  if (typeof arg !== "object" || arg === null || (arg as { confirm?: unknown }).confirm !== true) return undefined;
+  return arg as ScriptedArgs;
+}
+
+/** The settings files Claude Code reads that we offer. */
+function targets(): { label: string; detail: string; file: string }[] {
+  const out = [{ label: vscode.l10n.t("User settings"), detail: path.join(os.homedir(), ".claude", "settings.json"), file: path.join(os.homedir(), ".claude", "settings.json") }];
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  if (folder !== undefined && folder.uri.scheme === "file") {
+    const file = path.join(folder.uri.fsPath, ".claude", "settings.local.json");
+    out.push({ label: vscode.l10n.t("This workspace, for you only"), detail: file, file });
+  }
+  return out;
+}
+
+function targetFile(target: string | undefined): string | undefined {
+  if (target === undefined || target === "user") return targets()[0]?.file;
+  if (target === "workspace") return targets()[1]?.file;
+  return path.isAbsolute(target) ? target : undefined;
+}
+
+async function readIfThere(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw error;
+  }
+}
+
+/** Writes `text` to `file` atomically (a temporary file renamed over it), keeping its mode; 0600 for a new one (it holds a key). */
+async function writeAtomic(file: string, text: string): Promise<void> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const mode = await fs.stat(file).then((s) => s.mode & 0o777, () => 0o600);
+  const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await fs.writeFile(temp, text, { mode });
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+}
+
+function records(ctx: CommandContext): AppliedRecords {
+  return ctx.globalState.get<AppliedRecords>(APPLIED_KEY) ?? {};
+}
+
+export const useInClaudeCode: CommandDefinition = {
+  id: "mlx.useInClaudeCode",
+  async run(ctx, ...args) {
+    const script = scripted(args[0]);
+    const [profile] = await profilesFrom(ctx, script ? [script.profile] : args, { title: vscode.l10n.t("Which profile should Claude Code use?") });
+    if (!profile) return undefined;
+    let small = profile;
+    if (script?.smallProfile !== undefined) {
+      [small = profile] = await profilesFrom(ctx, [script.smallProfile], { title: "" });
+    } else if (!script) {
+      const others = ctx.state.profiles.filter((p) => p.id !== profile.id).sort((a, b) => a.name.localeCompare(b.name));
+      if (others.length > 0) {
+        const picked = await vscode.window.showQuickPick(
+          [{ label: profile.name, description: vscode.l10n.t("the same profile"), profile }, ...others.map((p) => ({ label: p.name, description: p.engine, profile: p }))],
+          { title: vscode.l10n.t("And for Claude Code's small, fast model (titles, summaries)?") },
+        );
+        if (!picked) return undefined;
+        small = picked.profile;
+      }
+    }
+    let file = script ? targetFile(script.target) : undefined;
+    if (!script) {
+      const picked = await vscode.window.showQuickPick(targets(), { title: vscode.l10n.t("Which Claude Code settings file?") });
+      if (!picked) return undefined;
+      file = picked.file;
+    }
+    if (file === undefined) throw new Error(vscode.l10n.t("No such Claude Code settings file: use \"user\", \"workspace\" (with a folder open) or an absolute path."));
+
+    const client = await ctx.connection.client();
+    const { key } = await fetchGatewayKey(client, AbortSignal.timeout(10_000));
+    const env = claudeEnv({ managerUrl: client.url, gatewayKey: key, model: profile.name, smallModel: small.name });
+    const before = await readIfThere(file);
+    // A file that is not JSON is refused with where it breaks, before anything is asked or written.
+    const result = applyEnv(before ?? "", env, file);
+    if (!script) {
+      const apply = vscode.l10n.t("Apply");
+      const choice = await vscode.window.showInformationMessage(
+        vscode.l10n.t("Set these in the env of {0}?", file),
+        {
+          modal: true,
+          detail: vscode.l10n.t(
+            "{0}\n\nClaude Code started after this talks to the MLX manager's gateway (the profile \"{1}\" answers its main model, \"{2}\" its small one). The key opens /v1 only. Comments in the file are kept, its current content is saved as {3}, and \"MLX: Stop Using Local Models in Claude Code\" puts it back.",
+            describeEnv(env),
+            profile.name,
+            small.name,
+            `${path.basename(file)}.bak`,
+          ),
+        },
+        apply,
+      );
+      if (choice !== apply) return undefined;
+    }
+    if (before !== undefined) await writeAtomic(`${file}.bak`, before);
+    await writeAtomic(file, result.text);
+    const all = records(ctx);
+    // A second application keeps what the file held before the first, so undo goes all the way back.
+    const earlier = all[file];
+    all[file] = earlier === undefined ? result.applied : { set: result.applied.set, previous: { ...result.applied.previous, ...earlier.previous } };
+    await ctx.globalState.update(APPLIED_KEY, all);
+    ctx.log.info(`claude code: ${file} now points at ${client.url} (model ${profile.name}, small model ${small.name})`);
+    if (!script) {
+      void vscode.window.showInformationMessage(vscode.l10n.t("Claude Code will use \"{0}\" through the MLX manager. Start a new `claude` session (with a server running, or it starts on first use).", profile.name));
+    }
+    return { file, env: Object.keys(env), model: profile.name, smallModel: small.name };
+  },
+};
+
+export const stopUsingInClaudeCode: CommandDefinition = {
+  id: "mlx.stopUsingInClaudeCode",
+  async run(ctx, ...args) {
+    const all = records(ctx);
+    const files = Object.keys(all);
+    if (files.length === 0) {
+      if (args[0] !== true) void vscode.window.showInformationMessage(vscode.l10n.t("No Claude Code settings were changed by MLX Model Manager."));
+      return { restored: [] };
+    }
+    const restored: { file: string; names: string[]; changedSince: string[] }[] = [];
+    for (const file of files) {
+      const applied = all[file];
+      const text = await readIfThere(file);
+      if (applied !== undefined && text !== undefined) {
+        const undone = undoEnv(text, applied, file);
+        if (undone.restored.length > 0) await writeAtomic(file, undone.text);
+        restored.push({ file, names: undone.restored, changedSince: undone.changedSince });
+      }
+    }
+    await ctx.globalState.update(APPLIED_KEY, undefined);
+    const kept = restored.flatMap((r) => r.changedSince);
+    if (args[0] !== true) {
+      void vscode.window.showInformationMessage(
+        kept.length > 0
+          ? vscode.l10n.t("Claude Code's settings are back as they were, except {0}, changed since (left as they are).", kept.join(", "))
+          : vscode.l10n.t("Claude Code's settings are back as they were."),
+      );
+    }
+    return { restored };
+  },
+};
