@@ -1,11 +1,12 @@
 // Installs what the real-VS-Code tests need, idempotently, into the git-ignored cache:
-// Node 24 (from the npm registry), code-server (its bundled VS Code server) and, with root or
+// Node 24 (from the npm registry), code-server (its bundled VS Code server), Claude Code (for the
+// test of `claude -p` through the gateway) and, with root or
 // passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
 // Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { CACHE, CHROMIUM, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
+import { CACHE, CHROMIUM, CLAUDE_CODE_BIN, CLAUDE_CODE_PREFIX, CLAUDE_CODE_VERSION, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
 
 const say = (line) => process.stdout.write(`[vscode-server:install] ${line}\n`);
 const APT_PACKAGES = ["chromium", "build-essential", "pkg-config", "python3", "libkrb5-dev"];
@@ -54,10 +55,22 @@ function ensureCodeServer() {
   if (!existsSync(SERVER_MAIN)) throw new Error(`code-server installed but ${SERVER_MAIN} is missing`);
 }
 
+function ensureClaudeCode() {
+  const pkg = path.join(CLAUDE_CODE_PREFIX, "node_modules", "@anthropic-ai", "claude-code", "package.json");
+  if (existsSync(CLAUDE_CODE_BIN) && existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).version === CLAUDE_CODE_VERSION) return;
+  say(`installing @anthropic-ai/claude-code@${CLAUDE_CODE_VERSION} (for the Claude Code test)`);
+  mkdirSync(CLAUDE_CODE_PREFIX, { recursive: true });
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
+  const env = { ...inherited, PATH: `${path.dirname(NODE24)}${path.delimiter}${process.env.PATH ?? ""}` };
+  execFileSync("npm", ["install", "--prefix", CLAUDE_CODE_PREFIX, "--no-audit", "--no-fund", "--no-save", `@anthropic-ai/claude-code@${CLAUDE_CODE_VERSION}`], { stdio: "inherit", env });
+  if (!existsSync(CLAUDE_CODE_BIN)) throw new Error(`@anthropic-ai/claude-code installed but ${CLAUDE_CODE_BIN} is missing`);
+}
+
 mkdirSync(CACHE, { recursive: true });
 ensureAptPackages();
 ensureNode24();
 ensureCodeServer();
+ensureClaudeCode();
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(`[vscode-server:install] no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH\n`);
   process.exit(2);
@@ -71,5 +84,6 @@ function testToolVersions() {
   const pkg = (file) => JSON.parse(readFileSync(file, "utf8")).version;
   const codeServerDir = path.join(CODE_SERVER_PREFIX, "node_modules", "code-server");
   const node24 = spawnSync(NODE24, ["--version"], { encoding: "utf8" }).stdout.trim();
-  return `${chromium}; code-server ${pkg(path.join(codeServerDir, "package.json"))} (VS Code ${pkg(path.join(codeServerDir, "lib", "vscode", "package.json"))}); Node ${node24}`;
+  const claude = pkg(path.join(CLAUDE_CODE_PREFIX, "node_modules", "@anthropic-ai", "claude-code", "package.json"));
+  return `${chromium}; code-server ${pkg(path.join(codeServerDir, "package.json"))} (VS Code ${pkg(path.join(codeServerDir, "lib", "vscode", "package.json"))}); Node ${node24}; Claude Code ${claude}`;
 }

@@ -3,6 +3,7 @@
 import { createHash } from "node:crypto";
 import { mkdir, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { TINY_VOCABULARY_PUNCTUATION, TINY_VOCABULARY_WORDS } from "./tinyVocabulary";
 
 const GGUF_MAGIC = 0x46554747; // "GGUF" read as a little-endian uint32
 const ALIGNMENT = 32;
@@ -34,6 +35,8 @@ const HEADS = 4;
 const BLOCKS = 2;
 const FEED_FORWARD = 128;
 const CONTEXT = 4096;
+/** `</s>`, the end-of-sequence token (tokenizer.ggml.eos_token_id). */
+const EOS_ID = 2;
 
 /** ChatML, so the engine has a real template to resolve; stories260K has none. */
 const CHAT_TEMPLATE =
@@ -59,6 +62,22 @@ export interface TinyGgufOptions {
   controlTokens?: readonly string[];
   /** `general.name` (default "tiny-random-llama"). */
   name?: string;
+  /**
+   * Words for a richer tokenizer: printable ASCII, lowercase letter pairs and every prefix of each
+   * word (with and without SentencePiece's "▁") become pieces, so English and JSON take ~4
+   * characters a token as with a real vocabulary, not one. None of them is generated: the model
+   * still writes only its story words (their logits are scaled up to outweigh the new pieces).
+   */
+  vocabularyWords?: readonly string[];
+  /**
+   * Let the model end its answers: every token's embedding gets a constant first component, so
+   * that after the final norm that component is always positive, and end-of-sequence reads only
+   * it, with this weight (its logit is then about weight × 4). A client that treats a reply cut
+   * by max_tokens as an error (Claude Code does) needs answers that end.
+   */
+  endOfSequenceWeight?: number;
+  /** Transformer blocks (default 2). One halves the time a long prompt takes to read. */
+  blocks?: number;
 }
 
 /**
@@ -108,10 +127,14 @@ export const TOOL_CALLING_TINY_GGUF: TinyGgufOptions = {
   chatTemplate: QWEN25_TOOLS_CHAT_TEMPLATE,
   controlTokens: ["<tool_call>", "</tool_call>", "<tool_response>", "</tool_response>"],
   name: "tiny-random-llama-tools",
+  vocabularyWords: TINY_VOCABULARY_WORDS,
+  endOfSequenceWeight: 6,
+  // Reading Claude Code's ~25k-token prompt costs O(n²) attention: one block reads it in half the time.
+  blocks: 1,
 };
 
-/** The vocabulary: specials, the 256 byte tokens, single letters, words, punctuation, then any extra control tokens. */
-function vocabulary(controlTokens: readonly string[] = []): {
+/** The vocabulary: specials, the 256 byte tokens, single letters, words, punctuation, then any extra control tokens and word pieces. */
+function vocabulary(controlTokens: readonly string[] = [], words: readonly string[] = []): {
   tokens: string[];
   types: TokenType[];
   scores: number[];
@@ -148,6 +171,31 @@ function vocabulary(controlTokens: readonly string[] = []): {
   });
   // Appended, so the default vocabulary keeps its ids (and the default model its bytes).
   for (const token of controlTokens) add(token, TokenType.Control, 0, false);
+  if (words.length > 0) {
+    // SentencePiece merges the adjacent pair with the best score whose join is a piece, so every
+    // step towards a word must be a piece too: all its prefixes, longer ones scored higher.
+    const seen = new Set(tokens);
+    const piece = (text: string, score: number): void => {
+      if (seen.has(text)) return;
+      seen.add(text);
+      add(text, TokenType.Normal, score, false);
+    };
+    for (let code = 33; code < 127; code++) {
+      piece(String.fromCharCode(code), -3000);
+      piece(`\u2581${String.fromCharCode(code)}`, -2900);
+    }
+    for (const a of LETTERS) for (const b of LETTERS) piece(a + b, -2000);
+    for (const run of TINY_VOCABULARY_PUNCTUATION) {
+      for (let end = 2; end <= run.length; end++) piece(run.slice(0, end), end * 10 - 5);
+    }
+    const variants = words.flatMap((word) => [word, word.charAt(0).toUpperCase() + word.slice(1)]);
+    for (const word of variants) {
+      for (let end = 2; end <= word.length; end++) {
+        piece(`\u2581${word.slice(0, end)}`, end * 10);
+        piece(word.slice(0, end), end * 10 - 5);
+      }
+    }
+  }
   return { tokens, types, scores, generable };
 }
 
@@ -245,23 +293,33 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
     return data;
   };
   const ones = (count: number): Float32Array => new Float32Array(count).fill(1);
-  const vocab = vocabulary(options.controlTokens);
+  const vocab = vocabulary(options.controlTokens, options.vocabularyWords);
   const nVocab = vocab.tokens.length;
 
   // Output rows of tokens the model should not produce are zero (logit 0) and the rest are
   // large (logit std ~4): then end-of-sequence, bytes and lone letters are all but never
   // sampled, and the model writes long runs of words and punctuation.
-  const output = uniform(EMBEDDING * nVocab, 0.87);
+  // With many more pieces at logit 0 the story words need a larger spread (std ~12) to stay ahead.
+  const output = uniform(EMBEDDING * nVocab, options.vocabularyWords === undefined ? 0.87 : 2.6);
   vocab.generable.forEach((canGenerate, token) => {
     if (!canGenerate) output.fill(0, token * EMBEDDING, (token + 1) * EMBEDDING);
   });
 
+  const embeddings = uniform(EMBEDDING * nVocab, 1);
+  const eosWeight = options.endOfSequenceWeight;
+  if (eosWeight !== undefined) {
+    for (let token = 0; token < nVocab; token++) embeddings[token * EMBEDDING] = 3;
+    output.fill(0, EOS_ID * EMBEDDING, (EOS_ID + 1) * EMBEDDING);
+    output[EOS_ID * EMBEDDING] = eosWeight;
+  }
+
   const tensors: Tensor[] = [
-    { name: "token_embd.weight", dims: [EMBEDDING, nVocab], data: uniform(EMBEDDING * nVocab, 1) },
+    { name: "token_embd.weight", dims: [EMBEDDING, nVocab], data: embeddings },
     { name: "output_norm.weight", dims: [EMBEDDING], data: ones(EMBEDDING) },
     { name: "output.weight", dims: [EMBEDDING, nVocab], data: output },
   ];
-  for (let block = 0; block < BLOCKS; block++) {
+  const blocks = options.blocks ?? BLOCKS;
+  for (let block = 0; block < blocks; block++) {
     const p = `blk.${block}.`;
     const attention = 0.125; // ~1/sqrt(EMBEDDING): keeps activations in range
     tensors.push(
@@ -312,7 +370,7 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
     ["general.file_type", { type: ValueType.Uint32, value: 0 }], // all F32
     ["llama.context_length", { type: ValueType.Uint32, value: options.contextLength ?? CONTEXT }],
     ["llama.embedding_length", { type: ValueType.Uint32, value: EMBEDDING }],
-    ["llama.block_count", { type: ValueType.Uint32, value: BLOCKS }],
+    ["llama.block_count", { type: ValueType.Uint32, value: blocks }],
     ["llama.feed_forward_length", { type: ValueType.Uint32, value: FEED_FORWARD }],
     ["llama.attention.head_count", { type: ValueType.Uint32, value: HEADS }],
     ["llama.attention.head_count_kv", { type: ValueType.Uint32, value: HEADS }],

@@ -5,13 +5,10 @@
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import { ManagerClient } from "../../src/client/ManagerClient";
 import type { ServerUsageSnapshot } from "../../src/shared/usage";
-import { makeTempDir, writeHfRepo } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
-import { installToolServer } from "../helpers/toolServer";
-import { tinyGgufBytes } from "../helpers/tinyGguf";
+import type { RunningManager } from "../helpers/manager";
+import { startManagerWithToolServer, type ToolServerManager } from "../helpers/toolServer";
 
 const WEATHER = { name: "get_weather", description: "The weather in a city", input_schema: { type: "object" as const, properties: { city: { type: "string" } }, required: ["city"] } };
 
@@ -24,21 +21,9 @@ describe("Anthropic Messages through the /v1 gateway, with @anthropic-ai/sdk", f
   let requestLog: string;
 
   before(async () => {
-    root = makeTempDir("anthropic-");
-    const hfCache = path.join(root, "hub");
-    fs.mkdirSync(hfCache);
-    writeHfRepo(hfCache, { repoId: "test/tiny-gguf", revisions: [{ refs: ["main"], files: { "tiny-F32.gguf": tinyGgufBytes(1) } }] });
-    const binDir = path.join(root, "bin");
-    await installToolServer(binDir);
-    requestLog = path.join(root, "requests.jsonl");
-    manager = await startManager({
-      dataDir: path.join(root, "data"),
-      hfCache,
-      extraArgs: ["--no-watch"],
-      env: { PATH: [binDir, path.dirname(process.execPath), process.env["PATH"] ?? ""].join(path.delimiter), HOME: root },
-    });
+    let model: ToolServerManager["model"];
+    ({ root, manager, requestLog, model } = await startManagerWithToolServer("anthropic-"));
     client = new ManagerClient({ url: manager.url, token: manager.token });
-    const model = { source: "cache" as const, repoId: "test/tiny-gguf", file: "tiny-F32.gguf" };
     await client.createProfile({ name: "tiny", aliases: ["claude-*haiku*"], engine: "llama", model, options: { threads: 1, contextLength: 512 } });
     await client.createProfile({ name: "tools", aliases: ["claude-sonnet-4-5", "claude-*"], engine: "llama-server", model, options: { env: { TOOL_SERVER_LOG: requestLog } } });
     // The SDK sends the key as x-api-key: the gateway key, as Claude Code would get it.

@@ -6,17 +6,14 @@
 // engine calls tools only when forced (a random tiny model never chooses to), so this is how the round trip is tested.
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import path from "node:path";
 import type { LanguageModelChatMessageRole, LanguageModelChatRequestMessage, LanguageModelChatToolMode } from "vscode";
 import type { ChatCompletionEvent } from "../../src/client/chatCompletions";
 import { ManagerClient } from "../../src/client/ManagerClient";
 import type { Profile } from "../../src/shared/profiles";
 import type { ServerUsageSnapshot } from "../../src/shared/usage";
 import { toOpenAiMessages, toOpenAiTools } from "../../src/views/lm/chatConversion";
-import { makeTempDir, writeHfRepo } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
-import { installToolServer } from "../helpers/toolServer";
-import { tinyGgufBytes } from "../helpers/tinyGguf";
+import type { RunningManager } from "../helpers/manager";
+import { startManagerWithToolServer } from "../helpers/toolServer";
 
 // VS Code's part classes have exactly these fields; the provider reads parts by shape.
 class TextPart { constructor(public value: string) {} }
@@ -43,19 +40,7 @@ describe("VS Code chat models: tool calls through the /v1 gateway", function () 
   let requestLog: string;
 
   before(async () => {
-    root = makeTempDir("lm-tools-");
-    const hfCache = path.join(root, "hub");
-    fs.mkdirSync(hfCache);
-    writeHfRepo(hfCache, { repoId: "test/tiny-gguf", revisions: [{ refs: ["main"], files: { "tiny-F32.gguf": tinyGgufBytes(1) } }] });
-    const binDir = path.join(root, "bin");
-    await installToolServer(binDir);
-    requestLog = path.join(root, "requests.jsonl");
-    manager = await startManager({
-      dataDir: path.join(root, "data"),
-      hfCache,
-      extraArgs: ["--no-watch"],
-      env: { PATH: [binDir, path.dirname(process.execPath), process.env["PATH"] ?? ""].join(path.delimiter), HOME: root },
-    });
+    ({ root, manager, requestLog } = await startManagerWithToolServer("lm-tools-"));
     client = new ManagerClient({ url: manager.url, token: manager.token });
     profile = await client.createProfile({ name: "tool-model", engine: "llama-server", model: { source: "cache", repoId: "test/tiny-gguf", file: "tiny-F32.gguf" }, options: { env: { TOOL_SERVER_LOG: requestLog } } });
   });

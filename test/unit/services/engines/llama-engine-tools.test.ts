@@ -138,8 +138,12 @@ describe("llama engine: tools, embeddings and prompt counts (tool-template tiny 
     assert.ok(listed > bare + 20, `the tools are in the prompt (${bare} → ${listed})`);
     assert.ok(answered > listed + 20, `the call and its result are in the prompt (${listed} → ${answered})`);
     const reply = await client.chat.completions.create({ model: "tools", messages: withResult, tools: [WEATHER], tool_choice: "none", max_tokens: 8 });
-    assert.equal(reply.choices[0]?.message.tool_calls, undefined);
-    assert.ok((reply.choices[0]?.message.content ?? "").length > 0);
+    const choice = reply.choices.at(0);
+    assert.ok(choice !== undefined);
+    assert.equal(choice.message.tool_calls, undefined);
+    // This model ends its answers (often within a few words): a text answer, not a call.
+    assert.ok(choice.finish_reason === "stop" || choice.finish_reason === "length", choice.finish_reason);
+    assert.equal(typeof choice.message.content, "string");
     assert.equal(reply.usage?.prompt_tokens, await count(withResult, false), "tool_choice none leaves the tools out, and /tokenize counts what is generated from");
   });
 
