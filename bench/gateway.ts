@@ -36,10 +36,10 @@ interface Target {
 async function serveRole(role: string, args: string[]): Promise<void> {
   // Exit (rather than die) on a signal, so that --cpu-prof and the like can write their files.
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(0));
-  if (role === "upstream-paced" || role === "upstream-fast") {
+  if (role === "upstream-paced" || role === "upstream-fast" || role === "upstream-stamped") {
     const upstream = await FakeUpstream.start(
-      role === "upstream-paced"
-        ? { pace: "paced", intervalMs: PACE_MS, tokens: 10_000, usage: "separate" }
+      role === "upstream-paced" || role === "upstream-stamped"
+        ? { pace: "paced", intervalMs: PACE_MS, tokens: 10_000, usage: "separate", stampInText: role === "upstream-stamped" }
         : { pace: "fast", tokens: FAST_EVENTS, usage: "separate", eventsPerWrite: Number(args[0] ?? "1") },
     );
     process.stdout.write(`${JSON.stringify({ port: upstream.port })}\n`);
@@ -65,9 +65,10 @@ async function serveRole(role: string, args: string[]): Promise<void> {
     return;
   }
   if (role === "gateway") {
-    const [pacedPort, fastPort, fastBatchedPort] = args.map(Number);
+    const [pacedPort, fastPort, fastBatchedPort, stampedPort] = args.map(Number);
     const directory = new FakeServerDirectory([
       { profile: fakeProfile("p-paced", "paced", "mlx-lm"), url: `http://127.0.0.1:${pacedPort ?? 0}` },
+      { profile: fakeProfile("p-stamped", "stamped", "mlx-lm"), url: `http://127.0.0.1:${stampedPort ?? 0}` },
       { profile: fakeProfile("p-fast", "fast", "mlx-lm"), url: `http://127.0.0.1:${fastPort ?? 0}` },
       { profile: fakeProfile("p-fast16", "fast16", "mlx-lm"), url: `http://127.0.0.1:${fastBatchedPort ?? 0}` },
     ]);
@@ -124,13 +125,21 @@ interface StreamResult {
   events: number;
 }
 
-/** POSTs a streaming chat request and reads the answer, parsing only what the measure needs. */
-function stream(target: Target, kind: "paced" | "fast", body: Record<string, unknown>, parse: boolean, deadlineMs = PHASE_DEADLINE_MS): Promise<StreamResult> {
+/** How to read one kind of stream: where its send-time stamps are and what marks its end. */
+interface StreamShape {
+  stamp: RegExp;
+  end: string;
+}
+
+const CHAT_SHAPE: StreamShape = { stamp: /"sent_at":([\d.]+)/, end: "[DONE]" };
+
+/** POSTs `body` and reads the SSE answer, parsing only what the measure needs. */
+function sseRequest(url: string, headers: Record<string, string>, body: string, shape: StreamShape, parse: boolean, deadlineMs = PHASE_DEADLINE_MS): Promise<StreamResult> {
   return new Promise((resolve) => {
     const started = monotonicMs();
     const result: StreamResult = { ok: false, latencies: [], bytes: 0, ms: 0, events: 0 };
     let carry = "";
-    let sawDone = false;
+    let sawEnd = false;
     const finish = (ok: boolean, error?: string): void => {
       clearTimeout(timer);
       result.ok = ok;
@@ -142,7 +151,7 @@ function stream(target: Target, kind: "paced" | "fast", body: Record<string, unk
       req.destroy();
       finish(false, "deadline");
     }, deadlineMs);
-    const req = http.request(`${target.base}/v1/chat/completions`, { method: "POST", agent, headers: { "content-type": "application/json", ...target.headers } }, (res) => {
+    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", ...headers } }, (res) => {
       if (res.statusCode !== 200) {
         res.resume();
         finish(false, `HTTP ${res.statusCode ?? 0}`);
@@ -153,7 +162,7 @@ function stream(target: Target, kind: "paced" | "fast", body: Record<string, unk
         const now = monotonicMs();
         result.bytes += chunk.length;
         if (!parse) {
-          if (chunk.includes("[DONE]")) sawDone = true;
+          if (chunk.includes(shape.end)) sawEnd = true;
           return;
         }
         const lines = (carry + chunk.toString("utf8")).split("\n");
@@ -161,15 +170,15 @@ function stream(target: Target, kind: "paced" | "fast", body: Record<string, unk
         for (const line of lines) {
           if (!line.startsWith("data:")) continue;
           result.events++;
-          if (line.includes("[DONE]")) sawDone = true;
-          const stamp = /"sent_at":([\d.]+)/.exec(line)?.[1];
+          if (line.includes(shape.end)) sawEnd = true;
+          const stamp = shape.stamp.exec(line)?.[1];
           if (stamp === undefined) continue;
           result.ttftMs ??= now - started;
           result.latencies.push(now - Number(stamp));
         }
       });
       res.on("end", () => {
-        finish(sawDone, sawDone ? undefined : "no [DONE]");
+        finish(sawEnd, sawEnd ? undefined : `no ${shape.end}`);
       });
       res.on("error", (error) => {
         finish(false, error.message);
@@ -178,8 +187,14 @@ function stream(target: Target, kind: "paced" | "fast", body: Record<string, unk
     req.on("error", (error) => {
       finish(false, error.message);
     });
-    req.end(JSON.stringify({ model: target.model(kind), messages: [{ role: "user", content: "bench" }], stream: true, ...body }));
+    req.end(body);
   });
+}
+
+/** POSTs a streaming chat request to one path. */
+function stream(target: Target, kind: "paced" | "fast", body: Record<string, unknown>, parse: boolean, deadlineMs = PHASE_DEADLINE_MS): Promise<StreamResult> {
+  const request = JSON.stringify({ model: target.model(kind), messages: [{ role: "user", content: "bench" }], stream: true, ...body });
+  return sseRequest(`${target.base}/v1/chat/completions`, target.headers, request, CHAT_SHAPE, parse, deadlineMs);
 }
 
 function percentile(values: readonly number[], p: number): number {
@@ -295,16 +310,52 @@ function meterCost(): { meterNs: number; parseNs: number } {
   return { meterNs: (meterBest * 1e6) / FAST_EVENTS, parseNs: (parseBest * 1e6) / FAST_EVENTS };
 }
 
+/** One streamed request to the gateway in either API; latencies from the send time stamped in each token's text. */
+function apiStream(base: string, token: string, api: "chat" | "messages", maxTokens: number): Promise<StreamResult> {
+  const body = JSON.stringify({ model: "stamped", max_tokens: maxTokens, messages: [{ role: "user", content: "bench" }], stream: true });
+  const stamp = /t\d+@([\d.]+)/;
+  return api === "chat"
+    ? sseRequest(`${base}/v1/chat/completions`, { authorization: `Bearer ${token}` }, body, { stamp, end: "[DONE]" }, true)
+    : sseRequest(`${base}/v1/messages`, { authorization: `Bearer ${token}`, "anthropic-version": "2023-06-01" }, body, { stamp, end: '"message_stop"' }, true);
+}
+
+/** The Messages translation's cost: per-chunk latency and TTFT through the same gateway to the same upstream, Messages vs Chat Completions, interleaved. */
+async function messagesCost(base: string, token: string): Promise<{ chunk: Record<"chat" | "messages", number>; ttft: Record<"chat" | "messages", number>; errors: number; chunks: number }> {
+  const apis = ["chat", "messages"] as const;
+  const chunkP50: Record<"chat" | "messages", number[]> = { chat: [], messages: [] };
+  const ttft: Record<"chat" | "messages", number[]> = { chat: [], messages: [] };
+  let errors = 0;
+  let chunks = 0;
+  const deadline = performance.now() + PHASE_DEADLINE_MS;
+  for (let round = 0; round <= 12 && performance.now() < deadline; round++) {
+    for (const api of round % 2 === 0 ? apis : [...apis].reverse()) {
+      const r = await apiStream(base, token, api, 150);
+      if (round === 0) continue;
+      if (!r.ok) errors++;
+      chunkP50[api].push(median(r.latencies.slice(5)));
+      if (api === "messages") chunks += r.latencies.length;
+    }
+  }
+  for (let i = 0; i < 110 && performance.now() < deadline; i++) {
+    for (const api of i % 2 === 0 ? apis : [...apis].reverse()) {
+      const r = await apiStream(base, token, api, 1);
+      if (!r.ok) errors++;
+      if (i >= 10 && r.ttftMs !== undefined) ttft[api].push(r.ttftMs);
+    }
+  }
+  return { chunk: { chat: median(chunkP50.chat), messages: median(chunkP50.messages) }, ttft: { chat: median(ttft.chat), messages: median(ttft.messages) }, errors, chunks };
+}
+
 // ---------------------------------------------------------------- the suite
 
 export async function benchGateway(): Promise<BenchRow[]> {
   try {
-    const [paced, fast, fast16] = await Promise.all([startChild("upstream-paced", []), startChild("upstream-fast", ["1"]), startChild("upstream-fast", ["16"])]);
+    const [paced, fast, fast16, stamped] = await Promise.all([startChild("upstream-paced", []), startChild("upstream-fast", ["1"]), startChild("upstream-fast", ["16"]), startChild("upstream-stamped", [])]);
     const [pipePaced, pipeFast, pipeFast16, gateway] = await Promise.all([
       startChild("piping", [String(paced.port)]),
       startChild("piping", [String(fast.port)]),
       startChild("piping", [String(fast16.port)]),
-      startChild("gateway", [String(paced.port), String(fast.port), String(fast16.port)]),
+      startChild("gateway", [String(paced.port), String(fast.port), String(fast16.port), String(stamped.port)]),
     ]);
     const url = (port: number): string => `http://127.0.0.1:${port}`;
     const gatewayTarget: Target = { base: url(gateway.port), headers: { authorization: `Bearer ${gateway.token ?? ""}` }, model: (kind) => kind };
@@ -337,6 +388,8 @@ export async function benchGateway(): Promise<BenchRow[]> {
     const many = await concurrent(pacedTargets.gateway, 200, 100);
     const manyPiping = await concurrent(pacedTargets.piping, 200, 100);
     const cost = meterCost();
+    process.stderr.write("  Anthropic Messages translation...\n");
+    const messages = await messagesCost(url(gateway.port), gateway.token ?? "");
 
     return [
       {
@@ -380,6 +433,20 @@ export async function benchGateway(): Promise<BenchRow[]> {
         peer: manyPiping.errors,
         unit: "streams",
         note: `100 chunks each; per-chunk latency p50 ours ${many.p50.toFixed(2)} ms, peer ${manyPiping.p50.toFixed(2)} ms${many.firstError === undefined ? "" : `; first failure: ${many.firstError}`}`,
+      },
+      {
+        name: "Messages translation: per-chunk latency p50, /v1/messages vs /v1/chat/completions (goal ≤ 0.1 ms added)",
+        ours: messages.chunk.messages,
+        peer: messages.chunk.chat,
+        unit: "ms",
+        note: `added ${(messages.chunk.messages - messages.chunk.chat).toFixed(3)} ms; same gateway, same upstream, 12 interleaved rounds of 150 chunks (${messages.chunks} through Messages); failed ${messages.errors}`,
+      },
+      {
+        name: "Messages translation: time to first token p50, /v1/messages vs /v1/chat/completions (goal ≤ 1 ms added)",
+        ours: messages.ttft.messages,
+        peer: messages.ttft.chat,
+        unit: "ms",
+        note: `added ${(messages.ttft.messages - messages.ttft.chat).toFixed(3)} ms; 100 interleaved requests each; Messages also counts the prompt (an estimate here: the upstream cannot tokenize)`,
       },
       {
         name: "stream meter cost per SSE event",

@@ -41,6 +41,8 @@ export interface FakeUpstreamOptions {
   fail?: { status: number; body: string; contentType?: string };
   /** Delay before the answer's headers (ms). */
   headerDelayMs?: number;
+  /** Paced: put the send time in each token's text too (`t3@<monotonicMs> `), so it survives a translation of the stream. */
+  stampInText?: boolean;
 }
 
 /** A request the fake received, and what became of it. */
@@ -199,7 +201,8 @@ export class FakeUpstream {
       const wait = next - performance.now();
       if (wait > 0) await sleep(wait);
       if (res.destroyed) return;
-      res.write(event({ ...head, choices: [choice(`t${i} `, null)], sent_at: monotonicMs(), seq: i }));
+      const sentAt = monotonicMs();
+      res.write(event({ ...head, choices: [choice(this.options.stampInText === true ? `t${i}@${sentAt} ` : `t${i} `, null)], sent_at: sentAt, seq: i }));
       record.chunksSent++;
     }
     if (!res.destroyed) res.end(tail);
@@ -321,6 +324,10 @@ export class FakeServerDirectory implements ServerDirectory {
   upstreamModel(profileId: string): string {
     const spec = this.spec(profileId);
     return spec.upstreamModel ?? spec.profile.name;
+  }
+
+  upstreamFields(): Record<string, unknown> {
+    return {};
   }
 
   list(): ServerInfo[] {
