@@ -3,7 +3,9 @@
 // stand-ins relaying to it) → metering → /api/usage, /api/metrics, its SSE stream and /metrics.
 /* eslint-disable @typescript-eslint/no-deprecated -- the engines read max_tokens (max_completion_tokens is OpenAI-only); clients still send it */
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import OpenAI from "openai";
 import type { MetricsSnapshot } from "../../src/shared/metrics";
 import type { Profile } from "../../src/shared/profiles";
@@ -217,6 +219,33 @@ describe("the /v1 gateway and metrics through the real manager", function () {
         ["oai", "mlx-openai-server", 2],
       ],
     );
+    await manager.api("POST", "/api/servers/stop-all");
+  });
+
+  it("sends mlx_lm.server the profile's adapter in every request (it keeps --adapter-path for default_model only), refuses an adapter mlx-openai-server would drop, and says mlx-openai-server has no /v1/completions", async () => {
+    const adapter = path.join(fixture.dataDir, "..", "my-adapter");
+    fs.mkdirSync(adapter, { recursive: true });
+    await createProfile({ name: "lm-lora", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: adapter } });
+    const answer = await openai.chat.completions.create({ model: "lm-lora", messages: [{ role: "user", content: "Hi" }], max_tokens: 3 });
+    assert.ok((answer.choices[0]?.message.content ?? "").length > 0);
+    const streamed = await openai.chat.completions.create({ model: "lm-lora", messages: [{ role: "user", content: "Hi" }], max_tokens: 3, stream: true });
+    for await (const chunk of streamed) assert.equal(chunk.object, "chat.completion.chunk");
+    await openai.completions.create({ model: "lm-lora", prompt: "Once", max_tokens: 3 });
+    const log = fs.readFileSync(path.join(fixture.dataDir, "logs", "servers", "lm-lora.log"), "utf8");
+    assert.equal(log.split("\n").filter((line) => line.includes(`request adapters=${JSON.stringify(adapter)}`)).length, 3, log);
+    // A client's own adapter wins over the profile's.
+    await openai.chat.completions.create({ model: "lm-lora", messages: [{ role: "user", content: "Hi" }], max_tokens: 3, adapters: "/other" } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming);
+    assert.match(fs.readFileSync(path.join(fixture.dataDir, "logs", "servers", "lm-lora.log"), "utf8"), /request adapters="\/other"/);
+    const refused = await manager.api("POST", "/api/profiles", { name: "oai-lora", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: adapter } });
+    assert.equal(refused.status, 400, refused.text);
+    const error = refused.json as { error: { field: string; message: string } };
+    assert.equal(error.error.field, "options.adapterPath");
+    assert.match(error.error.message, /applies adapters \(--lora-paths\) to image models only/);
+    // mlx-openai-server has no /v1/completions: the gateway says so, and what to use.
+    await createProfile({ name: "oai-text", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO } });
+    await assert.rejects(openai.completions.create({ model: "oai-text", prompt: "Once", max_tokens: 3 }), (e: unknown) => e instanceof OpenAI.NotFoundError && /mlx-openai-server has no \/v1\/completions/.test(e.message) && e.code === "unsupported_endpoint");
+    const image = await manager.api("POST", "/api/profiles", { name: "oai-flux", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: adapter, modelType: "image-generation" } });
+    assert.equal(image.status, 201, image.text);
     await manager.api("POST", "/api/servers/stop-all");
   });
 });

@@ -1,5 +1,6 @@
 import type { EngineId, EngineInfo, EngineOptionName } from "../../shared/engines";
 import type { ProfileOptions } from "../../shared/profiles";
+import type { GatewayEndpoint } from "../../shared/usage";
 import { httpOkProbe, type EngineProbe } from "./healthProbe";
 
 /** What the supervisor knows when it launches a profile. */
@@ -34,6 +35,15 @@ export interface EngineDescription extends EngineInfo {
   requestModel(ctx: RequestContext): string;
   /** How the engine reports usage on a stream (see docs/ENGINES.md). */
   streamUsage: "include_usage_chunk" | "last_chunk";
+  /**
+   * Fields every relayed JSON request carries for this profile (a client's own value wins): what
+   * the engine must hear per request rather than at start. mlx_lm.server: `adapters`.
+   */
+  requestFields?(options: ProfileOptions): Record<string, unknown>;
+  /** Gateway routes the engine does not have, with what to tell the client instead of relaying its 404. */
+  lacks?: Partial<Record<GatewayEndpoint, string>>;
+  /** What is wrong with a profile's options for this engine that the option list cannot say (answered 400 on that field). */
+  optionProblem?(options: ProfileOptions): { field: string; message: string } | undefined;
   /** A route that counts a chat prompt's tokens exactly (POST, a chat body → {prompt_tokens, context_size}); else the gateway estimates. */
   tokenizePath?: string;
 }
@@ -81,6 +91,9 @@ const mlxLm: EngineDescription = {
   health: httpOkProbe("/health"),
   // It loads whatever a request names, so it is sent the model it was started with.
   requestModel: (ctx) => ctx.modelPath,
+  // It keeps --adapter-path only for the model named "default_model" (and releases up to v0.31.3
+  // ignore the flag): the request's `adapters` field applies it on every version (SERVER.md).
+  requestFields: (options) => (options.adapterPath === undefined ? {} : { adapters: options.adapterPath }),
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
@@ -135,8 +148,20 @@ const mlxOpenAiServer: EngineDescription = {
   installHint: "pipx install mlx-openai-server",
   readiness: httpOkProbe("/health"),
   health: httpOkProbe("/health"),
-  requestModel: (ctx) => ctx.modelPath,
+  // Started with --served-model-name: it answers 404 "Model '<x>' not found" to any other name.
+  requestModel: (ctx) => ctx.alias,
+  lacks: {
+    completions: "mlx-openai-server has no /v1/completions (text completion): send the prompt to /v1/chat/completions as a user message, or use an mlx-lm profile, whose mlx_lm.server has both.",
+  },
   streamUsage: "last_chunk",
+  // --lora-paths is read by its Flux image handler only; a language model would start without the adapter.
+  optionProblem: (options) =>
+    options.adapterPath !== undefined && !["image-generation", "image-edit"].includes(options.modelType ?? "lm")
+      ? {
+          field: "options.adapterPath",
+          message: `mlx-openai-server applies adapters (--lora-paths) to image models only; a ${options.modelType ?? "lm"} model would run without it. Use the mlx-lm engine (mlx_lm.server) for a language model with an adapter.`,
+        }
+      : undefined,
   buildCommand(ctx, executable) {
     const table: Flag[] = [
       ["contextLength", "--context-length"],

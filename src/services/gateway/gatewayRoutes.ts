@@ -26,7 +26,7 @@ export interface GatewayDeps {
   /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
   authorize?: GatewayAuthorizer;
   /** What the gateway asks of each engine (its tokenize route); without it prompts are estimated. */
-  engines?: Readonly<Record<EngineId, { tokenizePath?: string }>>;
+  engines?: Readonly<Record<EngineId, { tokenizePath?: string; lacks?: Partial<Record<GatewayEndpoint, string>> }>>;
   /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
   profiles?: { list(): Profile[] };
   limits?: {
@@ -140,7 +140,8 @@ interface Target {
   meterUsage: boolean;
   dropUsageOnly: boolean;
   /** The body to send once the server's model is known. */
-  body: (upstreamModel: string) => RelayBody;
+  /** The body to send, given the `model` the engine answers to and the fields its profile adds to every request. */
+  body: (upstreamModel: string, fields: Record<string, unknown>) => RelayBody;
   /** Checks made once the server runs, before the body is built (the prompt against its context). */
   prepare?: (server: ServerInfo, signal: AbortSignal) => Promise<void>;
   /** The client speaks another API: its answer is translated. */
@@ -198,6 +199,8 @@ class Gateway {
     const { model, stream, stream_options: streamOptions } = parsed;
     const profile = this.deps.directory.findProfile(model);
     if (profile === undefined) throw modelNotFound(model);
+    const lacking = this.deps.engines?.[profile.engine].lacks?.[route.endpoint];
+    if (lacking !== undefined) throw new GatewayError(404, lacking, "unsupported_endpoint");
     const streaming = route.generates && stream === true;
     await this.forward(request, reply, {
       profile,
@@ -208,8 +211,8 @@ class Gateway {
       meterUsage: route.meterUsage,
       // Usage is always asked for upstream; a client that did not ask does not get the usage-only chunk.
       dropUsageOnly: streaming && streamOptions?.include_usage !== true,
-      body: (upstreamModel) => {
-        const out: Record<string, unknown> = { ...body, model: upstreamModel };
+      body: (upstreamModel, fields) => {
+        const out: Record<string, unknown> = { ...fields, ...body, model: upstreamModel };
         if (streaming) out["stream_options"] = { ...(streamOptions ?? {}), include_usage: true };
         return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
       },
@@ -242,8 +245,8 @@ class Gateway {
         if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
         if (fit.maxTokens !== undefined) chat.max_tokens = fit.maxTokens;
       },
-      body: (upstreamModel) => {
-        const out: Record<string, unknown> = { ...chat, model: upstreamModel, stream: streaming };
+      body: (upstreamModel, fields) => {
+        const out: Record<string, unknown> = { ...fields, ...chat, model: upstreamModel, stream: streaming };
         if (streaming) out["stream_options"] = { include_usage: true };
         return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
       },
@@ -332,7 +335,7 @@ class Gateway {
         baseUrl: server.upstreamUrl,
         upstream: { profileId: profile.id, process: `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
         path: `/v1${target.path}`,
-        body: target.body(upstreamModel),
+        body: target.body(upstreamModel, directory.upstreamFields(profile.id)),
         res: reply.raw,
         signal: client.signal,
         meterUsage: target.meterUsage,

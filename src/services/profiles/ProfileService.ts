@@ -137,6 +137,8 @@ export class ProfileService {
         throw new ApiError(400, "validation_failed", `${engine.label} does not take the option "${key}". It takes: ${engine.options.join(", ")}.`, `options.${key}`);
       }
     }
+    const problem = engine.optionProblem?.(spec.options);
+    if (problem !== undefined) throw new ApiError(400, "validation_failed", problem.message, problem.field);
     const model = resolveModel(spec.model, this.deps.catalog);
     if (!engine.formats.includes(model.format)) {
       throw new ApiError(

@@ -363,7 +363,9 @@ async function main(): Promise<void> {
     }
     const chatPaths =
       flavor === "mlx_lm.server" ? ["/v1/chat/completions", "/chat/completions"] : ["/v1/chat/completions"];
-    if (req.method === "POST" && (chatPaths.includes(url) || url === "/v1/completions")) {
+    // mlx-openai-server has no /v1/completions (its router has chat, embeddings, images, audio).
+    const completionPaths = flavor === "mlx_lm.server" ? ["/v1/completions"] : [];
+    if (req.method === "POST" && (chatPaths.includes(url) || completionPaths.includes(url))) {
       if (!state.loaded) {
         sendJson(res, 503, {
           error: { message: "Model handler not initialized", type: "service_unavailable", code: 503 },
@@ -380,6 +382,19 @@ async function main(): Promise<void> {
         return;
       }
       const named = body["model"];
+      // mlx-openai-server registers its one model under --served-model-name (else the path) and
+      // answers any other name with FastAPI's 404 (app/api/endpoints.py, v1.8.1).
+      if (flavor === "mlx-openai-server" && typeof named === "string" && named !== servedName) {
+        sendJson(res, 404, {
+          detail: { error: { message: `Model '${named}' not found. Available models: ${servedName}`, type: "invalid_request_error", code: 404 } },
+        });
+        return;
+      }
+      // mlx_lm.server takes an adapter per request in `adapters` (SERVER.md); the log line lets tests see it arrive.
+      if (flavor === "mlx_lm.server" && "adapters" in body) {
+        log(`request adapters=${JSON.stringify(body["adapters"])}`);
+        delete body["adapters"];
+      }
       // The real mlx_lm.server loads whatever model a request names: the manager must always send the profile's.
       if (
         flavor === "mlx_lm.server" &&
