@@ -265,7 +265,7 @@ describe("ServerSupervisor (real processes)", function () {
       info.failure!.logTail.join("\n"),
     );
     assert.deepEqual(pidsWithCommandLine(`--port ${info.port}`), [], "the stand-in is gone");
-    assert.equal(s.upstreamModel(id), mlxDir, "MLX engines are sent the model path they were started with");
+    assert.equal(s.upstreamModel(id), "never-ready", "mlx-openai-server is sent the --served-model-name it was started with");
     assert.deepEqual(pidsWithCommandLine(standins.env["STANDIN_GGUF"]!), [], "and so is its llama child");
   });
 

@@ -160,11 +160,11 @@ describe("readiness", () => {
 describe("engine descriptions", () => {
   const ctx = { alias: "my-profile", modelPath: "/models/tiny" };
 
-  it("say which model a request names: the alias for llama engines, the model path for the MLX ones", () => {
+  it("say which model a request names: the alias for llama engines and mlx-openai-server (its --served-model-name), the model path for mlx_lm.server", () => {
     assert.equal(ENGINES.llama.requestModel(ctx), "my-profile");
     assert.equal(ENGINES["llama-server"].requestModel(ctx), "my-profile");
     assert.equal(ENGINES["mlx-lm"].requestModel(ctx), "/models/tiny");
-    assert.equal(ENGINES["mlx-openai-server"].requestModel(ctx), "/models/tiny");
+    assert.equal(ENGINES["mlx-openai-server"].requestModel(ctx), "my-profile");
   });
 
   it("judge readiness and health by GET /health answering 200", async () => {
