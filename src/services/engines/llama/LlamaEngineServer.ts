@@ -224,20 +224,6 @@ export class LlamaEngineServer {
         sendJson(res, 400, tools.error);
         return;
       }
-      // A prompt the context cannot hold is refused at once, never cut short in silence.
-      const promptTokens = generator.countChatTokens(history, tools.value?.functions);
-      if (promptTokens >= generator.contextSize) {
-        record.notes.push(`prompt_tokens=${promptTokens}`, "context_length_exceeded");
-        sendJson(
-          res,
-          400,
-          openAiError(
-            `The prompt is ${promptTokens} tokens, but the context is ${generator.contextSize} tokens. Send a shorter conversation, or start the engine with a larger --ctx-size.`,
-            { param: "messages", code: "context_length_exceeded" },
-          ),
-        );
-        return;
-      }
       await this.generate(req, res, record, generator, {
         kind: "chat",
         input: { kind: "chat", history, ...(tools.value !== undefined ? { tools: tools.value } : {}) },

@@ -164,16 +164,6 @@ describe("llama engine: tools, embeddings and prompt counts (tool-template tiny 
     assert.ok(["Paris", "Oslo", "Lima"].includes((JSON.parse(call.function.arguments) as { city: string }).city));
   });
 
-  it("refuses a prompt longer than the context at once, naming both numbers", async () => {
-    const plainClient = new OpenAI({ baseURL: `${plain.url}/v1`, apiKey: "x", maxRetries: 0 });
-    const began = performance.now();
-    await assert.rejects(
-      plainClient.chat.completions.create({ model: "plain", messages: [{ role: "user", content: "the dog ran to the park and ".repeat(400) }], max_tokens: 8 }),
-      (error: unknown) => error instanceof OpenAI.BadRequestError && error.code === "context_length_exceeded" && /The prompt is \d+ tokens, but the context is 2048 tokens/.test(error.message),
-    );
-    assert.ok(performance.now() - began < 5000);
-  });
-
   it("serves /v1/embeddings with --embedding (floats and base64), and says how to turn it on without", async () => {
     const result = await client.embeddings.create({ model: "tools", input: ["the dog", "a cat in the park"], encoding_format: "float" });
     assert.equal(result.data.length, 2);
