@@ -211,13 +211,15 @@ export class ChatView {
     }
     if (this.conversation?.id === conversation.id) {
       this.conversation = draftOf(conversation);
-      if (buffer?.view) {
+      const last = conversation.messages.at(-1);
+      // The saved reply is the whole one: a part missed while the panel was away is shown now.
+      if (buffer?.view && last?.content === buffer.text) {
         buffer.view.finish();
         const message = buffer.view.element.closest(".message");
-        const last = conversation.messages.at(-1);
-        if (message && last) message.querySelector(".stats")?.replaceChildren(statsText(last.stats ?? stats));
+        if (message) message.querySelector(".stats")?.replaceChildren(statsText(last.stats ?? stats));
       } else {
         this.renderMessages();
+        if (this.status.textContent.startsWith("Missed part")) this.status.textContent = "";
       }
     }
     void this.refreshList();
