@@ -443,10 +443,26 @@ function clientLeft(): GatewayError {
   return new GatewayError(400, "The client disconnected while sending the body.", "client_disconnected");
 }
 
+/** Reads and drops what is left of a request body. */
+function drain(req: IncomingMessage): Promise<void> {
+  return new Promise((resolve) => {
+    req.on("data", () => undefined);
+    req.once("end", resolve);
+    req.once("error", () => { resolve(); });
+    req.once("close", resolve);
+    req.resume();
+  });
+}
+
 /** Reads a request body of at most `limit` bytes. */
 function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
   const declared = declaredLength(req);
-  if (declared !== undefined && declared > limit) return Promise.reject(tooLarge(limit));
+  if (declared !== undefined && declared > limit) {
+    // A client still sending a body somewhat over the limit gets the 413, not a broken pipe: the
+    // rest is read and dropped. One more than twice the limit is refused at once.
+    if (declared > 2 * limit) return Promise.reject(tooLarge(limit));
+    return drain(req).then(() => Promise.reject(tooLarge(limit)));
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   return readChunks(
