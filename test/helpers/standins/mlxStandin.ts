@@ -1,6 +1,12 @@
 // The program behind the `mlx_lm.server` and `mlx-openai-server` test stand-ins (see ./index.ts for
 // how tests install and use them). Which engine it plays is the name it was run as. It is bundled by
 // esbuild into the test's bin dir, so it imports only Node.
+//
+// Upstream it follows (../shared/docs/ENGINES.md): mlx-openai-server v1.8.1 (4b7d4b6) — one model
+// under --served-model-name, FastAPI's 404 {"detail": {"error": …}} for any other name, no
+// /v1/completions; mlx_lm.server v0.31.3 (HEAD d78bf58) — a request's `adapters` field. Still as
+// before and not yet as strict as the engines (issue 16): mlx_lm.server's background load and 411
+// without Content-Length, mlx-openai-server not listening until its model has loaded.
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
