@@ -326,10 +326,6 @@ export class FakeServerDirectory implements ServerDirectory {
     return spec.upstreamModel ?? spec.profile.name;
   }
 
-  upstreamFields(): Record<string, unknown> {
-    return {};
-  }
-
   list(): ServerInfo[] {
     return this.specs.map((s) => this.info(s));
   }

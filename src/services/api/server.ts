@@ -67,7 +67,7 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
     await reply
       .code(401)
       .header("www-authenticate", 'Bearer realm="mlx-manager"')
-      .send(v1 && dialect === "anthropic" ? errorBody(dialect, new GatewayError(401, message, "invalid_api_key")) : new ApiError(401, "unauthorized", message).toBody());
+      .send(dialect === "anthropic" ? errorBody(dialect, new GatewayError(401, message, "invalid_api_key")) : new ApiError(401, "unauthorized", message).toBody());
   });
 
   app.setNotFoundHandler(async (request, reply) => {

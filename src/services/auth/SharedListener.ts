@@ -216,7 +216,7 @@ export class SharedListener {
     return app;
   }
 
-  /** /v1: an approved user's JWT or API key, within the per-user rate; errors in OpenAI's shape. */
+  /** /v1: an approved user's JWT or API key, within the per-user rate; errors in the shape of the API the route speaks. */
   private async guardV1(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const principal = await this.deps.access.fromBearer(presentedCredential(request.headers));
     const dialect = dialectOf(request.url);

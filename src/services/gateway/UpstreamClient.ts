@@ -458,11 +458,8 @@ class Exchange {
         this.settle("error", "unreadable upstream answer");
         return;
       }
-      const usage = UsageCarrier.safeParse(json);
-      if (usage.success) {
-        const read = readUsage(usage.data.usage);
-        if (read !== undefined) this.result.usage = read;
-      }
+      const usage = usageIn(json);
+      if (usage !== undefined) this.result.usage = usage;
       this.sendBody(status, translate.body(json));
       this.settle("ok");
     });
@@ -524,11 +521,16 @@ class Exchange {
 
 function usageOf(body: Buffer): TokenUsage | undefined {
   try {
-    const parsed = UsageCarrier.safeParse(JSON.parse(body.toString("utf8")));
-    return parsed.success ? readUsage(parsed.data.usage) : undefined;
+    return usageIn(JSON.parse(body.toString("utf8")));
   } catch {
     return undefined;
   }
+}
+
+/** The usage of a parsed JSON answer, when it has one. */
+function usageIn(json: unknown): TokenUsage | undefined {
+  const parsed = UsageCarrier.safeParse(json);
+  return parsed.success ? readUsage(parsed.data.usage) : undefined;
 }
 
 /** An upstream's error answer in OpenAI's shape: kept when it already is, wrapped (FastAPI's `detail`, plain text) when not. */

@@ -4,6 +4,7 @@ import { z } from "zod";
 import type { EngineId } from "../../shared/engines";
 import type { Profile } from "../../shared/profiles";
 import type { GatewayModel, ServerInfo, ServerState } from "../../shared/servers";
+import type { EngineDescription } from "../engines/registry";
 import type { Logger } from "../logging/Logger";
 import type { ServerDirectory } from "../servers/ServerDirectory";
 import { MultipartModelFinder, multipartBoundary, type MultipartModelField } from "./multipartModel";
@@ -25,8 +26,8 @@ export interface GatewayDeps {
   logger: Logger;
   /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
   authorize?: GatewayAuthorizer;
-  /** What the gateway asks of each engine (its tokenize route); without it prompts are estimated. */
-  engines?: Readonly<Record<EngineId, { tokenizePath?: string; lacks?: Partial<Record<GatewayEndpoint, string>> }>>;
+  /** What the gateway asks of each engine (its tokenize route, the routes it lacks, the fields each request carries); without it prompts are estimated and bodies go as sent. */
+  engines?: Readonly<Record<EngineId, Pick<EngineDescription, "tokenizePath" | "lacks" | "requestFields">>>;
   /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
   profiles?: { list(): Profile[] };
   limits?: {
@@ -335,7 +336,7 @@ class Gateway {
         baseUrl: server.upstreamUrl,
         upstream: { profileId: profile.id, process: `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
         path: `/v1${target.path}`,
-        body: target.body(upstreamModel, directory.upstreamFields(profile.id)),
+        body: target.body(upstreamModel, this.deps.engines?.[profile.engine].requestFields?.(profile.options) ?? {}),
         res: reply.raw,
         signal: client.signal,
         meterUsage: target.meterUsage,

@@ -11,8 +11,6 @@ export interface ServerDirectory {
   noteActivity(profileId: string): void;
   /** The `model` value to send upstream: what the engine was started with (mlx_lm.server loads whatever a request names). */
   upstreamModel(profileId: string): string;
-  /** Fields every relayed JSON request for the profile carries (its engine description's requestFields); a client's own value wins. */
-  upstreamFields(profileId: string): Record<string, unknown>;
   /** Every server the supervisor knows, in any state. */
   list(): ServerInfo[];
 }

@@ -232,11 +232,6 @@ export class ServerSupervisor implements ServerDirectory {
     return this.options.engines[profile.engine].requestModel({ modelPath, alias: profile.name });
   }
 
-  upstreamFields(profileId: string): Record<string, unknown> {
-    const profile = this.options.profiles.get(profileId);
-    return this.options.engines[profile.engine].requestFields?.(profile.options) ?? {};
-  }
-
   /** Records that a request used the server now; the gateway calls it when a request starts and when it ends. */
   noteActivity(profileId: string): void {
     const entry = this.entries.get(profileId);

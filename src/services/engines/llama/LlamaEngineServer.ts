@@ -326,6 +326,23 @@ export class LlamaEngineServer {
     return sampling;
   }
 
+  /** The abort of one request: fired when its client hangs up, or by close(); release it when the request ends. */
+  private requestAbort(res: http.ServerResponse): { abort: AbortController; release: () => void } {
+    const abort = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) abort.abort(new ClientDisconnected());
+    };
+    res.once("close", onClose);
+    this.running.add(abort);
+    return {
+      abort,
+      release: () => {
+        this.running.delete(abort);
+        res.off("close", onClose);
+      },
+    };
+  }
+
   /** `POST /v1/embeddings`: one vector per input, in the generation queue's turn. */
   private async embeddings(
     res: http.ServerResponse,
@@ -346,12 +363,7 @@ export class LlamaEngineServer {
       return;
     }
     const inputs = typeof request.input === "string" ? [request.input] : request.input;
-    const abort = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new ClientDisconnected());
-    };
-    res.once("close", onClose);
-    this.running.add(abort);
+    const { abort, release } = this.requestAbort(res);
     try {
       const { vectors, tokens } = await this.queue.run(abort.signal, () => embed(inputs, abort.signal));
       const size = vectors[0]?.length ?? 0;
@@ -378,8 +390,7 @@ export class LlamaEngineServer {
       }
       sendJson(res, 500, openAiError(`Embedding failed: ${errorMessage(error)}`, { type: "server_error", code: "embedding_failed" }));
     } finally {
-      this.running.delete(abort);
-      res.off("close", onClose);
+      release();
     }
   }
 
@@ -396,13 +407,8 @@ export class LlamaEngineServer {
       includeUsage: boolean;
     },
   ): Promise<void> {
-    const abort = new AbortController();
-    const onClose = (): void => {
-      if (!res.writableFinished) abort.abort(new ClientDisconnected());
-    };
-    res.once("close", onClose);
+    const { abort, release } = this.requestAbort(res);
     req.socket.setNoDelay(true);
-    this.running.add(abort);
 
     const head: ResponseHeader = {
       id: `${job.kind === "chat" ? "chatcmpl" : "cmpl"}-${randomUUID()}`,
@@ -438,7 +444,7 @@ export class LlamaEngineServer {
           (event) => {
             chunks++;
             if (event.type === "toolCall") {
-              const id = (callIds[event.index] ??= `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`);
+              const id = (callIds[event.index] ??= toolCallId());
               const first = !announced.has(event.index);
               announced.add(event.index);
               if (!job.stream) return;
@@ -466,7 +472,7 @@ export class LlamaEngineServer {
         );
       });
       const toolCalls: ToolCall[] = result.toolCalls.map((call, index) => ({
-        id: callIds[index] ?? `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`,
+        id: callIds[index] ?? toolCallId(),
         type: "function",
         // A call without parameters is sent as an empty object, as OpenAI's are.
         function: { name: call.name, arguments: call.arguments === "" ? "{}" : call.arguments },
@@ -543,8 +549,7 @@ export class LlamaEngineServer {
         res.end();
       }
     } finally {
-      this.running.delete(abort);
-      res.off("close", onClose);
+      release();
     }
   }
 }
@@ -595,6 +600,11 @@ function chatHistory(
   if (last?.type !== "model" || last.response.some((item) => typeof item !== "string"))
     history.push({ type: "model", response: [] });
   return history;
+}
+
+/** An id for a tool call, in OpenAI's `call_…` style. */
+function toolCallId(): string {
+  return `call_${randomUUID().replaceAll("-", "").slice(0, 24)}`;
 }
 
 /** A call's arguments as the template renders them: the parsed JSON, or the text when it is not JSON. */
