@@ -18,6 +18,15 @@ export const ModelRef = z.discriminatedUnion("source", [
 ]);
 export type ModelRef = z.infer<typeof ModelRef>;
 
+/** mlx-openai-server's parsers at v1.8.1 (app/parsers/__init__.py): the names its --tool-call-parser takes. */
+export const TOOL_CALL_PARSERS = ["functiongemma", "gemma4", "glm4_moe", "harmony", "hermes", "iquest_coder_v1", "kimi_k2", "longcat_flash_lite", "minimax_m2", "nemotron3_nano", "qwen3", "qwen3_coder", "qwen3_moe", "qwen3_vl", "solar_open", "step_35"] as const;
+/** …and its --reasoning-parser. */
+export const REASONING_PARSERS = ["gemma4", "glm47_flash", "glm4_moe", "harmony", "hermes", "kimi_k2", "minimax_m2", "mixed_think_tool_handoff", "nemotron3_nano", "qwen3", "qwen3_5", "qwen3_moe", "qwen3_vl", "solar_open", "step_35"] as const;
+/** llama.cpp's KV cache types (-ctk / -ctv). */
+const KV_CACHE_TYPES = ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"] as const;
+const JsonValue: z.ZodType = z.json();
+const LocalPath = z.string().min(1).max(4096);
+
 const EnvName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "environment variable names are letters, digits and _");
 
 export const ProfileOptions = z
@@ -31,14 +40,55 @@ export const ProfileOptions = z
     repetitionPenalty: z.number().min(0).max(10),
     seed: z.int().min(0).max(2 ** 32 - 1),
     modelType: z.enum(["lm", "multimodal", "embeddings", "whisper", "image-generation", "image-edit"]),
-    adapterPath: z.string().min(1).max(4096),
-    draftModel: z.string().min(1).max(4096),
+    /** A local folder (MLX adapters) or .gguf file (llama-server --lora): an absolute path or ~/…. */
+    adapterPath: LocalPath,
+    /** A local model, or an MLX repo in the Hugging Face cache ("org/name"). */
+    draftModel: LocalPath,
     trustRemoteCode: z.boolean(),
     chatTemplate: z.string().min(1).max(100_000),
     threads: z.int().min(1).max(1024),
-    gpuLayers: z.int().min(0).max(10_000),
+    /** llama-server -ngl: a number of layers, or "auto" (its default: as many as fit) or "all". */
+    gpuLayers: z.union([z.int().min(0).max(10_000), z.enum(["auto", "all"])]),
     /** The built-in llama engine: also serve /v1/embeddings. */
     embedding: z.boolean(),
+    /** Speculative decoding: tokens the draft model proposes per step. */
+    numDraftTokens: z.int().min(1).max(64),
+    /** Extra variables for the chat template, e.g. {"enable_thinking": false}. */
+    chatTemplateArgs: z.record(z.string().min(1).max(200), JsonValue),
+    /** A Jinja chat template file that replaces the model's. */
+    chatTemplateFile: LocalPath,
+    /** Prompt caches kept for reuse between requests. */
+    promptCacheSize: z.int().min(0).max(100_000),
+    /** The most bytes the prompt caches may hold. */
+    promptCacheBytes: z.int().min(1).max(2 ** 53),
+    /** Sequences decoded together, and prompts prefilled together, when requests are batched. */
+    decodeConcurrency: z.int().min(1).max(4096),
+    promptConcurrency: z.int().min(1).max(4096),
+    logLevel: z.enum(["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]),
+    /** mlx-openai-server: let the model decide when to call tools (needs toolCallParser). */
+    enableAutoToolChoice: z.boolean(),
+    toolCallParser: z.enum(TOOL_CALL_PARSERS),
+    reasoningParser: z.enum(REASONING_PARSERS),
+    /** Quantize the KV cache to this many bits (mlx-openai-server), in groups of kvGroupSize. */
+    kvBits: z.union([z.literal(2), z.literal(3), z.literal(4), z.literal(5), z.literal(6), z.literal(8)]),
+    kvGroupSize: z.union([z.literal(32), z.literal(64), z.literal(128)]),
+    disableBatching: z.boolean(),
+    /** Requests the engine holds waiting, and how long one may wait. */
+    queueSize: z.int().min(1).max(100_000),
+    queueTimeoutSec: z.int().min(1).max(86_400),
+    /** mlx-openai-server image models: the model's configuration name (--config-name, e.g. flux-schnell). */
+    imageConfig: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, "a configuration name: letters, digits, '.', '_' and '-'"),
+    /** llama-server: requests served at once (slots). */
+    parallel: z.int().min(1).max(256),
+    flashAttention: z.enum(["on", "off", "auto"]),
+    cacheTypeK: z.enum(KV_CACHE_TYPES),
+    cacheTypeV: z.enum(KV_CACHE_TYPES),
+    /** llama-server: use the model's Jinja chat template (on by default; needed for tool calls). */
+    jinja: z.boolean(),
+    /** llama-server: the multimodal projector file of a vision model. */
+    mmproj: LocalPath,
+    /** llama-server: serve /metrics. */
+    metrics: z.boolean(),
     /** Passed to the engine as they are, one array element per argument (never a shell string). */
     extraArgs: z.array(z.string().max(4096)).max(200),
     env: z.record(EnvName, z.string().max(32_768)),
@@ -95,6 +145,17 @@ export const ProfileInput = z
 export type ProfileInput = z.input<typeof ProfileInput>;
 export type ProfileSpec = z.output<typeof ProfileInput>;
 
+/** What a profile's server can do, as the manager works it out from its engine, options and model. */
+export const ProfileCapabilities = z.object({
+  /** The engine and model really do tool calls. */
+  toolCalling: z.boolean(),
+  /** Images can be sent (a vision model with an engine that takes them). */
+  imageInput: z.boolean(),
+  /** The context the engine runs with, when it can be known. */
+  contextLength: z.number().optional(),
+});
+export type ProfileCapabilities = z.infer<typeof ProfileCapabilities>;
+
 /** A stored profile. `version` increases on every write; edits must name the version they saw. */
 export const Profile = z.object({
   id: z.string(),
@@ -109,6 +170,8 @@ export const Profile = z.object({
   version: z.number(),
   createdAt: z.number(),
   updatedAt: z.number(),
+  /** In the manager's answers and events; not stored. */
+  capabilities: ProfileCapabilities.optional(),
 });
 export type Profile = z.infer<typeof Profile>;
 

@@ -92,14 +92,14 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   });
 
   const byId = z.object({ id: z.string().min(1).max(200) });
-  app.get("/api/profiles", async () => ({ profiles: deps.profiles.list() }));
+  app.get("/api/profiles", async () => ({ profiles: deps.profiles.list().map((p) => deps.profiles.describe(p)) }));
   app.post("/api/profiles", async (request, reply) => reply.code(201).send(deps.profiles.create(request.body)));
   app.get("/api/profiles/export", async (request) => {
     const { ids } = parseOrThrow(z.object({ ids: z.string().max(10_000).optional() }).strict(), request.query, "query");
     return deps.profiles.export(ids?.split(",").filter(Boolean));
   });
   app.post("/api/profiles/import", async (request, reply) => reply.code(201).send(deps.profiles.import(request.body)));
-  app.get("/api/profiles/:id", async (request) => deps.profiles.get(parseOrThrow(byId, request.params).id));
+  app.get("/api/profiles/:id", async (request) => deps.profiles.describe(deps.profiles.get(parseOrThrow(byId, request.params).id)));
   app.patch("/api/profiles/:id", async (request) => deps.profiles.update(parseOrThrow(byId, request.params).id, request.body));
   app.post("/api/profiles/:id/duplicate", async (request, reply) => {
     const body = parseOrThrow(z.object({ name: z.string().optional() }).strict(), request.body ?? {}, "body");

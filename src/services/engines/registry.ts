@@ -1,7 +1,9 @@
 import type { EngineId, EngineInfo, EngineOptionName } from "../../shared/engines";
-import type { ProfileOptions } from "../../shared/profiles";
+import type { ProfileCapabilities, ProfileOptions } from "../../shared/profiles";
+import type { ModelFacts } from "./modelFacts";
 import type { GatewayEndpoint } from "../../shared/usage";
-import { httpOkProbe, type EngineProbe } from "./healthProbe";
+import { siblingCommand, type EngineVersionQuery } from "../servers/engineVersion";
+import { httpOkProbe, warmUpProbe, type EngineProbe } from "./healthProbe";
 
 /** What the supervisor knows when it launches a profile. */
 export interface LaunchContext {
@@ -44,27 +46,70 @@ export interface EngineDescription extends EngineInfo {
   lacks?: Partial<Record<GatewayEndpoint, string>>;
   /** What is wrong with a profile's options for this engine that the option list cannot say (answered 400 on that field). */
   optionProblem?(options: ProfileOptions): { field: string; message: string } | undefined;
+  /** Read from the log while a server starts: why its model failed to load although the process runs on (else undefined). */
+  loadFailure?(log: readonly string[]): string | undefined;
+  /**
+   * How fast it loads a model from disk, for the start timeout: the supervisor's timeout plus the
+   * model's size at this rate (a 70B model takes minutes).
+   */
+  loadBytesPerSecond: number;
+  /** What a profile of this engine can do, from its options and what the model's files say. */
+  capabilities(options: ProfileOptions, model: ModelFacts): ProfileCapabilities;
+  /** How to read its version, and the oldest the manager works with. */
+  version?: EngineVersionQuery;
   /** A route that counts a chat prompt's tokens exactly (POST, a chat body → {prompt_tokens, context_size}); else the gateway estimates. */
   tokenizePath?: string;
 }
 
 const LOOPBACK = "127.0.0.1";
 
-type Flag = readonly [EngineOptionName, string];
+/** An option and its flag; a third name is the flag for `false` (llama-server's `--no-jinja`). */
+type Flag = readonly [EngineOptionName, string, string?];
 
-/** Appends `--flag value` for each option that is set, in a fixed order. */
+/** Appends `--flag value` for each option that is set, in a fixed order (objects as JSON). */
 function flags(options: ProfileOptions, table: readonly Flag[]): string[] {
   const out: string[] = [];
-  for (const [name, flag] of table) {
+  for (const [name, flag, negative] of table) {
     const value = options[name];
     if (value === undefined) continue;
     if (typeof value === "boolean") {
       if (value) out.push(flag);
+      else if (negative !== undefined) out.push(negative);
     } else if (typeof value === "string" || typeof value === "number") {
       out.push(flag, String(value));
+    } else if (typeof value === "object" && !Array.isArray(value)) {
+      out.push(flag, JSON.stringify(value));
     }
   }
   return out;
+}
+
+/**
+ * The failure of a Python engine's model load, from its log: the exception line that ends the last
+ * traceback ("FileNotFoundError: …"), once the traceback is complete.
+ */
+export function pythonLoadFailure(log: readonly string[]): string | undefined {
+  let start = -1;
+  for (let i = log.length - 1; i >= 0; i--) {
+    if ((log[i] ?? "").startsWith("Traceback (most recent call last):")) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) return undefined;
+  // The frames are indented; the exception is the first line after them that is not.
+  for (let i = start + 1; i < log.length; i++) {
+    const line = log[i] ?? "";
+    if (line !== "" && !/^\s/.test(line)) return line.trim();
+  }
+  return undefined;
+}
+
+/** A draft length without a draft model does nothing: say so. */
+function draftProblem(options: ProfileOptions): { field: string; message: string } | undefined {
+  return options.numDraftTokens !== undefined && options.draftModel === undefined
+    ? { field: "options.numDraftTokens", message: "numDraftTokens sets how many tokens the draft model proposes: set options.draftModel too, or remove it." }
+    : undefined;
 }
 
 const mlxLm: EngineDescription = {
@@ -79,21 +124,46 @@ const mlxLm: EngineDescription = {
     "minP",
     "adapterPath",
     "draftModel",
+    "numDraftTokens",
     "trustRemoteCode",
     "chatTemplate",
+    "chatTemplateArgs",
+    "promptCacheSize",
+    "promptCacheBytes",
+    "decodeConcurrency",
+    "promptConcurrency",
+    "logLevel",
     "extraArgs",
     "env",
   ],
   appleSiliconOnly: true,
   executable: "mlx_lm.server",
   installHint: "pip install mlx-lm",
-  readiness: httpOkProbe("/health"),
+  // Its /health answers 200 at once and the model loads in a background thread; a request waits for
+  // the load (and forever when it failed). Ready = a 1-token completion answered; the log is watched
+  // for the traceback of a failed load meanwhile.
+  readiness: warmUpProbe("/v1/completions"),
+  loadFailure: pythonLoadFailure,
+  loadBytesPerSecond: 200e6,
+  version: {
+    command: siblingCommand("mlx_lm"),
+    parse: (output) => /^\s*(\d+\.\d+\.\d+\S*)\s*$/m.exec(output)?.[1],
+    upgrade: "pip install -U mlx-lm",
+  },
   health: httpOkProbe("/health"),
   // It loads whatever a request names, so it is sent the model it was started with.
   requestModel: (ctx) => ctx.modelPath,
   // It keeps --adapter-path only for the model named "default_model" (and releases up to v0.31.3
   // ignore the flag): the request's `adapters` field applies it on every version (SERVER.md).
   requestFields: (options) => (options.adapterPath === undefined ? {} : { adapters: options.adapterPath }),
+  // It passes a request's tools to the chat template and parses the calls the tokenizer knows: only
+  // a model whose template takes tools calls them. No context flag: the model's own length applies.
+  capabilities: (_options, model) => ({
+    toolCalling: model.templateTakesTools === true,
+    imageInput: false,
+    ...(model.contextLength === undefined ? {} : { contextLength: model.contextLength }),
+  }),
+  optionProblem: (options) => draftProblem(options),
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
@@ -104,8 +174,15 @@ const mlxLm: EngineDescription = {
       ["minP", "--min-p"],
       ["adapterPath", "--adapter-path"],
       ["draftModel", "--draft-model"],
+      ["numDraftTokens", "--num-draft-tokens"],
       ["trustRemoteCode", "--trust-remote-code"],
       ["chatTemplate", "--chat-template"],
+      ["chatTemplateArgs", "--chat-template-args"],
+      ["promptCacheSize", "--prompt-cache-size"],
+      ["promptCacheBytes", "--prompt-cache-bytes"],
+      ["decodeConcurrency", "--decode-concurrency"],
+      ["promptConcurrency", "--prompt-concurrency"],
+      ["logLevel", "--log-level"],
     ];
     return {
       command: executable,
@@ -139,14 +216,40 @@ const mlxOpenAiServer: EngineDescription = {
     "modelType",
     "adapterPath",
     "draftModel",
+    "numDraftTokens",
     "trustRemoteCode",
+    "enableAutoToolChoice",
+    "toolCallParser",
+    "reasoningParser",
+    "chatTemplateFile",
+    "kvBits",
+    "kvGroupSize",
+    "promptCacheSize",
+    "promptCacheBytes",
+    "decodeConcurrency",
+    "promptConcurrency",
+    "disableBatching",
+    "queueSize",
+    "queueTimeoutSec",
+    "imageConfig",
+    "logLevel",
     "extraArgs",
     "env",
   ],
   appleSiliconOnly: true,
   executable: "mlx-openai-server",
   installHint: "pipx install mlx-openai-server",
+  // It does not listen until its model is loaded (and exits when the load fails or takes 300 s):
+  // connections are refused meanwhile, then /health answers 200.
   readiness: httpOkProbe("/health"),
+  loadBytesPerSecond: 200e6,
+  version: {
+    command: (executable) => ({ command: executable, args: ["--version"] }),
+    // click's version option: "mlx-openai-server, version 1.8.1"
+    parse: (output) => /version (\d+\.\d+\.\d+\S*)/.exec(output)?.[1],
+    floor: { version: "1.7.0", reason: "--served-model-name, the name the gateway sends, and --repetition-penalty came in 1.7.0" },
+    upgrade: "pipx upgrade mlx-openai-server (or pip install -U mlx-openai-server)",
+  },
   health: httpOkProbe("/health"),
   // Started with --served-model-name: it answers 404 "Model '<x>' not found" to any other name.
   requestModel: (ctx) => ctx.alias,
@@ -154,14 +257,32 @@ const mlxOpenAiServer: EngineDescription = {
     completions: "mlx-openai-server has no /v1/completions (text completion): send the prompt to /v1/chat/completions as a user message, or use an mlx-lm profile, whose mlx_lm.server has both.",
   },
   streamUsage: "last_chunk",
-  // --lora-paths is read by its Flux image handler only; a language model would start without the adapter.
-  optionProblem: (options) =>
-    options.adapterPath !== undefined && !["image-generation", "image-edit"].includes(options.modelType ?? "lm")
-      ? {
-          field: "options.adapterPath",
-          message: `mlx-openai-server applies adapters (--lora-paths) to image models only; a ${options.modelType ?? "lm"} model would run without it. Use the mlx-lm engine (mlx_lm.server) for a language model with an adapter.`,
-        }
-      : undefined,
+  // Tool calls come back parsed only with a tool-call parser and auto tool choice; images only to a multimodal model.
+  capabilities: (options, model) => {
+    const type = options.modelType ?? "lm";
+    const chats = type === "lm" || type === "multimodal";
+    const context = options.contextLength ?? model.contextLength;
+    return {
+      toolCalling: chats && options.enableAutoToolChoice === true && options.toolCallParser !== undefined,
+      imageInput: type === "multimodal",
+      ...(context === undefined ? {} : { contextLength: context }),
+    };
+  },
+  optionProblem: (options) => {
+    const type = options.modelType ?? "lm";
+    const image = type === "image-generation" || type === "image-edit";
+    // --lora-paths is read by its Flux image handler only; a language model would start without the adapter.
+    if (options.adapterPath !== undefined && !image)
+      return {
+        field: "options.adapterPath",
+        message: `mlx-openai-server applies adapters (--lora-paths) to image models only; a ${type} model would run without it. Use the mlx-lm engine (mlx_lm.server) for a language model with an adapter.`,
+      };
+    if (options.imageConfig !== undefined && !image)
+      return { field: "options.imageConfig", message: `imageConfig (--config-name) is for image-generation and image-edit models; this profile's modelType is ${type}.` };
+    if (options.enableAutoToolChoice === true && options.toolCallParser === undefined)
+      return { field: "options.toolCallParser", message: "enableAutoToolChoice needs a tool-call parser that matches the model's format (e.g. qwen3, hermes, glm4_moe): set options.toolCallParser." };
+    return draftProblem(options);
+  },
   buildCommand(ctx, executable) {
     const table: Flag[] = [
       ["contextLength", "--context-length"],
@@ -174,7 +295,23 @@ const mlxOpenAiServer: EngineDescription = {
       ["seed", "--seed"],
       ["adapterPath", "--lora-paths"],
       ["draftModel", "--draft-model-path"],
+      ["numDraftTokens", "--num-draft-tokens"],
       ["trustRemoteCode", "--trust-remote-code"],
+      ["enableAutoToolChoice", "--enable-auto-tool-choice"],
+      ["toolCallParser", "--tool-call-parser"],
+      ["reasoningParser", "--reasoning-parser"],
+      ["chatTemplateFile", "--chat-template-file"],
+      ["kvBits", "--kv-bits"],
+      ["kvGroupSize", "--kv-group-size"],
+      ["promptCacheSize", "--prompt-cache-size"],
+      ["promptCacheBytes", "--max-bytes"],
+      ["decodeConcurrency", "--decode-concurrency"],
+      ["promptConcurrency", "--prompt-concurrency"],
+      ["disableBatching", "--disable-batching"],
+      ["queueSize", "--queue-size"],
+      ["queueTimeoutSec", "--queue-timeout"],
+      ["imageConfig", "--config-name"],
+      ["logLevel", "--log-level"],
     ];
     return {
       command: executable,
@@ -215,22 +352,59 @@ const llamaServer: EngineDescription = {
     "seed",
     "threads",
     "gpuLayers",
+    "parallel",
+    "flashAttention",
+    "cacheTypeK",
+    "cacheTypeV",
+    "jinja",
     "chatTemplate",
+    "chatTemplateFile",
+    "chatTemplateArgs",
+    "mmproj",
+    "draftModel",
+    "adapterPath",
+    "embedding",
+    "metrics",
     "extraArgs",
     "env",
   ],
   appleSiliconOnly: false,
   executable: "llama-server",
   installHint: "brew install llama.cpp (macOS) or build llama.cpp and put llama-server on PATH",
+  // /health answers 503 "Loading model" until it is loaded.
   readiness: httpOkProbe("/health"),
+  loadBytesPerSecond: 200e6,
+  version: {
+    command: (executable) => ({ command: executable, args: ["--version"] }),
+    // "version: 6789 (abcdef0)" on stderr
+    parse: (output) => /version: (\d+ \([0-9a-f]+\))/.exec(output)?.[1],
+    upgrade: "brew upgrade llama.cpp (or rebuild llama.cpp)",
+  },
   health: httpOkProbe("/health"),
   // Started with --alias: that is the name it answers to.
   requestModel: (ctx) => ctx.alias,
+  // Its -n/--n-predict is the default and also the cap of every request; the profile's maxTokens is
+  // meant as the default only, so it goes in each request (a client's own max_tokens wins).
+  requestFields: (options) => (options.maxTokens === undefined ? {} : { max_tokens: options.maxTokens }),
+  // Its Jinja templates (on unless --no-jinja) take tools, with a generic format for models without one.
+  capabilities: (options) => ({
+    toolCalling: options.jinja !== false,
+    imageInput: options.mmproj !== undefined,
+    ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
+  }),
+  optionProblem: (options) => {
+    if (options.chatTemplate !== undefined && options.chatTemplateFile !== undefined)
+      return { field: "options.chatTemplateFile", message: "Give the chat template either inline (chatTemplate) or as a file (chatTemplateFile), not both." };
+    if (options.chatTemplateArgs !== undefined && options.jinja === false)
+      return { field: "options.chatTemplateArgs", message: "chatTemplateArgs are variables of a Jinja template: they need jinja on (remove \"jinja\": false)." };
+    return undefined;
+  },
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
     const table: Flag[] = [
       ["contextLength", "--ctx-size"],
-      ["maxTokens", "--n-predict"],
+      // maxTokens is not passed as --n-predict, which would cap every request as well: it is sent
+      // as each request's default max_tokens instead (requestFields), as the MLX engines use theirs.
       ["temperature", "--temp"],
       ["topP", "--top-p"],
       ["topK", "--top-k"],
@@ -239,7 +413,20 @@ const llamaServer: EngineDescription = {
       ["seed", "--seed"],
       ["threads", "--threads"],
       ["gpuLayers", "--n-gpu-layers"],
+      ["parallel", "--parallel"],
+      ["flashAttention", "--flash-attn"],
+      ["cacheTypeK", "--cache-type-k"],
+      ["cacheTypeV", "--cache-type-v"],
+      // --jinja before --chat-template: without it only built-in template names are accepted.
+      ["jinja", "--jinja", "--no-jinja"],
       ["chatTemplate", "--chat-template"],
+      ["chatTemplateFile", "--chat-template-file"],
+      ["chatTemplateArgs", "--chat-template-kwargs"],
+      ["mmproj", "--mmproj"],
+      ["draftModel", "--model-draft"],
+      ["adapterPath", "--lora"],
+      ["embedding", "--embedding"],
+      ["metrics", "--metrics"],
     ];
     return {
       command: executable,
@@ -268,11 +455,18 @@ const llama: EngineDescription = {
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
   readiness: httpOkProbe("/health"),
+  loadBytesPerSecond: 200e6,
   health: httpOkProbe("/health"),
   // Started with --alias: that is the name it answers to.
   requestModel: (ctx) => ctx.alias,
   streamUsage: "include_usage_chunk",
   tokenizePath: "/tokenize",
+  // node-llama-cpp's function calling: the model's template syntax, else its generic one.
+  capabilities: (options) => ({
+    toolCalling: true,
+    imageInput: false,
+    ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }),
+  }),
   buildCommand(ctx) {
     const table: Flag[] = [
       ["contextLength", "--ctx-size"],

@@ -213,7 +213,8 @@ class Gateway {
       // Usage is always asked for upstream; a client that did not ask does not get the usage-only chunk.
       dropUsageOnly: streaming && streamOptions?.include_usage !== true,
       body: (upstreamModel, fields) => {
-        const out: Record<string, unknown> = { ...fields, ...body, model: upstreamModel };
+        // The profile's per-request fields (adapters, a default max_tokens) are for generation only.
+        const out: Record<string, unknown> = { ...(route.generates ? fields : {}), ...body, model: upstreamModel };
         if (streaming) out["stream_options"] = { ...(streamOptions ?? {}), include_usage: true };
         return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
       },

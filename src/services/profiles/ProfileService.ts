@@ -8,6 +8,8 @@ import { ApiError, parseOrThrow } from "../api/ApiError";
 import type { EventBus } from "../events/EventBus";
 import type { Store } from "../store/Store";
 import { resolveModel, type ModelCatalog } from "./modelResolution";
+import { normalizePathOptions } from "./optionPaths";
+import { readModelFacts } from "../engines/modelFacts";
 
 interface ProfileRow extends Record<string, unknown> {
   id: string;
@@ -42,6 +44,18 @@ export class ProfileService {
     return this.deps.store.all<ProfileRow>("SELECT * FROM profiles ORDER BY name_key").map((row) => this.fromRow(row));
   }
 
+  /** The profile as answers and events show it: with what its server can do (not stored; read from the model's files). */
+  describe(profile: Profile): Profile {
+    let modelPath: string | undefined;
+    try {
+      modelPath = resolveModel(profile.model, this.deps.catalog).path;
+    } catch {
+      // A model that is gone: the engine's claims from the options alone.
+    }
+    const facts = modelPath === undefined ? {} : readModelFacts(modelPath);
+    return { ...profile, capabilities: this.deps.engines[profile.engine].capabilities(profile.options, facts) };
+  }
+
   /** By id, or by name (case-insensitive). */
   find(idOrName: string): Profile | undefined {
     const row =
@@ -57,12 +71,13 @@ export class ProfileService {
   }
 
   create(input: unknown): Profile {
-    const spec = parseOrThrow(ProfileInput, input, "profile");
+    const parsed = parseOrThrow(ProfileInput, input, "profile");
+    const spec: ProfileSpec = { ...parsed, options: normalizePathOptions(parsed.options, parsed.engine) };
     this.validate(spec);
     const now = this.now();
     const profile: Profile = { id: crypto.randomUUID(), ...spec, version: 1, createdAt: now, updatedAt: now };
     this.insert(profile);
-    this.deps.events.publish({ type: "profile.created", data: profile });
+    this.deps.events.publish({ type: "profile.created", data: this.describe(profile) });
     return profile;
   }
 
@@ -71,7 +86,8 @@ export class ProfileService {
     const { version, ...changes } = parseOrThrow(ProfilePatch, patch, "profile edit");
     const current = this.get(idOrName);
     if (current.version !== version) throw this.conflict(current, version);
-    const spec: ProfileSpec = parseOrThrow(ProfileInput, { ...this.specOf(current), ...changes }, "profile");
+    const parsed: ProfileSpec = parseOrThrow(ProfileInput, { ...this.specOf(current), ...changes }, "profile");
+    const spec: ProfileSpec = { ...parsed, options: normalizePathOptions(parsed.options, parsed.engine) };
     this.validate(spec, current.id);
     const updated: Profile = { ...current, ...spec, version: current.version + 1, updatedAt: this.now() };
     this.deps.store.run("UPDATE profiles SET name = ?, name_key = ?, version = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?", [
@@ -83,7 +99,7 @@ export class ProfileService {
       updated.id,
       current.version,
     ]);
-    this.deps.events.publish({ type: "profile.updated", data: updated });
+    this.deps.events.publish({ type: "profile.updated", data: this.describe(updated) });
     return updated;
   }
 

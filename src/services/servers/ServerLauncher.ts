@@ -7,7 +7,9 @@ import { ApiError } from "../api/ApiError";
 import type { EngineDescription } from "../engines/registry";
 import type { Logger } from "../logging/Logger";
 import { processStartTime } from "../process/processInfo";
+import type { ProfileOptions } from "../../shared/profiles";
 import { resolveModel, type ModelCatalog, type ResolvedModel } from "../profiles/modelResolution";
+import { resolvePathOptions } from "../profiles/optionPaths";
 import { locateEngine, type EngineLocatorOptions, type LocatedEngine } from "./engineLocator";
 import { estimateMemory, memoryWarning } from "./memoryEstimate";
 import { describeModelRef, freshEntryState, loopbackUrl, type ServerEntry } from "./ServerEntry";
@@ -37,6 +39,8 @@ export interface PreparedLaunch {
   engine: EngineDescription;
   located: LocatedEngine;
   model: ResolvedModel;
+  /** The profile's options with their paths checked and resolved (a draft model's repo id → its snapshot). */
+  options: ProfileOptions;
 }
 
 export interface SpawnRequest extends PreparedLaunch {
@@ -84,7 +88,8 @@ export class ServerLauncher {
         "engine",
       );
     }
-    return { engine, located, model };
+    const options = resolvePathOptions(profile.options, engine.id, this.options.catalog);
+    return { engine, located, model, options };
   }
 
   /**
@@ -93,7 +98,7 @@ export class ServerLauncher {
    * to its log file. Resolves once the process runs; throws ApiError `engine_missing` when it cannot.
    */
   async spawn(request: SpawnRequest): Promise<SpawnedServer> {
-    const { profile, engine, located, model, port, logFile } = request;
+    const { profile, engine, located, model, options, port, logFile } = request;
     const warnings: string[] = [];
     const fit = memoryWarning(
       estimateMemory(model, profile.options.contextLength),
@@ -107,7 +112,7 @@ export class ServerLauncher {
         modelPath: model.path,
         port,
         alias,
-        options: profile.options,
+        options,
         nodePath: located.nodePath,
         llamaScript: located.llamaScript,
       },

@@ -41,7 +41,7 @@ export function modelLabel(profile: Profile): string {
 
 /** One profile as VS Code's chat sees it: "MLX · <profile>", its context size as the input limit (the host adds the localised detail and tooltip). */
 export function chatModelInformation(profile: Profile, models: readonly CachedModel[]): LanguageModelChatInformation {
-  const maxInputTokens = profile.options.contextLength ?? DEFAULT_CONTEXT_TOKENS;
+  const maxInputTokens = profile.capabilities?.contextLength ?? profile.options.contextLength ?? DEFAULT_CONTEXT_TOKENS;
   // mlx_lm.server stops at 512 tokens unless told otherwise. The others generate until the context
   // is full, but the answer shares the context with the prompt: a quarter of it is offered. (VS Code's
   // "Manage Language Models" shows input + output as the context size.)
@@ -55,9 +55,13 @@ export function chatModelInformation(profile: Profile, models: readonly CachedMo
     version: modelLabel(profile),
     maxInputTokens,
     maxOutputTokens,
-    // Every engine takes tools: the built-in `llama` engine through node-llama-cpp's function calling
-    // (the model's template syntax, else its generic one), the others when the model's template has them.
-    capabilities: { toolCalling: true, imageInput: profile.options.modelType === "multimodal" },
+    // What the manager worked out from the engine, the options and the model's files (mlx-openai-server
+    // parses tool calls only with a parser and auto tool choice; mlx_lm.server only when the model's
+    // template takes tools). An older manager says nothing: claim only what every engine does.
+    capabilities: {
+      toolCalling: profile.capabilities?.toolCalling ?? profile.engine === "llama",
+      imageInput: profile.capabilities?.imageInput ?? false,
+    },
   };
 }
 

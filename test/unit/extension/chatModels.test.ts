@@ -64,16 +64,18 @@ describe("VS Code chat models: conversions", () => {
       assert.equal(info.capabilities.toolCalling, true, "the built-in llama engine calls tools (node-llama-cpp's function calling)");
     });
 
-    it("falls back to a sane context, mlx_lm's 512-token output default, and tools for the other engines", () => {
+    it("falls back to a sane context and mlx_lm's 512-token output default, and claims only the tools and images the manager says the profile has", () => {
       const mlx = chatModelInformation(profile({ engine: "mlx-lm", model: { source: "cache", repoId: "mlx-community/Q-4bit" } }), []);
       assert.equal(mlx.maxInputTokens, DEFAULT_CONTEXT_TOKENS);
       assert.equal(mlx.maxOutputTokens, 512);
       assert.equal(mlx.family, "mlx-lm", "no cached architecture: the engine");
-      assert.equal(mlx.capabilities.toolCalling, true);
-      const server = chatModelInformation(profile({ engine: "llama-server", options: { contextLength: 2048, maxTokens: 300 } }), []);
+      assert.equal(mlx.capabilities.toolCalling, false, "no capabilities from the manager: no tool claim for an MLX engine");
+      const told = chatModelInformation(profile({ engine: "mlx-lm", capabilities: { toolCalling: true, imageInput: false, contextLength: 32768 } }), []);
+      assert.deepEqual([told.capabilities.toolCalling, told.maxInputTokens], [true, 32768], "the manager's claims, and the context the engine runs with");
+      const server = chatModelInformation(profile({ engine: "llama-server", options: { contextLength: 2048, maxTokens: 300 }, capabilities: { toolCalling: true, imageInput: false, contextLength: 2048 } }), []);
       assert.deepEqual([server.maxInputTokens, server.maxOutputTokens, server.capabilities.toolCalling], [2048, 300, true]);
-      const vision = chatModelInformation(profile({ engine: "mlx-openai-server", options: { modelType: "multimodal" } }), []);
-      assert.equal(vision.capabilities.imageInput, true);
+      const vision = chatModelInformation(profile({ engine: "mlx-openai-server", options: { modelType: "multimodal" }, capabilities: { toolCalling: false, imageInput: true } }), []);
+      assert.deepEqual([vision.capabilities.imageInput, vision.capabilities.toolCalling], [true, false]);
     });
 
     it("leaves out profiles that cannot chat (embeddings, speech, images)", () => {
