@@ -16,6 +16,7 @@ export const ErrorCode = z.enum([
   "alias_taken",
   "port_in_use",
   "engine_missing",
+  "engine_outdated",
   "model_missing",
   "model_format_mismatch",
   "path_outside_cache",

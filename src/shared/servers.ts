@@ -33,6 +33,10 @@ export interface ServerInfo {
   command: string[];
   /** Warnings from the start checks (e.g. the model may not fit in free memory). */
   warnings: string[];
+  /** The engine's version as it printed it, when it can tell. */
+  engineVersion?: string;
+  /** While starting: the model being loaded and how long the start may take (it grows with the model's size). */
+  loading?: { modelBytes: number; timeoutMs: number };
   /** Why it was stopped, when it was stopped on purpose. */
   stopReason?: ServerStopReason;
   /** Last request through the gateway (or ready time): idle stop counts from here. */

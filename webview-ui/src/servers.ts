@@ -187,7 +187,8 @@ class ServerTile {
     this.server = server;
     setText(this.name, server.profileName);
     for (const [action, el] of Object.entries(this.buttons)) setAttr(el, "aria-label", `${action === "start" && server.state === "failed" ? "Retry" : capitalise(action)} ${server.profileName}`);
-    setText(this.state, server.state);
+    const loading = server.state === "starting" && server.loading !== undefined && server.loading.modelBytes > 0 ? server.loading : undefined;
+    setText(this.state, loading ? `loading ${formatBytes(loading.modelBytes)} (up to ${formatDuration(loading.timeoutMs / 1000)})` : server.state);
     setAttr(this.element, "data-state", server.state);
     setText(this.model, server.model);
     setText(this.meta, `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}`);

@@ -39,6 +39,20 @@ export class ServerLogFiles {
     return readLogTail(file, this.options.settings.logTailLines);
   }
 
+  /** The last `lines` lines of a log. */
+  recent(file: string, lines: number): string[] {
+    return readLogTail(file, lines);
+  }
+
+  /** The log's size in bytes (0 when it is missing). */
+  size(file: string): number {
+    try {
+      return fs.statSync(file).size;
+    } catch {
+      return 0;
+    }
+  }
+
   /** The last line of a log, if any. */
   lastLine(file: string): string | undefined {
     return readLogTail(file, 1)[0];

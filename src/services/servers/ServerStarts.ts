@@ -5,6 +5,7 @@ import { ApiError } from "../api/ApiError";
 import type { EngineDescription } from "../engines/registry";
 import type { Logger } from "../logging/Logger";
 import { describeDuration } from "./describeDuration";
+import { EngineVersions } from "./engineVersion";
 import type { PortAllocator } from "./PortAllocator";
 import { isProcessRunning } from "./processes";
 import { waitForReadiness } from "./readiness";
@@ -38,6 +39,8 @@ export interface ServerStartsOptions {
   logger: Logger;
   settings: Pick<SupervisorSettings, "startTimeoutMs" | "startPollMs">;
   now: () => number;
+  /** Reads and checks engine versions (default: one cache per supervisor). */
+  versions?: EngineVersions;
 }
 
 /**
@@ -46,8 +49,11 @@ export interface ServerStartsOptions {
  */
 export class ServerStarts {
   private readonly jobs = new Map<string, StartJob>();
+  private readonly versions: EngineVersions;
 
-  constructor(private readonly options: ServerStartsOptions) {}
+  constructor(private readonly options: ServerStartsOptions) {
+    this.versions = options.versions ?? new EngineVersions();
+  }
 
   /** The start of the profile in progress (or the readiness wait of an adopted server), if any. */
   inProgress(profileId: string): StartJob | undefined {
@@ -98,10 +104,28 @@ export class ServerStarts {
 
   /** Waits for an adopted server that was still starting as the profile's start in progress; resolves when ready. */
   waitForAdopted(entry: ServerEntry): Promise<ServerInfo> {
+    const engine = this.options.engines[entry.info.engine];
+    const modelBytes = this.modelBytes(entry.info.profileId);
+    entry.info.loading = { modelBytes, timeoutMs: this.startTimeoutMs(engine, modelBytes) };
     this.options.states.awaitingReadiness(entry);
     const ready = this.waitUntilReady(entry, entry.launch);
     this.track(entry.info.profileId, { spawned: Promise.resolve(snapshot(entry.info)), ready });
     return ready;
+  }
+
+  /** The supervisor's start timeout plus the time the engine takes to read a model of this size. */
+  private startTimeoutMs(engine: EngineDescription, modelBytes: number): number {
+    return this.options.settings.startTimeoutMs + Math.round((modelBytes / engine.loadBytesPerSecond) * 1000);
+  }
+
+  /** The size of a profile's model, or 0 when it cannot be found now (its start then fails on its own). */
+  private modelBytes(profileId: string): number {
+    try {
+      const profile = this.options.profiles.get(profileId);
+      return this.options.launcher.prepare(profile, this.options.engines[profile.engine]).model.size;
+    } catch {
+      return 0;
+    }
   }
 
   /** Makes `job` the start of the profile until it settles. */
@@ -122,9 +146,11 @@ export class ServerStarts {
   ): Promise<ServerInfo> {
     const profile = this.options.profiles.get(profileId);
     const prepared = this.options.launcher.prepare(profile, this.options.engines[profile.engine]);
+    // Refused before anything is spawned: an engine too old for the flags it would be given.
+    const version = await this.versions.check(prepared.engine, prepared.located.executable, AbortSignal.timeout(60_000));
     const port = await this.options.ports.reserve(profile, opts.preferredPort);
     try {
-      return await this.spawnAndWait(profile, prepared, port, opts, onSpawned);
+      return await this.spawnAndWait(profile, prepared, port, opts, onSpawned, version);
     } finally {
       this.options.ports.release(port);
     }
@@ -136,6 +162,7 @@ export class ServerStarts {
     port: number,
     opts: LaunchOptions,
     onSpawned: (info: ServerInfo) => void,
+    version: string | undefined,
   ): Promise<ServerInfo> {
     const { states, logs } = this.options;
     const logFile = logs.fileFor(profile, this.options.profiles.list());
@@ -151,20 +178,27 @@ export class ServerStarts {
       ...(opts.crashRestart && previous ? { carried: previous } : {}),
     });
     if (previous?.restartTimer) clearTimeout(previous.restartTimer);
+    entry.info.loading = { modelBytes: prepared.model.size, timeoutMs: this.startTimeoutMs(prepared.engine, prepared.model.size) };
+    if (version !== undefined) entry.info.engineVersion = version;
     states.launched(entry);
     onSpawned(snapshot(entry.info));
     return this.waitUntilReady(entry, entry.launch);
   }
 
-  /** Waits for the engine's readiness check; fails on exit, timeout (the group is killed), or a stop during start. */
+  /** Waits for the engine's readiness check; fails on exit, a failed load, timeout (the group is killed), or a stop during start. */
   private async waitUntilReady(entry: ServerEntry, launchId: number): Promise<ServerInfo> {
     const { states, logs, settings } = this.options;
-    const readiness = this.options.engines[entry.info.engine].readiness;
+    const engine = this.options.engines[entry.info.engine];
+    const readiness = engine.readiness;
     const abort = entry.startAbort ?? new AbortController();
+    const timeoutMs = entry.info.loading?.timeoutMs ?? settings.startTimeoutMs;
+    const profile = this.options.profiles.list().find((p) => p.id === entry.info.profileId);
+    const loadFailure = engine.loadFailure ? this.loadFailureWatch(entry.info.logFile, (log) => engine.loadFailure?.(log)) : undefined;
     const outcome = await waitForReadiness({
       baseUrl: entry.info.upstreamUrl,
       probe: readiness,
-      timeoutMs: settings.startTimeoutMs,
+      request: { model: entry.upstreamModel, fields: profile ? (engine.requestFields?.(profile.options) ?? {}) : {} },
+      timeoutMs,
       pollMs: settings.startPollMs,
       signal: abort.signal,
       exited: entry.exited,
@@ -182,6 +216,7 @@ export class ServerStarts {
           return this.failedStartError(entry);
         return undefined;
       },
+      ...(loadFailure ? { loadFailure } : {}),
       stillWanted: () => stillStarting(entry, launchId),
       onSlow: (result) => {
         this.options.logger.info("server still starting", {
@@ -192,12 +227,15 @@ export class ServerStarts {
       },
     });
     if (outcome === "ready") return states.ready(entry);
+    const failed = outcome !== "timed-out";
     const failure = await states.startTimedOut(
       entry,
-      `${entry.info.profileName} did not answer ${readiness.target} within ${describeDuration(settings.startTimeoutMs)}; it was stopped.`,
+      failed
+        ? `${engine.label} could not load the model of ${entry.info.profileName}: ${outcome.failed}. It was stopped; check the model files, the adapter and the engine's version in its log.`
+        : `${entry.info.profileName} did not answer ${readiness.target} within ${describeDuration(timeoutMs)}; it was stopped. A model this size may need longer: raise the start timeout setting.`,
     );
     throw new ApiError(
-      504,
+      failed ? 502 : 504,
       "unavailable",
       `${failure.message} See its log: ${entry.info.logFile}`,
       undefined,
@@ -205,6 +243,20 @@ export class ServerStarts {
         logTail: failure.logTail,
       },
     );
+  }
+
+  /** Reads the log again only when it has grown, and remembers a failure once found. */
+  private loadFailureWatch(file: string, read: (log: readonly string[]) => string | undefined): () => string | undefined {
+    let size = -1;
+    let found: string | undefined;
+    return () => {
+      if (found !== undefined) return found;
+      const now = this.options.logs.size(file);
+      if (now === size) return undefined;
+      size = now;
+      found = read(this.options.logs.recent(file, 200));
+      return found;
+    };
   }
 
   /** The error of a start whose process ended (or was found gone) before it was ready. */

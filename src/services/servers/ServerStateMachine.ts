@@ -117,6 +117,7 @@ export class ServerStateMachine {
     entry.health.failures = 0;
     entry.health.unhealthySince = undefined;
     entry.info.state = "running";
+    delete entry.info.loading;
     // An adopted server keeps the ready time of the run that started it (uptime counts from there).
     if (!entry.info.adopted || entry.info.readyAt === undefined) entry.info.readyAt = now;
     entry.info.lastActivityAt = now;
@@ -139,6 +140,7 @@ export class ServerStateMachine {
 
   /** A start that timed out: its group killed, `failed` with `message` and the log tail (returned). */
   async startTimedOut(entry: ServerEntry, message: string): Promise<{ message: string; logTail: string[] }> {
+    delete entry.info.loading;
     entry.stopping = true;
     await this.terminate(entry, 0);
     entry.stopping = false;
@@ -374,6 +376,8 @@ export class ServerStateMachine {
 
   /** Announces the entry as it is now (`server.changed`). */
   publish(entry: ServerEntry): void {
+    // What is being loaded is news only while the server starts.
+    if (entry.info.state !== "starting") delete entry.info.loading;
     this.options.events.publish({ type: "server.changed", data: snapshot(entry.info) });
   }
 }

@@ -24,7 +24,13 @@ export class ServerItem extends vscode.TreeItem {
       if (metrics?.memoryBytes !== null && metrics?.memoryBytes !== undefined) parts.push(formatBytes(metrics.memoryBytes));
       if (metrics?.tokensPerSecLast !== null && metrics?.tokensPerSecLast !== undefined) parts.push(vscode.l10n.t("{0} tok/s", metrics.tokensPerSecLast.toFixed(0)));
     } else {
-      parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
+      if (server.state === "starting" && server.loading !== undefined && server.loading.modelBytes > 0) {
+        // The model is read from disk now: say how much, and how long the start may take.
+        parts.unshift(vscode.l10n.t("loading {0}", formatBytes(server.loading.modelBytes)));
+        parts.push(vscode.l10n.t("up to {0}", formatDuration(server.loading.timeoutMs / 1000)));
+      } else {
+        parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
+      }
     }
     this.description = parts.join(" · ");
     this.iconPath =
@@ -37,7 +43,7 @@ export class ServerItem extends vscode.TreeItem {
             : new vscode.ThemeIcon("loading~spin");
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown(`**${server.profileName}** — ${server.state}\n\n`);
-    tooltip.appendText(`${server.engine} · ${server.model}\n${server.upstreamUrl}${server.pid === undefined ? "" : ` · pid ${server.pid}`}\n`);
+    tooltip.appendText(`${server.engine}${server.engineVersion === undefined ? "" : ` ${server.engineVersion}`} · ${server.model}\n${server.upstreamUrl}${server.pid === undefined ? "" : ` · pid ${server.pid}`}\n`);
     for (const warning of server.warnings) tooltip.appendText(`\n⚠ ${warning}`);
     if (server.failure) {
       tooltip.appendText(`\n${server.failure.message}\n`);

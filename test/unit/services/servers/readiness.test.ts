@@ -167,14 +167,14 @@ describe("engine descriptions", () => {
     assert.equal(ENGINES["mlx-openai-server"].requestModel(ctx), "my-profile");
   });
 
-  it("judge readiness and health by GET /health answering 200", async () => {
+  it("judge health by GET /health answering 200, and readiness too except mlx_lm.server's", async () => {
     const engine = await engineServer((n) => (n === 1 ? 503 : 200));
     try {
       for (const description of Object.values(ENGINES)) {
-        assert.equal(description.readiness.target, "/health");
         assert.equal(description.health.target, "/health");
+        if (description.id !== "mlx-lm") assert.equal(description.readiness.target, "/health");
       }
-      assert.deepEqual(await ENGINES["mlx-lm"].readiness.check(engine.url, 2000), {
+      assert.deepEqual(await ENGINES["mlx-openai-server"].readiness.check(engine.url, 2000), {
         ok: false,
         status: 503,
         reason: "answered HTTP 503",
@@ -186,6 +186,57 @@ describe("engine descriptions", () => {
         ok: false,
         reason: "connection refused",
       });
+    } finally {
+      engine.close();
+    }
+  });
+
+  it("make mlx_lm.server's readiness one 1-token completion naming the profile's model and adapter, given all the time the load takes", async () => {
+    const bodies: unknown[] = [];
+    let release: () => void = () => undefined;
+    const loaded = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    // /health says ok at once (as mlx_lm.server's does); the completion waits for the "load".
+    const server = http.createServer((request, response) => {
+      if (request.url === "/health") {
+        response.writeHead(200).end('{"status":"ok"}');
+        return;
+      }
+      const chunks: Buffer[] = [];
+      request.on("data", (c: Buffer) => chunks.push(c));
+      request.on("end", () => {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")));
+        void loaded.then(() => response.writeHead(200, { "content-type": "application/json" }).end('{"choices":[{"text":"!"}]}'));
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      setTimeout(release, 2600);
+      const outcome = await waitForReadiness(
+        wait({ baseUrl: url, probe: ENGINES["mlx-lm"].readiness, request: { model: "/models/tiny", fields: { adapters: "/a" } } }),
+      );
+      assert.equal(outcome, "ready");
+      assert.equal(bodies.length, 1, "one warm-up, not one every 2 s while the model loads");
+      assert.deepEqual(bodies[0], { adapters: "/a", model: "/models/tiny", prompt: "Hello", max_tokens: 1, stream: false });
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it("end the wait with the load failure the engine reads in its log, aborting the warm-up that hangs", async () => {
+    const engine = await engineServer(() => "hang");
+    try {
+      const log: string[] = ["Starting httpd at 127.0.0.1 on port 8080..."];
+      setTimeout(() => log.push("Traceback (most recent call last):", '  File "mlx_lm/utils.py", line 1, in load', "FileNotFoundError: No safetensors found in /models/tiny"), 300);
+      const started = Date.now();
+      const outcome = await waitForReadiness(
+        wait({ baseUrl: engine.url, probe: ENGINES["mlx-lm"].readiness, loadFailure: () => ENGINES["mlx-lm"].loadFailure?.(log) }),
+      );
+      assert.deepEqual(outcome, { failed: "FileNotFoundError: No safetensors found in /models/tiny" });
+      assert.ok(Date.now() - started < 3000, "at once, not at the start timeout");
     } finally {
       engine.close();
     }
