@@ -60,7 +60,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const errors = new ErrorReporter(log);
   const serverLogs = new ServerLogChannels(connection, log);
   const downloads = new DownloadTracker(connection, state, errors);
-  const profileDocuments = new ProfileDocuments(connection);
+  const profileDocuments = new ProfileDocuments(connection, vscode.Uri.joinPath(context.extensionUri, "media", "schemas", "mlx-profile.schema.json"));
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
   const servers = new ServersTreeProvider(state);

@@ -5,9 +5,9 @@ import type { ManagerConnection } from "../host/ManagerConnection";
 
 export const PROFILE_SCHEME = "mlx-profile";
 
-/** The fields of a profile a user edits (no id, version or timestamps). */
-function editable(profile: Profile): Record<string, unknown> {
-  return { name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
+/** The fields of a profile a user edits (no id, version or timestamps), after the schema the editor checks them with. */
+function editable(profile: Profile, schema: string | undefined): Record<string, unknown> {
+  return { ...(schema === undefined ? {} : { $schema: schema }), name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
 }
 
 /**
@@ -21,7 +21,14 @@ export class ProfileDocuments implements vscode.FileSystemProvider, vscode.Dispo
   /** Per document: the profile id and version it was read at, or the draft of a new profile. */
   private readonly documents = new Map<string, { id?: string; version?: number; draft?: Uint8Array; mtime: number }>();
 
-  constructor(private readonly connection: ManagerConnection) {}
+  /**
+   * @param schemaUri media/schemas/mlx-profile.schema.json of the extension: named by each document's
+   *   `$schema`, so the JSON editor completes and checks every option as it is typed.
+   */
+  constructor(
+    private readonly connection: ManagerConnection,
+    private readonly schemaUri?: vscode.Uri,
+  ) {}
 
   /** A document for an existing profile. */
   uriFor(profile: Profile): vscode.Uri {
@@ -31,7 +38,8 @@ export class ProfileDocuments implements vscode.FileSystemProvider, vscode.Dispo
   /** A document for a profile that does not exist yet, prefilled with `draft`. */
   uriForNew(draft: ProfileInput): vscode.Uri {
     const uri = vscode.Uri.from({ scheme: PROFILE_SCHEME, path: `/${draft.name || "new-profile"}.json`, query: `new=${Date.now()}` });
-    this.documents.set(uri.toString(), { draft: new TextEncoder().encode(`${JSON.stringify(draft, null, 2)}\n`), mtime: Date.now() });
+    const withSchema = this.schemaUri === undefined ? draft : { $schema: this.schemaUri.toString(), ...draft };
+    this.documents.set(uri.toString(), { draft: new TextEncoder().encode(`${JSON.stringify(withSchema, null, 2)}\n`), mtime: Date.now() });
     return uri;
   }
 
@@ -52,7 +60,7 @@ export class ProfileDocuments implements vscode.FileSystemProvider, vscode.Dispo
     if (!id) throw vscode.FileSystemError.FileNotFound(uri);
     const profile = await (await this.connection.client()).profile(id);
     this.documents.set(key, { id: profile.id, version: profile.version, mtime: doc?.mtime ?? Date.now() });
-    return new TextEncoder().encode(`${JSON.stringify(editable(profile), null, 2)}\n`);
+    return new TextEncoder().encode(`${JSON.stringify(editable(profile, this.schemaUri?.toString()), null, 2)}\n`);
   }
 
   async writeFile(uri: vscode.Uri, content: Uint8Array): Promise<void> {
@@ -65,6 +73,11 @@ export class ProfileDocuments implements vscode.FileSystemProvider, vscode.Dispo
       json = JSON.parse(text);
     } catch (error) {
       return this.fail(uri, text, undefined, vscode.l10n.t("Not valid JSON: {0}", error instanceof Error ? error.message : String(error)));
+    }
+    // `$schema` is the editor's, not the profile's.
+    if (typeof json === "object" && json !== null && "$schema" in json) {
+      const { $schema: _schema, ...rest } = json as Record<string, unknown>;
+      json = rest;
     }
     const parsed = ProfileInput.safeParse(json);
     if (!parsed.success) {

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
+import { buildProfileSchema, PROFILE_SCHEMA_FILE } from "../../../scripts/manifest/profile-schema";
 
 const ROOT = path.resolve(__dirname, "..", "..", "..");
 const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, "package.json"), "utf8")) as {
@@ -58,6 +59,15 @@ describe("extension manifest", () => {
     const l10n = (await import(pathToFileURL(path.join(ROOT, "scripts", "manifest", "l10n.mjs")).href)) as { collectStrings(): Record<string, string> };
     const bundle = JSON.parse(fs.readFileSync(path.join(ROOT, "l10n", "bundle.l10n.json"), "utf8")) as Record<string, string>;
     assert.deepEqual(bundle, l10n.collectStrings(), "run: node scripts/manifest/l10n.mjs");
+  });
+
+  it("ships the profile editor's JSON schema as scripts/manifest/profile-schema.ts makes it from the profile schema and the engines", () => {
+    const generator = { PROFILE_SCHEMA_FILE, buildProfileSchema };
+    const shipped = JSON.parse(fs.readFileSync(generator.PROFILE_SCHEMA_FILE, "utf8")) as Record<string, unknown>;
+    assert.deepEqual(shipped, generator.buildProfileSchema(), "run: npx tsx scripts/manifest/profile-schema.ts");
+    const options = (shipped["properties"] as { options: { properties: Record<string, { description?: string }> } }).options.properties;
+    assert.match(options["toolCallParser"]?.description ?? "", /mlx-openai-server \(--tool-call-parser\)/);
+    assert.match(options["maxTokens"]?.description ?? "", /llama-server \("max_tokens" in each request\)/);
   });
 
   it("is what scripts/manifest/contributes.mjs generates", async () => {
