@@ -70,6 +70,11 @@ function quoteArg(arg: string): string {
 export class ServerLauncher {
   constructor(private readonly options: ServerLauncherOptions) {}
 
+  /** The environment a profile's engine runs in: the manager's plus the profile's `env`. */
+  environment(profile: Profile): NodeJS.ProcessEnv {
+    return { ...this.options.env, ...profile.options.env };
+  }
+
   /** Finds the profile's engine and model and checks that the engine serves the model's format; throws ApiError saying which check failed. */
   prepare(profile: Profile, engine: EngineDescription): PreparedLaunch {
     const { env, executables, home, nodePath, llamaScript } = this.options;
@@ -132,7 +137,7 @@ export class ServerLauncher {
       child = spawn(built.command, built.args, {
         detached: true,
         stdio: ["ignore", fd, fd],
-        env: { ...this.options.env, ...profile.options.env },
+        env: this.environment(profile),
         cwd: this.options.cwd,
         windowsHide: true,
       });

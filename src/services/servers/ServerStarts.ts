@@ -147,7 +147,7 @@ export class ServerStarts {
     const profile = this.options.profiles.get(profileId);
     const prepared = this.options.launcher.prepare(profile, this.options.engines[profile.engine]);
     // Refused before anything is spawned: an engine too old for the flags it would be given.
-    const version = await this.versions.check(prepared.engine, prepared.located.executable, AbortSignal.timeout(60_000));
+    const version = await this.versions.check(prepared.engine, prepared.located.executable, AbortSignal.timeout(60_000), this.options.launcher.environment(profile));
     const port = await this.options.ports.reserve(profile, opts.preferredPort);
     try {
       return await this.spawnAndWait(profile, prepared, port, opts, onSpawned, version);

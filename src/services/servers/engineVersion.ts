@@ -28,9 +28,9 @@ export function compareVersions(a: string, b: string): number {
   return 0;
 }
 
-function run(command: string, args: string[], signal: AbortSignal): Promise<string> {
+function run(command: string, args: string[], env: NodeJS.ProcessEnv | undefined, signal: AbortSignal): Promise<string> {
   return new Promise((resolve) => {
-    execFile(command, args, { encoding: "utf8", timeout: 30_000, maxBuffer: 1024 * 1024, signal, windowsHide: true }, (_error, stdout, stderr) => {
+    execFile(command, args, { encoding: "utf8", timeout: 30_000, maxBuffer: 1024 * 1024, signal, windowsHide: true, ...(env ? { env } : {}) }, (_error, stdout, stderr) => {
       resolve(`${stdout}\n${stderr}`);
     });
   });
@@ -43,8 +43,11 @@ function run(command: string, args: string[], signal: AbortSignal): Promise<stri
 export class EngineVersions {
   private readonly known = new Map<string, { stamp: string; version: string | undefined }>();
 
-  /** The version of `executable`, or undefined when it cannot say; throws ApiError `engine_outdated` below the floor. */
-  async check(engine: EngineDescription, executable: string, signal: AbortSignal): Promise<string | undefined> {
+  /**
+   * The version of `executable` run with `env` (the server's own environment: a PYTHONPATH there
+   * changes what runs), or undefined when it cannot say; throws ApiError `engine_outdated` below the floor.
+   */
+  async check(engine: EngineDescription, executable: string, signal: AbortSignal, env?: NodeJS.ProcessEnv): Promise<string | undefined> {
     const query = engine.version;
     if (query === undefined) return undefined;
     const asked = query.command(executable);
@@ -56,11 +59,13 @@ export class EngineVersions {
     } catch {
       return undefined;
     }
-    let version = this.known.get(asked.command)?.stamp === stamp ? this.known.get(asked.command)?.version : undefined;
-    if (!this.known.has(asked.command) || this.known.get(asked.command)?.stamp !== stamp) {
-      version = query.parse(await run(asked.command, asked.args, signal));
+    const key = `${asked.command}\0${env === undefined ? "" : JSON.stringify(env)}`;
+    const known = this.known.get(key);
+    let version = known?.version;
+    if (known?.stamp !== stamp) {
+      version = query.parse(await run(asked.command, asked.args, env, signal));
       signal.throwIfAborted();
-      this.known.set(asked.command, { stamp, version });
+      this.known.set(key, { stamp, version });
     }
     if (version !== undefined && query.floor !== undefined && compareVersions(version, query.floor.version) < 0) {
       throw new ApiError(
