@@ -1,0 +1,144 @@
+// The contract between our command lines and the engines' own parsers: every option of every engine
+// is set, the command line built, and each flag checked against the flags the engines' sources
+// define (../shared/engines/upstream-flags.json: mlx_lm v0.31.3, mlx-openai-server v1.8.1,
+// llama-server's README at 00dc8057) — that it exists, takes a value when it has one, and that the
+// value is of its type and among its choices.
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import path from "node:path";
+import type { EngineId, EngineOptionName } from "../../../../src/shared/engines";
+import { ProfileOptions } from "../../../../src/shared/profiles";
+import { ENGINES } from "../../../../src/services/engines/registry";
+
+interface UpstreamFlag {
+  names: string[];
+  negativeNames?: string[];
+  takesValue: boolean;
+  type: string | null;
+  choices: string[] | null;
+  removed?: boolean;
+}
+interface UpstreamTool {
+  ref: string | null;
+  commit: string;
+  flags: UpstreamFlag[];
+}
+
+const FLAGS_FILE = process.env["MLX_UPSTREAM_FLAGS"] ?? path.resolve(__dirname, "../../../../../shared/engines/upstream-flags.json");
+
+/** One value for every option, valid for the profile schema; paths need not exist (only the command line is built). */
+const EVERY_OPTION: Required<ProfileOptions> = {
+  contextLength: 8192,
+  maxTokens: 256,
+  temperature: 0.7,
+  topP: 0.9,
+  topK: 40,
+  minP: 0.05,
+  repetitionPenalty: 1.1,
+  seed: 7,
+  modelType: "multimodal",
+  adapterPath: "/adapters/a",
+  draftModel: "/models/draft",
+  trustRemoteCode: true,
+  chatTemplate: "{{ messages }}",
+  threads: 4,
+  gpuLayers: "all",
+  embedding: true,
+  numDraftTokens: 3,
+  chatTemplateArgs: { enable_thinking: false },
+  chatTemplateFile: "/templates/t.jinja",
+  promptCacheSize: 4,
+  promptCacheBytes: 8 * 1024 ** 3,
+  decodeConcurrency: 16,
+  promptConcurrency: 4,
+  logLevel: "DEBUG",
+  enableAutoToolChoice: true,
+  toolCallParser: "qwen3",
+  reasoningParser: "qwen3",
+  kvBits: 8,
+  kvGroupSize: 64,
+  disableBatching: true,
+  queueSize: 50,
+  queueTimeoutSec: 120,
+  imageConfig: "flux-schnell",
+  parallel: 2,
+  flashAttention: "on",
+  cacheTypeK: "q8_0",
+  cacheTypeV: "q8_0",
+  jinja: false,
+  mmproj: "/models/mmproj.gguf",
+  metrics: true,
+  extraArgs: [],
+  env: {},
+};
+
+const TOOLS: Partial<Record<EngineId, { tool: string; skip: number }>> = {
+  "mlx-lm": { tool: "mlx_lm.server", skip: 0 },
+  // `launch` is the click subcommand.
+  "mlx-openai-server": { tool: "mlx-openai-server launch", skip: 1 },
+  "llama-server": { tool: "llama-server", skip: 0 },
+};
+
+function valueFits(flag: UpstreamFlag, value: string): string | undefined {
+  if (flag.choices && !flag.choices.includes(value)) return `"${value}" is not one of ${flag.choices.join(", ")}`;
+  if (flag.type === "int" && !/^-?\d+$/.test(value)) return `"${value}" is not an int`;
+  if (flag.type === "float" && Number.isNaN(Number(value))) return `"${value}" is not a float`;
+  if (flag.type === "json") {
+    try {
+      JSON.parse(value);
+    } catch {
+      return `"${value}" is not JSON`;
+    }
+  }
+  if (flag.type === "size" && !/^\d+(\.\d+)?(M|G|MB|GB)?$/.test(value)) return `"${value}" is not a size`;
+  return undefined;
+}
+
+describe("command lines against the engines' own flags", function () {
+  const exists = fs.existsSync(FLAGS_FILE);
+  const upstream = exists ? (JSON.parse(fs.readFileSync(FLAGS_FILE, "utf8")) as { tools: Record<string, UpstreamTool> }).tools : {};
+
+  it("has the engines' flags to check against", () => {
+    assert.ok(exists, `${FLAGS_FILE} is missing: set MLX_UPSTREAM_FLAGS to the upstream-flags.json of the engines`);
+  });
+
+  it("sets every option an engine takes in the value table (so a new option cannot skip this check)", () => {
+    ProfileOptions.parse(EVERY_OPTION);
+    for (const engine of Object.values(ENGINES)) for (const name of engine.options) assert.ok(name in EVERY_OPTION, `${engine.id}: ${name}`);
+  });
+
+  for (const [id, { tool, skip }] of Object.entries(TOOLS) as [EngineId, { tool: string; skip: number }][]) {
+    it(`${id}: every flag it is given exists in ${tool}, takes a value if it has one, and gets one of its type and choices`, () => {
+      const flags = upstream[tool]?.flags;
+      assert.ok(flags, `no ${tool} in ${FLAGS_FILE}`);
+      const engine = ENGINES[id];
+      const options = Object.fromEntries(engine.options.filter((name: EngineOptionName) => name !== "extraArgs" && name !== "env").map((name) => [name, EVERY_OPTION[name]]));
+      const { args } = engine.buildCommand({ modelPath: "/models/m", port: 8123, alias: "my-profile", options, nodePath: "", llamaScript: "" }, tool.split(" ")[0] ?? tool);
+      const byName = new Map<string, UpstreamFlag>();
+      for (const flag of flags) for (const name of [...flag.names, ...(flag.negativeNames ?? [])]) byName.set(name, flag);
+      const seen = new Set<string>();
+      for (let i = skip; i < args.length; i++) {
+        const arg = args[i] ?? "";
+        assert.ok(arg.startsWith("--"), `${id}: "${arg}" at ${i} is not a flag (a value out of place in ${args.join(" ")})`);
+        const flag = byName.get(arg);
+        assert.ok(flag, `${id}: ${arg} is not a flag of ${tool} at ${upstream[tool]?.ref ?? upstream[tool]?.commit}`);
+        assert.ok(flag.removed !== true, `${id}: ${arg} was removed from ${tool}`);
+        seen.add(flag.names[0] ?? arg);
+        const negative = flag.negativeNames?.includes(arg) === true;
+        if (flag.takesValue && !negative) {
+          const value = args[++i];
+          assert.ok(value !== undefined, `${id}: ${arg} needs a value`);
+          const problem = valueFits(flag, value);
+          assert.equal(problem, undefined, `${id}: ${arg} ${problem ?? ""}`);
+        }
+      }
+      // Every option reaches the command line or each request: none is taken and silently dropped.
+      const base = engine.buildCommand({ modelPath: "/models/m", port: 8123, alias: "my-profile", options: {}, nodePath: "", llamaScript: "" }, tool).args.join("\0");
+      for (const [name, value] of Object.entries(options)) {
+        const one = engine.buildCommand({ modelPath: "/models/m", port: 8123, alias: "my-profile", options: { [name]: value }, nodePath: "", llamaScript: "" }, tool).args.join("\0");
+        const fields = Object.keys(engine.requestFields?.({ [name]: value }) ?? {}).length;
+        assert.ok(one !== base || fields > 0, `${id}: option ${name} reaches neither the command line nor a request`);
+      }
+    });
+  }
+});
