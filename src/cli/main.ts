@@ -1,5 +1,6 @@
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import readline from "node:readline/promises";
 import { Command, InvalidArgumentError, Option } from "commander";
 import { ensureManager, resolveDataDir } from "../client/discovery";
@@ -62,14 +63,25 @@ function parseSetting(entry: string, options: Record<string, unknown>): Record<s
   let value: unknown = raw;
   if (raw === "true" || raw === "false") value = raw === "true";
   else if (raw !== "" && !Number.isNaN(Number(raw))) value = Number(raw);
-  else if (raw.startsWith("[")) {
+  else if (raw.startsWith("[") || raw.startsWith("{")) {
     try {
       value = JSON.parse(raw);
     } catch {
-      throw new InvalidArgumentError(`${key}: "${raw}" is not a JSON array`);
+      throw new InvalidArgumentError(`${key}: "${raw}" is not valid JSON`);
     }
-  }
+  } else if (PATH_SETTINGS.has(key)) value = localPath(key, raw);
   return { ...options, [key]: value };
+}
+
+/** Options that name a file or folder: a relative one means the user's current folder (the manager keeps only absolute paths). */
+const PATH_SETTINGS = new Set(["adapterPath", "draftModel", "chatTemplateFile", "mmproj"]);
+
+function localPath(key: string, raw: string): string {
+  if (raw.startsWith("~") || path.isAbsolute(raw)) return raw;
+  const resolved = path.resolve(raw);
+  // A draft model may be a repo id ("org/name") the MLX engines take from the cache.
+  if (key === "draftModel" && !fs.existsSync(resolved) && /^[\w.-]+\/[\w.-]+$/.test(raw)) return raw;
+  return resolved;
 }
 
 function collect(value: string, previous: string[]): string[] {
