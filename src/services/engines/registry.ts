@@ -245,8 +245,8 @@ const mlxOpenAiServer: EngineDescription = {
   loadBytesPerSecond: 200e6,
   version: {
     command: (executable) => ({ command: executable, args: ["--version"] }),
-    // click's version option: "mlx-openai-server, version 1.8.1"
-    parse: (output) => /version (\d+\.\d+\.\d+\S*)/.exec(output)?.[1],
+    // Its click version option prints a banner whose last line is "🚀 Version: 1.8.1" (app/cli.py, since v1.5.0).
+    parse: (output) => /Version: v?(\d+\.\d+\.\d+\S*)/.exec(output)?.[1],
     floor: { version: "1.7.0", reason: "--served-model-name, the name the gateway sends, and --repetition-penalty came in 1.7.0" },
     upgrade: "pipx upgrade mlx-openai-server (or pip install -U mlx-openai-server)",
   },

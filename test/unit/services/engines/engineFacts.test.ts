@@ -115,13 +115,13 @@ describe("engine facts", () => {
       fs.mkdirSync(bin);
       const exe = path.join(bin, "mlx-openai-server");
       const counter = path.join(bin, "count");
-      fs.writeFileSync(exe, `#!/bin/sh\necho x >> "${counter}"\necho "mlx-openai-server, version 1.6.2"\n`, { mode: 0o755 });
+      fs.writeFileSync(exe, `#!/bin/sh\necho x >> "${counter}"\nprintf '\\n✨ mlx-openai-server - OpenAI Compatible API Server for MLX models ✨\\n🚀 Version: 1.6.2\\n\\n'\n`, { mode: 0o755 });
       const versions = new EngineVersions();
       const signal = AbortSignal.timeout(10_000);
       for (let i = 0; i < 2; i++)
         await assert.rejects(versions.check(ENGINES["mlx-openai-server"], exe, signal), (e: unknown) => e instanceof ApiError && e.code === "engine_outdated" && /1\.6\.2 is too old/.test(e.message) && /pipx upgrade mlx-openai-server/.test(e.message));
       assert.equal(fs.readFileSync(counter, "utf8").trim().split("\n").length, 1, "asked once");
-      fs.writeFileSync(exe, `#!/bin/sh\necho "mlx-openai-server, version 1.8.1"\n`, { mode: 0o755 });
+      fs.writeFileSync(exe, `#!/bin/sh\nprintf '🚀 Version: 1.8.1\\n'\n`, { mode: 0o755 });
       assert.equal(await versions.check(ENGINES["mlx-openai-server"], exe, signal), "1.8.1", "asked again once the executable changed");
     });
 
