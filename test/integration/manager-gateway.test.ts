@@ -225,6 +225,9 @@ describe("the /v1 gateway and metrics through the real manager", function () {
   it("sends mlx_lm.server the profile's adapter in every request (it keeps --adapter-path for default_model only), refuses an adapter mlx-openai-server would drop, and says mlx-openai-server has no /v1/completions", async () => {
     const adapter = path.join(fixture.dataDir, "..", "my-adapter");
     fs.mkdirSync(adapter, { recursive: true });
+    // What mlx_lm.lora writes: the config and the weights.
+    fs.writeFileSync(path.join(adapter, "adapter_config.json"), JSON.stringify({ fine_tune_type: "lora", num_layers: 4, lora_parameters: { rank: 8, scale: 20, dropout: 0 } }));
+    fs.writeFileSync(path.join(adapter, "adapters.safetensors"), "");
     await createProfile({ name: "lm-lora", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: adapter } });
     const answer = await openai.chat.completions.create({ model: "lm-lora", messages: [{ role: "user", content: "Hi" }], max_tokens: 3 });
     assert.ok((answer.choices[0]?.message.content ?? "").length > 0);
@@ -232,7 +235,8 @@ describe("the /v1 gateway and metrics through the real manager", function () {
     for await (const chunk of streamed) assert.equal(chunk.object, "chat.completion.chunk");
     await openai.completions.create({ model: "lm-lora", prompt: "Once", max_tokens: 3 });
     const log = fs.readFileSync(path.join(fixture.dataDir, "logs", "servers", "lm-lora.log"), "utf8");
-    assert.equal(log.split("\n").filter((line) => line.includes(`request adapters=${JSON.stringify(adapter)}`)).length, 3, log);
+    // The readiness warm-up and the three requests.
+    assert.equal(log.split("\n").filter((line) => line.includes(`request adapters=${JSON.stringify(adapter)}`)).length, 4, log);
     // A client's own adapter wins over the profile's.
     await openai.chat.completions.create({ model: "lm-lora", messages: [{ role: "user", content: "Hi" }], max_tokens: 3, adapters: "/other" } as OpenAI.Chat.Completions.ChatCompletionCreateParamsNonStreaming);
     assert.match(fs.readFileSync(path.join(fixture.dataDir, "logs", "servers", "lm-lora.log"), "utf8"), /request adapters="\/other"/);
@@ -247,5 +251,78 @@ describe("the /v1 gateway and metrics through the real manager", function () {
     const image = await manager.api("POST", "/api/profiles", { name: "oai-flux", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: adapter, modelType: "image-generation" } });
     assert.equal(image.status, 201, image.text);
     await manager.api("POST", "/api/servers/stop-all");
+  });
+
+  it("calls mlx_lm.server running only once its model answers (its /health is 200 while it loads), and says 'loading' meanwhile", async () => {
+    const profile = await createProfile({ name: "lm-slow", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { env: { STANDIN_LOAD_DELAY_MS: "2500" } } });
+    const start = manager.api("POST", `/api/servers/${profile.id}/start`);
+    const loading = await waitFor(async () => {
+      const info = await server("lm-slow");
+      return info?.state === "starting" && info.loading !== undefined ? info : undefined;
+    }, 20_000, "lm-slow starting with a loading note");
+    assert.ok((loading.loading?.modelBytes ?? 0) > 0, JSON.stringify(loading));
+    assert.ok((loading.loading?.timeoutMs ?? 0) >= 120_000);
+    // The engine's own /health says ok already: that is not what "running" means.
+    const health = await waitFor(async () => {
+      const res = await fetch(`${loading.upstreamUrl}/health`).catch(() => undefined);
+      return res?.status === 200 ? res : undefined;
+    }, 10_000, "the stand-in's /health");
+    assert.equal(health.status, 200);
+    assert.equal((await server("lm-slow"))?.state, "starting", "still starting while the model loads");
+    const started = await start;
+    assert.equal(started.status, 200, started.text);
+    const info = started.json as ServerInfo;
+    assert.equal(info.state, "running");
+    assert.equal(info.loading, undefined);
+    assert.equal(info.engineVersion, "0.31.3", "read with mlx_lm --version");
+    const answer = await openai.chat.completions.create({ model: "lm-slow", messages: [{ role: "user", content: "Hi" }], max_tokens: 3 });
+    assert.ok((answer.choices[0]?.message.content ?? "").length > 0);
+    const usage = (await manager.api("GET", "/api/usage")).json as UsageList;
+    assert.equal(usage.servers.find((s) => s.profileName === "lm-slow")?.total.requests, 1, "the warm-up is not metered");
+    await manager.api("POST", `/api/servers/${profile.id}/stop`);
+  });
+
+  it("fails an mlx_lm.server start at once when its model fails to load, with the exception and the log tail, instead of waiting for ever", async () => {
+    const profile = await createProfile({ name: "lm-broken", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { env: { STANDIN_LOAD_DELAY_MS: "300", STANDIN_LOAD_FAIL: "1" } } });
+    const t0 = Date.now();
+    const started = await manager.api("POST", `/api/servers/${profile.id}/start`);
+    assert.equal(started.status, 502, started.text);
+    assert.ok(Date.now() - t0 < 20_000, `failed after ${Date.now() - t0} ms`);
+    const error = started.json as { error: { message: string; details: { logTail: string[] } } };
+    assert.match(error.error.message, /could not load the model of lm-broken: \w+Error: /);
+    assert.ok(error.error.details.logTail.some((line) => line.startsWith("Traceback")), error.error.details.logTail.join("\n"));
+    const info = await server("lm-broken");
+    assert.equal(info?.state, "failed");
+    const pid = info.pid;
+    if (pid !== undefined) await waitFor(() => !pidRunning(pid), 10_000, "the broken server's process gone");
+    // A request through the gateway gets the failure too (the start is tried again, and fails again), never a hang.
+    await assert.rejects(openai.chat.completions.create({ model: "lm-broken", messages: [{ role: "user", content: "Hi" }], max_tokens: 3 }), (e: unknown) => e instanceof OpenAI.APIError && /could not load the model/.test(e.message));
+  });
+
+  it("refuses an mlx-openai-server older than 1.7.0 with the upgrade command (its --served-model-name would be 'No such option')", async () => {
+    const profile = await createProfile({ name: "oai-old", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { env: { STANDIN_MLX_OPENAI_SERVER_VERSION: "1.6.2" } } });
+    const started = await manager.api("POST", `/api/servers/${profile.id}/start`);
+    assert.equal(started.status, 400, started.text);
+    const error = started.json as { error: { code: string; message: string; details: { version: string; upgrade: string } } };
+    assert.equal(error.error.code, "engine_outdated");
+    assert.match(error.error.message, /mlx-openai-server 1\.6\.2 is too old: the manager needs 1\.7\.0 or newer/);
+    assert.match(error.error.details.upgrade, /pipx upgrade mlx-openai-server/);
+    assert.equal((await server("oai-old"))?.pid, undefined, "nothing was spawned");
+  });
+
+  it("keeps path options absolute, says what tools and images each profile really has, and refuses options that contradict each other", async () => {
+    const relative = await manager.api("POST", "/api/profiles", { name: "lm-rel", engine: "mlx-lm", model: { source: "cache", repoId: MLX_REPO }, options: { adapterPath: "adapters" } });
+    assert.equal(relative.status, 400, relative.text);
+    assert.equal((relative.json as { error: { field: string } }).error.field, "options.adapterPath");
+    const tools = await createProfile({ name: "oai-tools", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { enableAutoToolChoice: true, toolCallParser: "qwen3", modelType: "multimodal" } });
+    const plain = await createProfile({ name: "oai-plain", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO } });
+    const listed = ((await manager.api("GET", "/api/profiles")).json as { profiles: Profile[] }).profiles;
+    assert.deepEqual(listed.find((p) => p.id === tools.id)?.capabilities, { toolCalling: true, imageInput: true });
+    assert.deepEqual(listed.find((p) => p.id === plain.id)?.capabilities, { toolCalling: false, imageInput: false });
+    const lm = listed.find((p) => p.engine === "mlx-lm");
+    assert.equal(lm?.capabilities?.toolCalling, false, "the tiny MLX model's chat template takes no tools");
+    const contradiction = await manager.api("POST", "/api/profiles", { name: "oai-bad", engine: "mlx-openai-server", model: { source: "cache", repoId: MLX_REPO }, options: { enableAutoToolChoice: true } });
+    assert.equal(contradiction.status, 400);
+    assert.equal((contradiction.json as { error: { field: string } }).error.field, "options.toolCallParser");
   });
 });
