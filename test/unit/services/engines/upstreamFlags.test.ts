@@ -9,6 +9,7 @@ import path from "node:path";
 import type { EngineId, EngineOptionName } from "../../../../src/shared/engines";
 import { ProfileOptions } from "../../../../src/shared/profiles";
 import { ENGINES } from "../../../../src/services/engines/registry";
+import { MLX_LM_SERVER_FLAGS, MLX_LM_SERVER_REF, MLX_OPENAI_SERVER_LAUNCH_FLAGS, MLX_OPENAI_SERVER_REF, type FlagSpec } from "../../../helpers/standins/flagTables";
 
 interface UpstreamFlag {
   names: string[];
@@ -25,6 +26,53 @@ interface UpstreamTool {
 }
 
 const FLAGS_FILE = process.env["MLX_UPSTREAM_FLAGS"] ?? path.resolve(__dirname, "../../../../../shared/engines/upstream-flags.json");
+
+/**
+ * The llama-server flags the registry may give, transcribed from tools/server/README.md at 00dc8057
+ * (llama-server has no stand-in). Checked against upstream-flags.json whenever it is beside this
+ * checkout, and used in its place when it is not.
+ */
+const LLAMA_SERVER_FLAGS: UpstreamFlag[] = [
+  ["--model", "-m"],
+  ["--host"],
+  ["--port"],
+  ["--alias", "-a"],
+  ["--ctx-size", "-c"],
+  ["--temp", "--temperature"],
+  ["--top-p"],
+  ["--top-k"],
+  ["--min-p"],
+  ["--repeat-penalty"],
+  ["--seed", "-s"],
+  ["--threads", "-t"],
+  ["--n-gpu-layers", "-ngl", "--gpu-layers"],
+  ["--parallel", "-np"],
+  ["--chat-template"],
+  ["--chat-template-file"],
+  ["--chat-template-kwargs"],
+  ["--mmproj", "-mm"],
+  ["--model-draft", "-md", "--spec-draft-model"],
+  ["--lora"],
+].map((names) => ({ names, takesValue: true, type: null, choices: null }));
+LLAMA_SERVER_FLAGS.push(
+  { names: ["--flash-attn", "-fa"], takesValue: true, type: null, choices: ["on", "off", "auto"] },
+  { names: ["--cache-type-k", "-ctk"], takesValue: true, type: null, choices: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"] },
+  { names: ["--cache-type-v", "-ctv"], takesValue: true, type: null, choices: ["f32", "f16", "bf16", "q8_0", "q4_0", "q4_1", "iq4_nl", "q5_0", "q5_1"] },
+  { names: ["--jinja", "--no-jinja"], negativeNames: ["--no-jinja"], takesValue: false, type: "bool", choices: null },
+  { names: ["--embedding", "--embeddings"], takesValue: false, type: "bool", choices: null },
+  { names: ["--metrics"], takesValue: false, type: "bool", choices: null },
+);
+
+function fromSpec(specs: readonly FlagSpec[]): UpstreamFlag[] {
+  return specs.map((f) => ({ names: [...f.names], takesValue: f.takesValue, type: f.type, choices: f.choices ? [...f.choices] : null }));
+}
+
+/** The committed tables, as they stand in for upstream-flags.json when it is absent. */
+const COMMITTED: Record<string, UpstreamTool> = {
+  "mlx_lm.server": { ...MLX_LM_SERVER_REF, flags: fromSpec(MLX_LM_SERVER_FLAGS) },
+  "mlx-openai-server launch": { ...MLX_OPENAI_SERVER_REF, flags: fromSpec(MLX_OPENAI_SERVER_LAUNCH_FLAGS) },
+  "llama-server": { ref: null, commit: "00dc8057ab28c9cb4c79a6dd6dfce07fe779f63b", flags: LLAMA_SERVER_FLAGS },
+};
 
 /** One value for every option, valid for the profile schema; paths need not exist (only the command line is built). */
 const EVERY_OPTION: Required<ProfileOptions> = {
@@ -96,10 +144,29 @@ function valueFits(flag: UpstreamFlag, value: string): string | undefined {
 
 describe("command lines against the engines' own flags", function () {
   const exists = fs.existsSync(FLAGS_FILE);
-  const upstream = exists ? (JSON.parse(fs.readFileSync(FLAGS_FILE, "utf8")) as { tools: Record<string, UpstreamTool> }).tools : {};
+  const upstream = exists ? (JSON.parse(fs.readFileSync(FLAGS_FILE, "utf8")) as { tools: Record<string, UpstreamTool> }).tools : COMMITTED;
 
-  it("has the engines' flags to check against", () => {
-    assert.ok(exists, `${FLAGS_FILE} is missing: set MLX_UPSTREAM_FLAGS to the upstream-flags.json of the engines`);
+  it("keeps the stand-ins' flag tables and the llama-server list as the engines' sources have them (upstream-flags.json, when it is beside this checkout)", () => {
+    for (const [tool, committed] of Object.entries(COMMITTED)) {
+      assert.match(committed.commit, /^[0-9a-f]{40}$/, tool);
+      const names = committed.flags.flatMap((f) => [...new Set([...f.names, ...(f.negativeNames ?? [])])]);
+      assert.equal(new Set(names).size, names.length, `${tool}: a flag listed twice`);
+      if (!exists) continue;
+      const source = upstream[tool];
+      assert.ok(source, `${tool} in ${FLAGS_FILE}`);
+      assert.equal(source.commit, committed.commit, `${tool}: the tables follow the commit the flags were read at`);
+      const byName = new Map(source.flags.flatMap((f) => [...f.names, ...(f.negativeNames ?? [])].map((n) => [n, f] as const)));
+      for (const flag of committed.flags) {
+        const real = byName.get(flag.names[0] ?? "");
+        assert.ok(real, `${tool}: ${flag.names[0]} is not upstream`);
+        assert.deepEqual([...flag.names].sort(), [...real.names].sort(), `${tool}: the spellings of ${flag.names[0]}`);
+        assert.equal(flag.takesValue, real.takesValue, `${tool}: ${flag.names[0]} takes a value`);
+        assert.deepEqual(flag.choices ?? null, real.choices ?? null, `${tool}: the choices of ${flag.names[0]}`);
+        if (tool !== "llama-server") assert.equal(flag.type, real.type, `${tool}: the type of ${flag.names[0]}`);
+      }
+      // The stand-ins refuse every flag upstream does not have, and accept every one it has.
+      if (tool !== "llama-server") assert.equal(committed.flags.length, source.flags.length, `${tool}: every upstream flag is in the stand-in's table`);
+    }
   });
 
   it("sets every option an engine takes in the value table (so a new option cannot skip this check)", () => {
