@@ -5,6 +5,8 @@
 // a test compares these tables with it), plus the version history of each flag set read from the
 // upstream tags. HEAD of both (mlx-lm d78bf58, mlx-openai-server 4b7d4b6) has the same flags.
 
+import { compareVersions } from "../../../src/services/servers/engineVersion";
+
 /** The kinds of value a flag takes, as upstream-flags.json names them. */
 export type FlagType = "str" | "int" | "float" | "bool" | "json" | "size" | "csv-list" | "path" | "choice";
 
@@ -247,17 +249,7 @@ export const MLX_OPENAI_SERVER_FLAG_HISTORY: readonly FlagChange[] = [
   { version: "1.8.1", commit: "6c4ccfe7f12437e30850ae271b67b438b15bfcad", added: ["--disable-batching"] },
 ];
 
-/** "0.31.3" vs "0.30.6": negative, zero or positive; suffixes ("0.32.0.dev0", "1.8.1+4") are ignored. */
-export function compareVersions(a: string, b: string): number {
-  const parts = (v: string): number[] => (/^\d+(?:\.\d+)*/.exec(v)?.[0] ?? "0").split(".").map(Number);
-  const x = parts(a);
-  const y = parts(b);
-  for (let i = 0; i < Math.max(x.length, y.length); i++) {
-    const d = (x[i] ?? 0) - (y[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
+export { compareVersions };
 
 /**
  * The flag set of `version`: the newest table with the changes of every later release undone

@@ -170,19 +170,20 @@ function loadProblem(
     func: "load",
     code: "model, config = load_model(model_path, lazy, model_config=model_config)",
   };
-  if (process.env["STANDIN_LOAD_FAIL"] === "1")
-    return {
-      exception: `FileNotFoundError: No safetensors found in ${modelPath}`,
-      frames: [
-        loadModelFrame,
-        {
-          file: utils,
-          line: 319,
-          func: "load_model",
-          code: 'raise FileNotFoundError(f"No safetensors found in {model_path}")',
-        },
-      ],
-    };
+  // The failure STANDIN_LOAD_FAIL plays is the one of a folder without weights.
+  const noWeights = {
+    exception: `FileNotFoundError: No safetensors found in ${modelPath}`,
+    frames: [
+      loadModelFrame,
+      {
+        file: utils,
+        line: 319,
+        func: "load_model",
+        code: 'raise FileNotFoundError(f"No safetensors found in {model_path}")',
+      },
+    ],
+  };
+  if (process.env["STANDIN_LOAD_FAIL"] === "1") return noWeights;
   if (!fs.existsSync(modelPath)) {
     // Not a local folder: huggingface_hub is asked for it as a repo id.
     return {
@@ -213,19 +214,7 @@ function loadProblem(
         },
       ],
     };
-  if (!fs.readdirSync(modelPath).some((f) => /^model.*\.safetensors$/.test(f)))
-    return {
-      exception: `FileNotFoundError: No safetensors found in ${modelPath}`,
-      frames: [
-        loadModelFrame,
-        {
-          file: utils,
-          line: 319,
-          func: "load_model",
-          code: 'raise FileNotFoundError(f"No safetensors found in {model_path}")',
-        },
-      ],
-    };
+  if (!fs.readdirSync(modelPath).some((f) => /^model.*\.safetensors$/.test(f))) return noWeights;
   return undefined;
 }
 

@@ -8,6 +8,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { EngineId, EngineOptionName } from "../../../../src/shared/engines";
 import { ProfileOptions } from "../../../../src/shared/profiles";
+import { everyOption } from "../../../helpers/everyOption";
 import { ENGINES } from "../../../../src/services/engines/registry";
 import { MLX_LM_SERVER_FLAGS, MLX_LM_SERVER_REF, MLX_OPENAI_SERVER_LAUNCH_FLAGS, MLX_OPENAI_SERVER_REF, type FlagSpec } from "../../../helpers/standins/flagTables";
 
@@ -75,50 +76,7 @@ const COMMITTED: Record<string, UpstreamTool> = {
 };
 
 /** One value for every option, valid for the profile schema; paths need not exist (only the command line is built). */
-const EVERY_OPTION: Required<ProfileOptions> = {
-  contextLength: 8192,
-  maxTokens: 256,
-  temperature: 0.7,
-  topP: 0.9,
-  topK: 40,
-  minP: 0.05,
-  repetitionPenalty: 1.1,
-  seed: 7,
-  modelType: "multimodal",
-  adapterPath: "/adapters/a",
-  draftModel: "/models/draft",
-  trustRemoteCode: true,
-  chatTemplate: "{{ messages }}",
-  threads: 4,
-  gpuLayers: "all",
-  embedding: true,
-  numDraftTokens: 3,
-  chatTemplateArgs: { enable_thinking: false },
-  chatTemplateFile: "/templates/t.jinja",
-  promptCacheSize: 4,
-  promptCacheBytes: 8 * 1024 ** 3,
-  decodeConcurrency: 16,
-  promptConcurrency: 4,
-  logLevel: "DEBUG",
-  enableAutoToolChoice: true,
-  toolCallParser: "qwen3",
-  reasoningParser: "qwen3",
-  kvBits: 8,
-  kvGroupSize: 64,
-  disableBatching: true,
-  queueSize: 50,
-  queueTimeoutSec: 120,
-  imageConfig: "flux-schnell",
-  parallel: 2,
-  flashAttention: "on",
-  cacheTypeK: "q8_0",
-  cacheTypeV: "q8_0",
-  jinja: false,
-  mmproj: "/models/mmproj.gguf",
-  metrics: true,
-  extraArgs: [],
-  env: {},
-};
+const EVERY_OPTION = everyOption("/work");
 
 const TOOLS: Partial<Record<EngineId, { tool: string; skip: number }>> = {
   "mlx-lm": { tool: "mlx_lm.server", skip: 0 },

@@ -7,6 +7,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
 import path from "node:path";
+import { everyOption } from "../../../helpers/everyOption";
 import { ENGINES } from "../../../../src/services/engines/registry";
 import type { ProfileOptions } from "../../../../src/shared/profiles";
 import { makeTempDir, mlxRepoFiles, removeTempDir } from "../../../helpers/hfCache";
@@ -139,38 +140,7 @@ describe("MLX engine stand-ins", function () {
   });
 
   it("accept every command line the registry builds, with every option each engine takes", async () => {
-    const all: ProfileOptions = {
-      contextLength: 4096,
-      maxTokens: 256,
-      temperature: 0.7,
-      topP: 0.9,
-      topK: 40,
-      minP: 0.05,
-      repetitionPenalty: 1.1,
-      seed: 7,
-      modelType: "lm",
-      adapterPath: path.join(root, "adapter"),
-      draftModel: path.join(root, "draft"),
-      trustRemoteCode: true,
-      chatTemplate: "{{ messages }}",
-      numDraftTokens: 4,
-      chatTemplateArgs: { enable_thinking: false },
-      chatTemplateFile: path.join(root, "template.jinja"),
-      promptCacheSize: 4,
-      promptCacheBytes: 2_000_000_000,
-      decodeConcurrency: 8,
-      promptConcurrency: 2,
-      logLevel: "WARNING",
-      enableAutoToolChoice: true,
-      toolCallParser: "qwen3",
-      reasoningParser: "qwen3",
-      kvBits: 8,
-      kvGroupSize: 64,
-      disableBatching: true,
-      queueSize: 10,
-      queueTimeoutSec: 60,
-      imageConfig: "flux-dev",
-    };
+    const all: ProfileOptions = { ...everyOption(root), modelType: "lm" };
     for (const engine of [ENGINES["mlx-lm"], ENGINES["mlx-openai-server"]]) {
       const options = Object.fromEntries(
         Object.entries(all).filter(([key]) => (engine.options as readonly string[]).includes(key)),

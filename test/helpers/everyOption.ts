@@ -1,0 +1,51 @@
+// One valid value for every profile option (paths under `dir`), for tests that build the command
+// line of every option of every engine.
+import path from "node:path";
+import type { ProfileOptions } from "../../src/shared/profiles";
+
+export function everyOption(dir: string): Required<ProfileOptions> {
+  return {
+    contextLength: 8192,
+    maxTokens: 256,
+    temperature: 0.7,
+    topP: 0.9,
+    topK: 40,
+    minP: 0.05,
+    repetitionPenalty: 1.1,
+    seed: 7,
+    modelType: "multimodal",
+    adapterPath: path.join(dir, "adapter"),
+    draftModel: path.join(dir, "draft"),
+    trustRemoteCode: true,
+    chatTemplate: "{{ messages }}",
+    threads: 4,
+    gpuLayers: "all",
+    embedding: true,
+    numDraftTokens: 3,
+    chatTemplateArgs: { enable_thinking: false },
+    chatTemplateFile: path.join(dir, "template.jinja"),
+    promptCacheSize: 4,
+    promptCacheBytes: 2_000_000_000,
+    decodeConcurrency: 8,
+    promptConcurrency: 2,
+    logLevel: "WARNING",
+    enableAutoToolChoice: true,
+    toolCallParser: "qwen3",
+    reasoningParser: "qwen3",
+    kvBits: 8,
+    kvGroupSize: 64,
+    disableBatching: true,
+    queueSize: 10,
+    queueTimeoutSec: 60,
+    imageConfig: "flux-dev",
+    parallel: 2,
+    flashAttention: "on",
+    cacheTypeK: "q8_0",
+    cacheTypeV: "q8_0",
+    jinja: false,
+    mmproj: path.join(dir, "mmproj.gguf"),
+    metrics: true,
+    extraArgs: [],
+    env: {},
+  };
+}
