@@ -115,7 +115,8 @@ export class ServerStarts {
 
   /** The supervisor's start timeout plus the time the engine takes to read a model of this size. */
   private startTimeoutMs(engine: EngineDescription, modelBytes: number): number {
-    return this.options.settings.startTimeoutMs + Math.round((modelBytes / engine.loadBytesPerSecond) * 1000);
+    // Whole seconds: a small model adds nothing.
+    return this.options.settings.startTimeoutMs + Math.round(modelBytes / engine.loadBytesPerSecond) * 1000;
   }
 
   /** The size of a profile's model, or 0 when it cannot be found now (its start then fails on its own). */
@@ -232,7 +233,7 @@ export class ServerStarts {
       entry,
       failed
         ? `${engine.label} could not load the model of ${entry.info.profileName}: ${outcome.failed}. It was stopped; check the model files, the adapter and the engine's version in its log.`
-        : `${entry.info.profileName} did not answer ${readiness.target} within ${describeDuration(timeoutMs)}; it was stopped. A model this size may need longer: raise the start timeout setting.`,
+        : `${entry.info.profileName} did not answer ${readiness.target} within ${describeDuration(timeoutMs)}; it was stopped. Its log says what it was doing.`,
     );
     throw new ApiError(
       failed ? 502 : 504,
