@@ -116,6 +116,13 @@ describe("Anthropic Messages through the /v1 gateway, with @anthropic-ai/sdk", f
     assert.equal(lastUpstreamRequest().tool_choice, "required", "tool_choice any → required");
   });
 
+  it("Anthropic's hosted tools are dropped and named in a header; the request still answers", async () => {
+    const raw = await anthropic.messages.create({ model: "tools", max_tokens: 64, tools: [{ type: "web_search_20250305", name: "web_search" }, WEATHER], messages: [{ role: "user", content: "Weather in Rome" }] }).withResponse();
+    assert.equal(raw.response.headers.get("mlx-manager-dropped-tools"), "web_search_20250305");
+    assert.equal(raw.data.stop_reason, "tool_use");
+    assert.deepEqual(lastUpstreamRequest().tools?.map((t) => t.function.name), ["get_weather"]);
+  });
+
   it("count_tokens: exact from a running llama engine, an estimate (said in a header) otherwise", async () => {
     const body = { model: "tiny", messages: [{ role: "user" as const, content: "Once upon a time there was a dog." }] };
     const counted = await anthropic.messages.countTokens(body);

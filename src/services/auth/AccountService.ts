@@ -57,6 +57,8 @@ export interface AccountServiceOptions {
   onInvalidate?: (userId: string) => void;
   /** Called after accounts change (created, approved, disabled, deleted...), e.g. to update admins' pending badge. */
   onChange?: () => void;
+  /** Called when a user is deleted, to delete what is kept for them elsewhere (their kept Responses). */
+  onDelete?: (userId: string) => void;
   /** last_used_at of keys is written at most this often. Default 30 s. */
   keyFlushMs?: number;
 }
@@ -231,6 +233,7 @@ export class AccountService {
     }
     this.audit("user_delete", actor, { target: id, targetEmail: user.email, status: user.status });
     this.options.onInvalidate?.(id);
+    this.options.onDelete?.(id);
     this.options.onChange?.();
     return userInfo(user);
   }

@@ -12,6 +12,7 @@ import { ApiError, parseOrThrow } from "../api/ApiError";
 import { toApiError } from "../api/server";
 import { writeFileAtomicSync } from "../fs/atomicWrite";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
+import type { ResponseStore } from "../gateway/ResponseStore";
 import { ENGINES } from "../engines/registry";
 import { dialectOf, errorBody, presentedCredential } from "../gateway/dialect";
 import { GatewayError } from "../gateway/openAiError";
@@ -35,6 +36,8 @@ export interface SharedListenerDeps {
   tlsDir: string;
   /** Told when the listener opens or closes. */
   onStatus?: (status: SharedStatus) => void;
+  /** Kept Responses API answers, each visible only to the user who made it. */
+  responses?: ResponseStore;
 }
 
 /** JSON bodies of the shared listener's own routes (the /v1 gateway caps its bodies itself). */
@@ -207,6 +210,7 @@ export class SharedListener {
       logger: this.deps.logger,
       engines: ENGINES,
       profiles: this.deps.profiles,
+      ...(this.deps.responses ? { responses: this.deps.responses } : {}),
       authorize: async (request) => {
         const principal = this.principals.get(request);
         return principal?.user.status === "approved" ? { userId: principal.user.id } : undefined;

@@ -57,6 +57,11 @@ export interface EngineDescription extends EngineInfo {
   capabilities(options: ProfileOptions, model: ModelFacts): ProfileCapabilities;
   /** How to read its version, and the oldest the manager works with. */
   version?: EngineVersionQuery;
+  /**
+   * Why the engine cannot follow a JSON schema or JSON mode (Chat Completions' `response_format`,
+   * the Responses API's `text.format`) for this profile; undefined when it can.
+   */
+  structuredOutputProblem?(options: ProfileOptions, kind: "json_schema" | "json_object"): string | undefined;
   /** A route that counts a chat prompt's tokens exactly (POST, a chat body → {prompt_tokens, context_size}); else the gateway estimates. */
   tokenizePath?: string;
 }
@@ -156,6 +161,9 @@ const mlxLm: EngineDescription = {
   // It keeps --adapter-path only for the model named "default_model" (and releases up to v0.31.3
   // ignore the flag): the request's `adapters` field applies it on every version (SERVER.md).
   requestFields: (options) => (options.adapterPath === undefined ? {} : { adapters: options.adapterPath }),
+  // server.py never reads response_format (ml-explore/mlx-lm#1007): the answer would be free text.
+  structuredOutputProblem: () =>
+    "mlx_lm.server cannot hold its output to a JSON schema (it ignores response_format). Use an mlx-openai-server profile, llama-server or the llama engine for structured output.",
   // It passes a request's tools to the chat template and parses the calls the tokenizer knows: only
   // a model whose template takes tools calls them. No context flag: the model's own length applies.
   capabilities: (_options, model) => ({
@@ -253,6 +261,9 @@ const mlxOpenAiServer: EngineDescription = {
   health: httpOkProbe("/health"),
   // Started with --served-model-name: it answers 404 "Model '<x>' not found" to any other name.
   requestModel: (ctx) => ctx.alias,
+  // It enforces a json_schema with outlines' logits processor; json_object passes without effect.
+  structuredOutputProblem: (_options, kind) =>
+    kind === "json_object" ? "mlx-openai-server accepts JSON mode but does not enforce it. Send a json_schema format (the schema your answer must follow) instead." : undefined,
   lacks: {
     completions: "mlx-openai-server has no /v1/completions (text completion): send the prompt to /v1/chat/completions as a user message, or use an mlx-lm profile, whose mlx_lm.server has both.",
   },

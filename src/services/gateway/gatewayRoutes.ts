@@ -14,7 +14,11 @@ import { dialectOf, errorBody } from "./dialect";
 import { PromptFitter } from "./promptFit";
 import type { AnswerTranslator } from "./translate/AnswerTranslator";
 import { AnthropicAnswer } from "./translate/anthropicAnswer";
-import { chatRequestFromMessages, CountTokensRequest, droppedServerTools, MessagesRequest, type TargetAbilities } from "./translate/anthropicRequest";
+import { chatRequestFromMessages, CountTokensRequest, droppedServerTools, MessagesRequest } from "./translate/anthropicRequest";
+import type { TargetAbilities } from "./translate/chatBody";
+import { ResponsesAnswer, type ResponseEcho } from "./translate/responsesAnswer";
+import { chatRequestFromResponses, inputItems, ResponsesRequest, type ResponsesInputItem } from "./translate/responsesRequest";
+import { LOCAL_OWNER, type ResponseStore } from "./ResponseStore";
 import { decodeTokensPerSecond, type GatewayEndpoint, type UsageMeter, type UsageRecord } from "./UsageMeter";
 
 /** Who a request comes from; undefined refuses it. */
@@ -27,7 +31,9 @@ export interface GatewayDeps {
   /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
   authorize?: GatewayAuthorizer;
   /** What the gateway asks of each engine (its tokenize route, the routes it lacks, the fields each request carries); without it prompts are estimated and bodies go as sent. */
-  engines?: Readonly<Record<EngineId, Pick<EngineDescription, "tokenizePath" | "lacks" | "requestFields">>>;
+  engines?: Readonly<Record<EngineId, Pick<EngineDescription, "tokenizePath" | "lacks" | "requestFields" | "structuredOutputProblem">>>;
+  /** Kept Responses (`store`, `previous_response_id`); without it nothing is kept and a previous id is unknown. */
+  responses?: ResponseStore;
   /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
   profiles?: { list(): Profile[] };
   limits?: {
@@ -35,7 +41,7 @@ export interface GatewayDeps {
     jsonBodyBytes?: number;
     /** Uploads to /v1/audio/transcriptions. Default 20 MiB. */
     uploadBytes?: number;
-    /** Bodies of /v1/messages (images make Claude Code's requests large). Default 32 MB, as Anthropic's. */
+    /** Bodies of /v1/messages and /v1/responses (images and agents' histories make them large). Default 32 MB, as Anthropic's. */
     messagesBodyBytes?: number;
     /** No byte from a model server for this long ends the request with 504. Default 10 minutes. */
     upstreamIdleMs?: number;
@@ -98,7 +104,7 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): 
       });
       scope.setNotFoundHandler(async (request, reply) => {
         const path = request.url.split("?")[0] ?? "";
-        const error = new GatewayError(404, `Unknown route ${request.method} ${path}. The gateway serves /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/messages/count_tokens, /v1/audio/transcriptions and /v1/images/generations.`, "unknown_url");
+        const error = new GatewayError(404, `Unknown route ${request.method} ${path}. The gateway serves /v1/models, /v1/chat/completions, /v1/completions, /v1/embeddings, /v1/messages, /v1/messages/count_tokens, /v1/responses, /v1/audio/transcriptions and /v1/images/generations.`, "unknown_url");
         await reply.code(404).send(errorBody(dialectOf(request.url), error));
       });
 
@@ -123,6 +129,12 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): 
         await gateway.relayMessages(request, reply);
       });
       scope.post("/messages/count_tokens", async (request, reply) => gateway.countMessageTokens(request, reply));
+      scope.post("/responses", async (request, reply) => {
+        await gateway.relayResponses(request, reply);
+      });
+      scope.get("/responses/:id", async (request) => gateway.storedResponse(request).response);
+      scope.get("/responses/:id/input_items", async (request) => gateway.responseInputItems(request));
+      scope.delete("/responses/:id", async (request) => gateway.deleteResponse(request));
       scope.post("/audio/transcriptions", async (request, reply) => {
         await gateway.relayUpload(request, reply, "/audio/transcriptions");
       });
@@ -230,7 +242,7 @@ class Gateway {
     if (profile === undefined) throw modelNotFound(messages.model);
     const chat = chatRequestFromMessages(messages, abilitiesOf(profile));
     const dropped = droppedServerTools(messages);
-    if (dropped.length > 0) void reply.header("mlx-manager-dropped-tools", dropped.join(", "));
+    if (dropped.length > 0) reply.raw.setHeader("mlx-manager-dropped-tools", dropped.join(", "));
     const streaming = messages.stream === true;
     const answer = new AnthropicAnswer(messages.model);
     await this.forward(request, reply, {
@@ -266,6 +278,84 @@ class Gateway {
     const count = await this.contexts.count(server, chat, clientSignal(reply.raw).signal);
     void reply.header("mlx-manager-token-count", count.exact ? "exact" : "estimate");
     return { input_tokens: count.tokens };
+  }
+
+  /** `POST /v1/responses`: OpenAI's Responses API, served as Chat Completions by the profile's engine; kept unless `store: false`. */
+  async relayResponses(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const t0 = performance.now();
+    const startedAt = Date.now();
+    const body = parseJsonBody(await readBody(request.raw, this.messagesBodyBytes), ResponsesRequest);
+    if (body.background === true) throw new GatewayError(400, "background: responses run while the request is open here; send the request without background (stream it to see progress).", "unsupported_parameter", "background");
+    const owner = this.ownerOf(request);
+    let history: ResponsesInputItem[] = [];
+    if (body.previous_response_id != null) {
+      const previous = this.deps.responses?.get(owner, body.previous_response_id);
+      if (previous === undefined) throw responseNotFound(body.previous_response_id, "previous_response_id");
+      history = [...previous.input, ...(previous.response.output as ResponsesInputItem[])];
+    }
+    const profile = this.deps.directory.findProfile(body.model);
+    if (profile === undefined) throw modelNotFound(body.model);
+    const plan = chatRequestFromResponses(body, history, abilitiesOf(profile));
+    const unstructured = plan.structured === undefined ? undefined : this.deps.engines?.[profile.engine].structuredOutputProblem?.(profile.options, plan.structured);
+    if (unstructured !== undefined) throw new GatewayError(400, `text.format: ${unstructured}`, "unsupported_parameter", "text.format");
+    if (plan.droppedTools.length > 0) reply.raw.setHeader("mlx-manager-dropped-tools", plan.droppedTools.join(", "));
+    const streaming = body.stream === true;
+    const responses = body.store === false ? undefined : this.deps.responses;
+    const input = [...history, ...inputItems(body.input)];
+    const answer = new ResponsesAnswer(body.model, responseEcho(body), plan.customTools, responses === undefined ? undefined : (response) => { responses.save(owner, { response, input }); });
+    const chat = plan.chat;
+    await this.forward(request, reply, {
+      profile,
+      endpoint: "responses",
+      path: "/chat/completions",
+      t0,
+      startedAt,
+      meterUsage: true,
+      dropUsageOnly: false,
+      translate: answer,
+      prepare: async (server, signal) => {
+        const fit = await this.contexts.fit(server, profile, chat, signal);
+        if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
+        if (fit.maxTokens !== undefined) chat.max_tokens = fit.maxTokens;
+      },
+      body: (upstreamModel, fields) => {
+        const out: Record<string, unknown> = { ...fields, ...chat, model: upstreamModel, stream: streaming };
+        if (streaming) out["stream_options"] = { include_usage: true };
+        return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
+      },
+    });
+  }
+
+  /** `GET /v1/responses/{id}`: a kept response of the caller's. */
+  storedResponse(request: FastifyRequest): { response: unknown; input: ResponsesInputItem[] } {
+    const { id } = request.params as { id: string };
+    const stored = this.deps.responses?.get(this.ownerOf(request), id);
+    if (stored === undefined) throw responseNotFound(id, null);
+    return stored;
+  }
+
+  /** `GET /v1/responses/{id}/input_items`: the input that led to it, as OpenAI lists it (newest first unless order=asc). */
+  responseInputItems(request: FastifyRequest): unknown {
+    const { input } = this.storedResponse(request);
+    const query = z.object({ order: z.enum(["asc", "desc"]).default("desc"), limit: z.coerce.number().int().min(1).max(100).default(20), after: z.string().optional() }).safeParse(request.query);
+    if (!query.success) throw new GatewayError(400, "order: asc or desc; limit: 1 to 100; after: an item id.", "invalid_value");
+    const items = input.map((item, i) => ({ id: typeof item["id"] === "string" ? item["id"] : `item_${i}`, ...item }));
+    const ordered = query.data.order === "desc" ? items.reverse() : items;
+    const from = query.data.after === undefined ? 0 : ordered.findIndex((item) => item.id === query.data.after) + 1;
+    const data = ordered.slice(from, from + query.data.limit);
+    return { object: "list", data, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null, has_more: from + data.length < ordered.length };
+  }
+
+  /** `DELETE /v1/responses/{id}`. */
+  deleteResponse(request: FastifyRequest): { id: string; object: "response"; deleted: true } {
+    const { id } = request.params as { id: string };
+    if (this.deps.responses?.delete(this.ownerOf(request), id) !== true) throw responseNotFound(id, null);
+    return { id, object: "response", deleted: true };
+  }
+
+  /** Whose a request is: a shared-mode user, else the local owner. */
+  private ownerOf(request: FastifyRequest): string {
+    return this.users.get(request) ?? LOCAL_OWNER;
   }
 
   /** `POST /v1/audio/transcriptions`: multipart, streamed through; only the `model` field is found (and its value replaced). */
@@ -405,6 +495,29 @@ function parseJsonBody<S extends z.ZodType>(bytes: Buffer, schema: S): z.output<
     throw new GatewayError(400, param !== "" && !message.startsWith(param) ? `${param}: ${message}` : message, "invalid_value", param === "" ? null : param);
   }
   return parsed.data;
+}
+
+/** The 404 of a response that is not there for this caller (never kept, deleted, expired, or someone else's). */
+function responseNotFound(id: string, param: string | null): GatewayError {
+  return new GatewayError(404, `No response with id "${id}" is kept for you: it was made with store: false, deleted, expired, or made by someone else.`, "response_not_found", param);
+}
+
+/** The request's settings a Response carries back. */
+function responseEcho(body: ResponsesRequest): ResponseEcho {
+  return {
+    instructions: body.instructions ?? null,
+    max_output_tokens: body.max_output_tokens ?? null,
+    parallel_tool_calls: body.parallel_tool_calls ?? true,
+    previous_response_id: body.previous_response_id ?? null,
+    temperature: body.temperature ?? null,
+    top_p: body.top_p ?? null,
+    tool_choice: body.tool_choice ?? "auto",
+    tools: body.tools ?? [],
+    text: body.text ?? { format: { type: "text" } },
+    reasoning: body.reasoning ?? null,
+    store: body.store !== false,
+    metadata: body.metadata ?? {},
+  };
 }
 
 /** What a profile's model can take from a request. */

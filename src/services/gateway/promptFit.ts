@@ -4,7 +4,7 @@ import type { ServerInfo } from "../../shared/servers";
 import { estimateTokens, MESSAGE_OVERHEAD } from "../../shared/tokenEstimate";
 import type { Logger } from "../logging/Logger";
 import { GatewayError } from "./openAiError";
-import type { ChatRequestBody } from "./translate/anthropicRequest";
+import type { ChatRequestBody } from "./translate/chatBody";
 
 // How many tokens a chat prompt takes, and whether it fits the context the server runs with.
 // Exact where the engine tokenizes (our `llama` engine's POST /tokenize applies the model's chat

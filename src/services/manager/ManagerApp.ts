@@ -16,6 +16,7 @@ import { ConversationStore, registerConversationRoutes } from "../conversations/
 import { ENGINES } from "../engines/registry";
 import { EventBus } from "../events/EventBus";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
+import { ResponseStore } from "../gateway/ResponseStore";
 import { UsageMeter } from "../gateway/UsageMeter";
 import { BlobFetcher } from "../hub/BlobFetcher";
 import { DownloadService } from "../hub/DownloadService";
@@ -138,9 +139,11 @@ export class ManagerApp {
     };
     const offset = this.options.clockOffsetMs ?? 0;
     const now = offset === 0 ? Date.now : () => Date.now() + offset;
+    const responses = new ResponseStore(path.join(this.options.dataDir, "responses"), logger);
+    responses.open();
     const disconnect: { user?: (userId: string) => void } = {};
     const sharedChanged: { notify?: () => void } = {};
-    const accounts = (this.accounts = new AccountService({ store, logger, now, onInvalidate: (userId) => disconnect.user?.(userId), onChange: () => sharedChanged.notify?.() }));
+    const accounts = (this.accounts = new AccountService({ store, logger, now, onInvalidate: (userId) => disconnect.user?.(userId), onChange: () => sharedChanged.notify?.(), onDelete: (userId) => { responses.purgeOwner(userId); } }));
     const tokens = new TokenService({ secret: () => this.dataDir.loadOrCreateJwtSecret(), now });
     const access = new SharedAccess(accounts, tokens, {}, now);
     disconnect.user = (userId) => void access.disconnect(userId);
@@ -151,6 +154,7 @@ export class ManagerApp {
       meter,
       logger,
       tlsDir: path.join(this.options.dataDir, "tls"),
+      responses,
       onStatus: (data) => events.publish({ type: "shared.changed", data }),
     }));
     sharedChanged.notify = () => events.publish({ type: "shared.changed", data: shared.status() });
@@ -213,7 +217,7 @@ export class ManagerApp {
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
-        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES });
+        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES, responses });
         registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
         registerOwnerRoutes(app, {

@@ -4,8 +4,9 @@
 // id, type and name once, the arguments in pieces), `finish_reason: "tool_calls"`, and usage as an
 // extra `choices: []` chunk when stream_options.include_usage asks; without `stream`, the same
 // reply as one chat.completion. Its "model" is a script:
-//   - the last message is from the user and tools are offered → it calls the first tool with
-//     {"city": <the last word of the user's message>} (and, with two tools, the second one too);
+//   - the last message is from the user and tools are offered → it calls the first tool (or the one
+//     named by TOOL_SERVER_TOOL) with {<its first required string parameter, else "city">: <the last
+//     word of the user's message>} (and, offered exactly two tools, the second one too, with {});
 //   - the last message is a tool result → it answers in text, quoting the result, a word per chunk;
 //   - no tools → it answers "no tools offered".
 // Every request body is appended as a JSON line to TOOL_SERVER_LOG (set through the profile's env).
@@ -21,12 +22,14 @@ const port = Number(arg("--port"));
 const host = arg("--host") ?? "127.0.0.1";
 const alias = arg("--alias") ?? "default";
 const logFile = process.env["TOOL_SERVER_LOG"];
+const preferredTool = process.env["TOOL_SERVER_TOOL"];
 
 interface Message { role: string; content?: unknown; tool_call_id?: string }
 interface Body {
   stream?: boolean;
   messages?: Message[];
-  tools?: { type: string; function: { name: string } }[];
+  tools?: { type: string; function: { name: string; parameters?: { properties?: Record<string, { type?: unknown }>; required?: string[] } } }[];
+  parallel_tool_calls?: boolean;
   stream_options?: { include_usage?: boolean };
 }
 
@@ -79,10 +82,13 @@ async function chat(req: http.IncomingMessage, res: http.ServerResponse): Promis
   } else if (tools.length > 0) {
     const said = typeof last?.content === "string" ? last.content : "";
     const city = said.replace(/[?!.]+$/, "").split(/\s+/).at(-1) ?? "";
-    const calls = tools.slice(0, 2);
+    const preferred = tools.find((t) => t.function.name === preferredTool);
+    const calls = preferred ? [preferred] : tools.length === 2 && body.parallel_tool_calls !== false ? tools : tools.slice(0, 1);
     for (const [index, tool] of calls.entries()) {
       await send({ tool_calls: [{ index, id: `call_${index}_${created}`, type: "function", function: { name: tool.function.name, arguments: "" } }] });
-      const args = index === 0 ? JSON.stringify({ city }) : "{}";
+      const parameters = tool.function.parameters;
+      const key = parameters?.required?.find((name) => parameters.properties?.[name]?.type === "string") ?? "city";
+      const args = index === 0 ? JSON.stringify({ [key]: city }) : "{}";
       // The arguments in pieces of 4 characters, as a model generates them.
       for (let at = 0; at < args.length; at += 4) {
         await send({ tool_calls: [{ index, function: { arguments: args.slice(at, at + 4) } }] });

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import { GatewayError } from "../openAiError";
+import type { ChatContentPart, ChatMessage, ChatRequestBody, ChatToolCall, TargetAbilities } from "./chatBody";
 
 // Anthropic's Messages request (https://docs.anthropic.com/en/api/messages), read as Claude Code
 // and @anthropic-ai/sdk send it, and turned into the Chat Completions body every engine takes.
@@ -62,36 +63,6 @@ export type MessagesRequest = z.infer<typeof MessagesRequest>;
 
 export const CountTokensRequest = MessagesRequest.omit({ max_tokens: true, stream: true, stop_sequences: true, temperature: true, top_p: true, top_k: true });
 export type CountTokensRequest = z.infer<typeof CountTokensRequest>;
-
-/** What the target profile can take. */
-export interface TargetAbilities {
-  /** Image blocks can go to it. */
-  images: boolean;
-}
-
-type ChatContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
-export type ChatMessage =
-  | { role: "system" | "user"; content: string | ChatContentPart[] }
-  | { role: "assistant"; content: string | null; tool_calls?: ChatToolCall[] }
-  | { role: "tool"; tool_call_id: string; content: string };
-interface ChatToolCall {
-  id: string;
-  type: "function";
-  function: { name: string; arguments: string };
-}
-
-/** A Chat Completions body (model and stream are set by the caller). */
-export interface ChatRequestBody {
-  messages: ChatMessage[];
-  tools?: { type: "function"; function: { name: string; description?: string; parameters: Record<string, unknown> } }[];
-  tool_choice?: "auto" | "required" | "none" | { type: "function"; function: { name: string } };
-  parallel_tool_calls?: boolean;
-  max_tokens?: number;
-  stop?: string[];
-  temperature?: number;
-  top_p?: number;
-  top_k?: number;
-}
 
 /** The text of a string or text blocks. */
 function textOf(content: string | readonly { type: string; text?: unknown }[]): string {
