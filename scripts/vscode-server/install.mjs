@@ -1,12 +1,12 @@
 // Installs what the real-VS-Code tests need, idempotently, into the git-ignored cache:
 // Node 24 (from the npm registry), code-server (its bundled VS Code server), Claude Code (for the
-// test of `claude -p` through the gateway) and, with root or
+// test of `claude -p` through the gateway), Codex (for `codex exec`) and, with root or
 // passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
 // Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { CACHE, CHROMIUM, CLAUDE_CODE_BIN, CLAUDE_CODE_PREFIX, CLAUDE_CODE_VERSION, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
+import { CACHE, CHROMIUM, CLAUDE_CODE_BIN, CLAUDE_CODE_PREFIX, CLAUDE_CODE_VERSION, CODEX_BIN, CODEX_PREFIX, CODEX_VERSION, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
 
 const say = (line) => process.stdout.write(`[vscode-server:install] ${line}\n`);
 const APT_PACKAGES = ["chromium", "build-essential", "pkg-config", "python3", "libkrb5-dev"];
@@ -66,11 +66,22 @@ function ensureClaudeCode() {
   if (!existsSync(CLAUDE_CODE_BIN)) throw new Error(`@anthropic-ai/claude-code installed but ${CLAUDE_CODE_BIN} is missing`);
 }
 
+function ensureCodex() {
+  const pkg = path.join(CODEX_PREFIX, "node_modules", "@openai", "codex", "package.json");
+  if (existsSync(CODEX_BIN) && existsSync(pkg) && JSON.parse(readFileSync(pkg, "utf8")).version === CODEX_VERSION) return;
+  say(`installing @openai/codex@${CODEX_VERSION} (for the Codex test)`);
+  mkdirSync(CODEX_PREFIX, { recursive: true });
+  const inherited = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.toLowerCase().startsWith("npm_")));
+  execFileSync("npm", ["install", "--prefix", CODEX_PREFIX, "--no-audit", "--no-fund", "--no-save", `@openai/codex@${CODEX_VERSION}`], { stdio: "inherit", env: inherited });
+  if (!existsSync(CODEX_BIN)) throw new Error(`@openai/codex installed but ${CODEX_BIN} is missing`);
+}
+
 mkdirSync(CACHE, { recursive: true });
 ensureAptPackages();
 ensureNode24();
 ensureCodeServer();
 ensureClaudeCode();
+ensureCodex();
 if (!existsSync(CHROMIUM)) {
   process.stderr.write(`[vscode-server:install] no Chromium at ${CHROMIUM}: apt-get install -y chromium, or set CHROMIUM_PATH\n`);
   process.exit(2);
@@ -85,5 +96,6 @@ function testToolVersions() {
   const codeServerDir = path.join(CODE_SERVER_PREFIX, "node_modules", "code-server");
   const node24 = spawnSync(NODE24, ["--version"], { encoding: "utf8" }).stdout.trim();
   const claude = pkg(path.join(CLAUDE_CODE_PREFIX, "node_modules", "@anthropic-ai", "claude-code", "package.json"));
-  return `${chromium}; code-server ${pkg(path.join(codeServerDir, "package.json"))} (VS Code ${pkg(path.join(codeServerDir, "lib", "vscode", "package.json"))}); Node ${node24}; Claude Code ${claude}`;
+  const codex = pkg(path.join(CODEX_PREFIX, "node_modules", "@openai", "codex", "package.json"));
+  return `${chromium}; code-server ${pkg(path.join(codeServerDir, "package.json"))} (VS Code ${pkg(path.join(codeServerDir, "lib", "vscode", "package.json"))}); Node ${node24}; Claude Code ${claude}; Codex ${codex}`;
 }

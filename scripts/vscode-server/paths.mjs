@@ -13,5 +13,10 @@ export const SERVER_MAIN = path.join(CODE_SERVER_PREFIX, "node_modules", "code-s
 export const CLAUDE_CODE_PREFIX = path.join(CACHE, "claude-code");
 export const CLAUDE_CODE_VERSION = "2.1.332";
 export const CLAUDE_CODE_BIN = path.join(CLAUDE_CODE_PREFIX, "node_modules", ".bin", "claude");
+// Codex CLI, for the test that runs `codex exec` against the gateway's Responses API (a native
+// binary in a per-platform optional dependency of the npm package; nothing is downloaded at install).
+export const CODEX_PREFIX = path.join(CACHE, "codex");
+export const CODEX_VERSION = "0.171.0";
+export const CODEX_BIN = path.join(CODEX_PREFIX, "node_modules", ".bin", "codex");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const ARTIFACTS = path.join(ROOT, "test-artifacts");

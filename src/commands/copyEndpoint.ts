@@ -20,6 +20,10 @@ function snippetLabel(kind: SnippetKind): { label: string; detail: string } {
       return { label: vscode.l10n.t("Claude Code (environment)"), detail: vscode.l10n.t("ANTHROPIC_BASE_URL and friends for a shell, then claude") };
     case "anthropic-typescript":
       return { label: vscode.l10n.t("TypeScript (@anthropic-ai/sdk)"), detail: vscode.l10n.t("Anthropic's official package on the Messages API: npm install @anthropic-ai/sdk") };
+    case "codex":
+      return { label: vscode.l10n.t("Codex (config.toml)"), detail: vscode.l10n.t("A model provider for OpenAI's Codex CLI on the Responses API, as a profile file: codex --profile mlx") };
+    case "openai-agents":
+      return { label: vscode.l10n.t("TypeScript (@openai/agents)"), detail: vscode.l10n.t("An agent of the OpenAI Agents SDK on the Responses API: npm install @openai/agents openai") };
   }
 }
 
@@ -32,7 +36,7 @@ function scriptedArgs(arg: unknown): { profile: unknown; snippet: SnippetKind | 
 
 /**
  * Copies a way to call a profile through the manager's /v1: the URL alone, or a curl, Python,
- * TypeScript, Continue, Claude Code or @anthropic-ai/sdk snippet with the profile's name as model and the gateway key (which opens
+ * TypeScript, Continue, Claude Code, @anthropic-ai/sdk, Codex or @openai/agents snippet with the profile's name as model and the gateway key (which opens
  * /v1 only — never the admin token) as key.
  */
 export const copyEndpoint: CommandDefinition = {

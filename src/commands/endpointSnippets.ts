@@ -1,9 +1,10 @@
 // Ready-to-paste ways to call a profile through the manager's /v1. Pure (no vscode import) so the
-// unit tests run each snippet through its real parser: sh, python3's ast, TypeScript, YAML.
+// unit tests run each snippet through its real parser: sh, python3's ast, TypeScript, YAML, TOML.
+import { CODEX_PROFILE, CODEX_PROVIDER_ID, codexProvider } from "./codexConfig";
 
-export type SnippetKind = "url" | "curl" | "python" | "typescript" | "continue" | "claude-code" | "anthropic-typescript";
+export type SnippetKind = "url" | "curl" | "python" | "typescript" | "continue" | "claude-code" | "anthropic-typescript" | "codex" | "openai-agents";
 
-export const SNIPPET_KINDS: readonly SnippetKind[] = ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript"];
+export const SNIPPET_KINDS: readonly SnippetKind[] = ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript", "codex", "openai-agents"];
 
 export interface SnippetInput {
   /** The manager's /v1 base URL, e.g. http://127.0.0.1:8471/v1. */
@@ -56,6 +57,32 @@ export function endpointSnippet(kind: SnippetKind, input: SnippetInput): string 
         `  messages: [{ role: "user", content: "Hello" }],`,
         "});",
         `console.log(message.content.map((block) => (block.type === "text" ? block.text : "")).join(""));`,
+        "",
+      ].join("\n");
+    case "codex":
+      return [
+        `# Codex on this profile, through the manager's Responses API: save as ~/.codex/${CODEX_PROFILE}.config.toml`,
+        `# and run \`codex --profile ${CODEX_PROFILE}\` (or put these lines in ~/.codex/config.toml to make it the default).`,
+        `model = ${quoted(model)}`,
+        `model_provider = ${quoted(CODEX_PROVIDER_ID)}`,
+        "",
+        `[model_providers.${CODEX_PROVIDER_ID}]`,
+        ...Object.entries(codexProvider({ baseUrl, gatewayKey: apiKey, model })).map(([key, value]) => `${key} = ${quoted(value)}`),
+        "",
+      ].join("\n");
+    case "openai-agents":
+      return [
+        `import { Agent, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled } from "@openai/agents";`,
+        `import OpenAI from "openai";`,
+        "",
+        `setDefaultOpenAIClient(new OpenAI({ baseURL: ${quoted(baseUrl)}, apiKey: ${quoted(apiKey)} }));`,
+        `setOpenAIAPI("responses");`,
+        "// Traces would go to OpenAI's servers: off for a local model.",
+        "setTracingDisabled(true);",
+        "",
+        `const agent = new Agent({ name: "Assistant", instructions: "Be helpful.", model: ${quoted(model)} });`,
+        `const result = await run(agent, "Hello");`,
+        "console.log(result.finalOutput);",
         "",
       ].join("\n");
     case "url":

@@ -26,6 +26,7 @@ import { restartManager } from "./restartManager";
 import { restartServer } from "./restartServer";
 import { rotateGatewayKey } from "./rotateGatewayKey";
 import { stopUsingInClaudeCode, useInClaudeCode } from "./useInClaudeCode";
+import { stopUsingInCodex, useInCodex } from "./useInCodex";
 import { retryConnection } from "./retryConnection";
 import { revealModel } from "./revealModel";
 import { searchHub } from "./searchHub";
@@ -55,6 +56,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   copyEndpoint,
   useInClaudeCode,
   stopUsingInClaudeCode,
+  useInCodex,
+  stopUsingInCodex,
   rotateGatewayKey,
   applyWorkspaceProfile,
   startModel,

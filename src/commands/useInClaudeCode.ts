@@ -1,11 +1,10 @@
-import { randomBytes } from "node:crypto";
-import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as vscode from "vscode";
 import { fetchGatewayKey } from "../client/gatewayKey";
 import { applyEnv, claudeEnv, describeEnv, undoEnv, type AppliedEnv } from "./claudeCodeSettings";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
+import { readIfThere, writeAtomic } from "./settingsFiles";
 import { profilesFrom } from "./targets";
 
 // "MLX: Use a Local Model in Claude Code…" and its undo. Claude Code reads `env` from its
@@ -47,29 +46,6 @@ function targetFile(target: string | undefined): string | undefined {
   if (target === undefined || target === "user") return targets()[0]?.file;
   if (target === "workspace") return targets()[1]?.file;
   return path.isAbsolute(target) ? target : undefined;
-}
-
-async function readIfThere(file: string): Promise<string | undefined> {
-  try {
-    return await fs.readFile(file, "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-}
-
-/** Writes `text` to `file` atomically (a temporary file renamed over it), keeping its mode; 0600 for a new one (it holds a key). */
-async function writeAtomic(file: string, text: string): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const mode = await fs.stat(file).then((s) => s.mode & 0o777, () => 0o600);
-  const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
-  try {
-    await fs.writeFile(temp, text, { mode });
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
 }
 
 function records(ctx: CommandContext): AppliedRecords {

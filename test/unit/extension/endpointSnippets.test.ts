@@ -1,12 +1,14 @@
 // Each Copy Endpoint snippet run through its real interpreter or parser, with profile names that
 // need quoting: the curl line by sh (with curl replaced by a function that prints its arguments),
 // the Python by python3 (with a stand-in `openai` module that records the call), the TypeScript
-// compiled by TypeScript and run (a stand-in OpenAI class), the Continue block parsed as YAML.
+// compiled by TypeScript and run (a stand-in OpenAI class), the Continue block parsed as YAML,
+// the Codex block as TOML.
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { parse as parseToml } from "smol-toml";
 import ts from "typescript";
 import { endpointSnippet, SNIPPET_KINDS, snippetNeedsKey, type SnippetInput } from "../../../src/commands/endpointSnippets";
 
@@ -49,8 +51,8 @@ describe("Copy Endpoint snippets", () => {
     fs.rmSync(tmp, { recursive: true, force: true });
   });
 
-  it("offers the URL alone first, then curl, Python, TypeScript, Continue, Claude Code and @anthropic-ai/sdk; only the URL needs no key", () => {
-    assert.deepEqual(SNIPPET_KINDS, ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript"]);
+  it("offers the URL alone first, then curl, Python, TypeScript, Continue, Claude Code, @anthropic-ai/sdk, Codex and @openai/agents; only the URL needs no key", () => {
+    assert.deepEqual(SNIPPET_KINDS, ["url", "curl", "python", "typescript", "continue", "claude-code", "anthropic-typescript", "codex", "openai-agents"]);
     assert.equal(endpointSnippet("url", input("x")), BASE);
     assert.equal(snippetNeedsKey("url"), false);
     for (const kind of SNIPPET_KINDS.filter((k) => k !== "url")) {
@@ -144,6 +146,45 @@ describe("Copy Endpoint snippets", () => {
       assert.deepEqual(calls.options, { baseURL: "http://127.0.0.1:8471", apiKey: KEY }, name);
       assert.deepEqual(calls.request, { model: name, max_tokens: 512, messages: [{ role: "user", content: "Hello" }] }, name);
       assert.equal(calls.logged, "hi");
+    }
+  });
+
+  it("Codex: TOML with the model, our provider on the Responses API and the key, as the profile file `codex --profile mlx` reads", () => {
+    for (const name of NAMES) {
+      const parsed: unknown = JSON.parse(JSON.stringify(parseToml(endpointSnippet("codex", input(name)))));
+      assert.deepEqual(parsed, { model: name, model_provider: "mlx-manager", model_providers: { "mlx-manager": { name: "MLX Model Manager", base_url: BASE, experimental_bearer_token: KEY, wire_api: "responses" } } }, name);
+    }
+  });
+
+  it("TypeScript (@openai/agents): compiles and, run, gives the Agents SDK a client on the gateway, the Responses API, no tracing, and an agent of the profile", async () => {
+    for (const name of NAMES) {
+      const out = ts.transpileModule(endpointSnippet("openai-agents", input(name)), { reportDiagnostics: true, compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } });
+      assert.deepEqual(out.diagnostics?.map((d) => ts.flattenDiagnosticMessageText(d.messageText, "\n")), [], name);
+      const lines = out.outputText.split("\n");
+      assert.match(lines[0] ?? "", /^import \{ Agent, run, setDefaultOpenAIClient, setOpenAIAPI, setTracingDisabled \} from "@openai\/agents";$/);
+      assert.equal(lines[1], 'import OpenAI from "openai";');
+      const calls: { client?: unknown; api?: unknown; tracingOff?: unknown; agent?: unknown; input?: unknown; logged?: unknown } = {};
+      class OpenAI {
+        constructor(readonly options: unknown) {}
+      }
+      class Agent {
+        constructor(options: unknown) {
+          calls.agent = options;
+        }
+      }
+      const sdk = {
+        Agent,
+        run: async (_agent: unknown, input: unknown) => { calls.input = input; return { finalOutput: "hi" }; },
+        setDefaultOpenAIClient: (client: OpenAI) => { calls.client = client.options; },
+        setOpenAIAPI: (api: unknown) => { calls.api = api; },
+        setTracingDisabled: (off: unknown) => { calls.tracingOff = off; },
+      };
+      const AsyncFunction = (Object.getPrototypeOf(async () => undefined) as { constructor: unknown }).constructor as new (...args: string[]) => (...values: unknown[]) => Promise<void>;
+      const body = lines.slice(2).join("\n");
+      await new AsyncFunction("Agent", "run", "setDefaultOpenAIClient", "setOpenAIAPI", "setTracingDisabled", "OpenAI", "console", body)(sdk.Agent, sdk.run, sdk.setDefaultOpenAIClient, sdk.setOpenAIAPI, sdk.setTracingDisabled, OpenAI, { log: (value: unknown) => { calls.logged = value; } });
+      assert.deepEqual(calls.client, { baseURL: BASE, apiKey: KEY }, name);
+      assert.deepEqual([calls.api, calls.tracingOff, calls.input, calls.logged], ["responses", true, "Hello", "hi"]);
+      assert.deepEqual(calls.agent, { name: "Assistant", instructions: "Be helpful.", model: name });
     }
   });
 });

@@ -180,6 +180,38 @@ describe("Terminals and tools in a real VS Code", function () {
     await stop(NAME);
   });
 
+  it("Use a Local Model in Codex merges the gateway into Codex's config.toml (comments kept, a .bak), the values answer /v1/responses, and Stop Using puts the file back", async () => {
+    const config = path.join(fx.root, "codex-home", "config.toml");
+    fs.mkdirSync(path.dirname(config), { recursive: true });
+    const original = '# mine\nmodel = "gpt-5.5"\n\n[tui]\nnotifications = true\n';
+    fs.writeFileSync(config, original);
+    const result = await vscode.commands.executeCommand<{ file: string; model: string } | undefined>("mlx.useInCodex", { profile: NAME, target: config, confirm: true });
+    assert.ok(result, api.errors.recent.join("; "));
+    assert.equal(fs.readFileSync(`${config}.bak`, "utf8"), original);
+    const text = fs.readFileSync(config, "utf8");
+    assert.match(text, /^# mine$/m);
+    assert.match(text, /^\[tui\]$/m);
+    const value = (key: string): string => new RegExp(`^${key} = "([^"]*)"$`, "m").exec(text)?.[1] ?? "";
+    assert.equal(value("model"), NAME);
+    assert.equal(value("model_provider"), "mlx-manager");
+    assert.equal(value("base_url"), `${(await client()).url}/v1`);
+    assert.notEqual(value("experimental_bearer_token"), adminToken);
+    // What Codex would do with them: a Responses request (the stopped profile starts just in time).
+    const answer = await fetch(`${value("base_url")}/responses`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${value("experimental_bearer_token")}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: value("model"), input: "Once upon a time", max_output_tokens: 8, store: false }),
+    });
+    const response = (await answer.json()) as { object: string; output: { type: string; content?: { text: string }[] }[] };
+    assert.equal(answer.status, 200, JSON.stringify(response));
+    assert.equal(response.object, "response");
+    assert.ok((response.output[0]?.content?.[0]?.text ?? "").length > 0, JSON.stringify(response));
+    const undone = await vscode.commands.executeCommand<{ restored: { names: string[] }[] }>("mlx.stopUsingInCodex", true);
+    assert.deepEqual(undone.restored[0]?.names, ["model", "model_provider", "model_providers.mlx-manager"]);
+    assert.equal(fs.readFileSync(config, "utf8"), original);
+    await stop(NAME);
+  });
+
   it("starts the profile .vscode/mlx-manager.json names, remembers Always and Never for this workspace, and reports a missing or invalid file", async () => {
     fs.mkdirSync(vscodeDir, { recursive: true });
     fs.writeFileSync(wsFile, JSON.stringify({ profile: NAME }));

@@ -1,0 +1,149 @@
+import fs from "node:fs/promises";
+import os from "node:os";
+import path from "node:path";
+import * as vscode from "vscode";
+import { fetchGatewayKey } from "../client/gatewayKey";
+import { applyCodexConfig, CODEX_PROFILE, describeCodexConfig, undoCodexConfig, type AppliedCodex } from "./codexConfig";
+import type { CommandContext, CommandDefinition } from "./CommandContext";
+import { readIfThere, writeAtomic } from "./settingsFiles";
+import { profilesFrom } from "./targets";
+
+// "MLX: Use a Local Model in Codex…" and its undo. Codex reads its model and model provider from
+// `~/.codex/config.toml`, or from `~/.codex/<name>.config.toml` when started with `--profile
+// <name>`; we show what would be set, write only after the user says so (comments kept, the
+// file's previous content kept as `<file>.bak`), and remember what we changed so that "MLX: Stop
+// Using Local Models in Codex" can put it back.
+
+const APPLIED_KEY = "mlx.codex.applied";
+
+type AppliedRecords = Record<string, AppliedCodex>;
+
+/** Scripted arguments (tests, scripts): no question is asked. */
+interface ScriptedArgs {
+  profile: unknown;
+  /** "profile": <CODEX_HOME>/mlx.config.toml (`codex --profile mlx`); "default": <CODEX_HOME>/config.toml; or an absolute path. */
+  target?: string;
+  confirm: true;
+}
+
+function scripted(arg: unknown): ScriptedArgs | undefined {
+  if (typeof arg !== "object" || arg === null || (arg as { confirm?: unknown }).confirm !== true) return undefined;
+  return arg as ScriptedArgs;
+}
+
+/** Codex's folder: CODEX_HOME, else ~/.codex. */
+function codexHome(): string {
+  const home = process.env["CODEX_HOME"];
+  return home !== undefined && home !== "" ? home : path.join(os.homedir(), ".codex");
+}
+
+function targets(): { label: string; description: string; detail: string; file: string; run: string }[] {
+  return [
+    {
+      label: vscode.l10n.t("A Codex profile"),
+      description: `codex --profile ${CODEX_PROFILE}`,
+      detail: path.join(codexHome(), `${CODEX_PROFILE}.config.toml`),
+      file: path.join(codexHome(), `${CODEX_PROFILE}.config.toml`),
+      run: `codex --profile ${CODEX_PROFILE}`,
+    },
+    { label: vscode.l10n.t("Codex's default"), description: "codex", detail: path.join(codexHome(), "config.toml"), file: path.join(codexHome(), "config.toml"), run: "codex" },
+  ];
+}
+
+function targetOf(target: string | undefined): { file: string; run: string } | undefined {
+  if (target === undefined || target === "profile") return targets()[0];
+  if (target === "default") return targets()[1];
+  return path.isAbsolute(target) ? { file: target, run: "codex" } : undefined;
+}
+
+function records(ctx: CommandContext): AppliedRecords {
+  return ctx.globalState.get<AppliedRecords>(APPLIED_KEY) ?? {};
+}
+
+export const useInCodex: CommandDefinition = {
+  id: "mlx.useInCodex",
+  async run(ctx, ...args) {
+    const script = scripted(args[0]);
+    const [profile] = await profilesFrom(ctx, script ? [script.profile] : args, { title: vscode.l10n.t("Which profile should Codex use?") });
+    if (!profile) return undefined;
+    let target = script ? targetOf(script.target) : undefined;
+    if (!script) {
+      const picked = await vscode.window.showQuickPick(targets(), { title: vscode.l10n.t("Where should Codex find it?") });
+      if (!picked) return undefined;
+      target = picked;
+    }
+    if (target === undefined) throw new Error(vscode.l10n.t("No such Codex config file: use \"profile\", \"default\" or an absolute path."));
+    const { file, run } = target;
+
+    const client = await ctx.connection.client();
+    const { key } = await fetchGatewayKey(client, AbortSignal.timeout(10_000));
+    const input = { baseUrl: `${client.url}/v1`, gatewayKey: key, model: profile.name };
+    const before = await readIfThere(file);
+    // A file that is not TOML (or sets these in a form we do not edit) is refused before anything is asked or written.
+    const result = applyCodexConfig(before ?? "", input, file);
+    if (!script) {
+      const apply = vscode.l10n.t("Apply");
+      const choice = await vscode.window.showInformationMessage(
+        vscode.l10n.t("Set these in {0}?", file),
+        {
+          modal: true,
+          detail: vscode.l10n.t(
+            "{0}\n\n`{1}` started after this talks to the MLX manager's Responses API, and the profile \"{2}\" answers it. The key opens /v1 only. Comments and your other settings are kept, the file's current content is saved as {3}, and \"MLX: Stop Using Local Models in Codex\" puts it back.",
+            describeCodexConfig(input),
+            run,
+            profile.name,
+            `${path.basename(file)}.bak`,
+          ),
+        },
+        apply,
+      );
+      if (choice !== apply) return undefined;
+    }
+    if (before !== undefined) await writeAtomic(`${file}.bak`, before);
+    await writeAtomic(file, result.text);
+    const all = records(ctx);
+    // A second application keeps what the file held before the first, so undo goes all the way back.
+    const earlier = all[file];
+    all[file] = earlier === undefined ? result.applied : { set: result.applied.set, previous: earlier.previous };
+    await ctx.globalState.update(APPLIED_KEY, all);
+    ctx.log.info(`codex: ${file} now points at ${client.url}/v1 (model ${profile.name})`);
+    if (!script) {
+      void vscode.window.showInformationMessage(vscode.l10n.t("Run `{0}`: Codex will use \"{1}\" through the MLX manager (it starts on first use).", run, profile.name));
+    }
+    return { file, model: profile.name, run };
+  },
+};
+
+export const stopUsingInCodex: CommandDefinition = {
+  id: "mlx.stopUsingInCodex",
+  async run(ctx, ...args) {
+    const all = records(ctx);
+    const files = Object.keys(all);
+    if (files.length === 0) {
+      if (args[0] !== true) void vscode.window.showInformationMessage(vscode.l10n.t("No Codex settings were changed by MLX Model Manager."));
+      return { restored: [] };
+    }
+    const restored: { file: string; names: string[]; changedSince: string[] }[] = [];
+    for (const file of files) {
+      const applied = all[file];
+      const text = await readIfThere(file);
+      if (applied !== undefined && text !== undefined) {
+        const undone = undoCodexConfig(text, applied, file);
+        // A profile file that held only what we wrote goes with it.
+        if (undone.text.trim() === "" && applied.previous.model === null && applied.previous.provider === null) await fs.rm(file, { force: true });
+        else if (undone.restored.length > 0) await writeAtomic(file, undone.text);
+        restored.push({ file, names: undone.restored, changedSince: undone.changedSince });
+      }
+    }
+    await ctx.globalState.update(APPLIED_KEY, undefined);
+    const kept = restored.flatMap((r) => r.changedSince);
+    if (args[0] !== true) {
+      void vscode.window.showInformationMessage(
+        kept.length > 0
+          ? vscode.l10n.t("Codex's settings are back as they were, except {0}, changed since (left as they are).", kept.join(", "))
+          : vscode.l10n.t("Codex's settings are back as they were."),
+      );
+    }
+    return { restored };
+  },
+};
