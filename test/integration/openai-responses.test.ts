@@ -218,6 +218,14 @@ describe("OpenAI Responses through the /v1 gateway, with the openai SDK and @ope
     for (const f of files) assert.equal(fs.statSync(path.join(root, "data", "responses", f)).mode & 0o777, 0o600);
   });
 
+  it("text.format json_schema on the llama engine: the answer is JSON that follows the schema (held by a grammar)", async () => {
+    const schema = { type: "object", properties: { mood: { type: "string", enum: ["happy", "sad"] } }, required: ["mood"], additionalProperties: false };
+    const response = await openai.responses.create({ model: "tiny", input: "How is the dog?", max_output_tokens: 30, store: false, text: { format: { type: "json_schema", name: "mood", schema, strict: true } } });
+    assert.equal(response.status, "completed", JSON.stringify(response.output));
+    assert.ok(["happy", "sad"].includes((JSON.parse(response.output_text) as { mood: string }).mood), response.output_text);
+    assert.deepEqual(response.text?.format, { type: "json_schema", name: "mood", schema, strict: true }, "the format is echoed");
+  });
+
   it("errors in OpenAI's shape, as the SDK's error classes", async () => {
     await assert.rejects(openai.responses.create({ model: "no-such-model", input: "hi" }), (error: unknown) => error instanceof OpenAI.NotFoundError && error.code === "model_not_found");
     await assert.rejects(

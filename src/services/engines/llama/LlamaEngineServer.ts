@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { GenerationQueue } from "./GenerationQueue";
 import {
   ToolsUnsupportedError,
+  type AnswerFormat,
   type ChatTools,
   type GenerationInput,
   type GenerationResult,
@@ -25,7 +26,7 @@ import {
   type ToolCall,
 } from "./openaiProtocol";
 import type { ChatCompletionRequest, ChatMessage, CompletionRequest, FunctionTool, ToolChoice } from "./openaiSchemas";
-import { toGbnfSchema } from "./toolSchema";
+import { answerSchema, toGbnfSchema } from "./toolSchema";
 
 type Schemas = typeof import("./openaiSchemas");
 
@@ -224,9 +225,15 @@ export class LlamaEngineServer {
         sendJson(res, 400, tools.error);
         return;
       }
+      const format = answerFormat(request.response_format);
+      if (format !== undefined && tools.value !== undefined) {
+        const message = "response_format and tools cannot go together on the llama engine (node-llama-cpp holds an answer to a grammar or to function calls, not both): send one of them, or tool_choice \"none\".";
+        sendJson(res, 400, openAiError(message, { param: "response_format", code: "unsupported_parameter" }));
+        return;
+      }
       await this.generate(req, res, record, generator, {
         kind: "chat",
-        input: { kind: "chat", history, ...(tools.value !== undefined ? { tools: tools.value } : {}) },
+        input: { kind: "chat", history, ...(tools.value !== undefined ? { tools: tools.value } : {}), ...(format !== undefined ? { format } : {}) },
         sampling: this.sampling(
           request,
           request.max_completion_tokens ?? request.max_tokens,
@@ -614,6 +621,13 @@ function parseArguments(text: string): unknown {
   } catch {
     return text;
   }
+}
+
+/** What `response_format` asks of an answer (none for text). */
+function answerFormat(format: ChatCompletionRequest["response_format"]): AnswerFormat | undefined {
+  if (format == null || format.type === "text") return undefined;
+  if (format.type === "json_object") return { type: "json_object" };
+  return { type: "json_schema", schema: answerSchema(format.json_schema.schema ?? { type: "object" }) };
 }
 
 /** The tools of a request as node-llama-cpp's functions. */

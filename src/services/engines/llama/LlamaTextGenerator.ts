@@ -1,6 +1,7 @@
 import { stat } from "node:fs/promises";
 import type { FinishReason } from "./openaiProtocol";
 import type {
+  GbnfJsonSchema,
   Llama,
   LlamaChatFunctions,
   LlamaChatHistoryItem,
@@ -11,6 +12,7 @@ import type {
   LlamaFunctionCallParamsChunk,
   LlamaGenerateOptions,
   LlamaGenerationResult,
+  LlamaGrammar,
   LlamaLogLevel,
   LlamaModel,
   NodeLlamaCpp,
@@ -39,8 +41,11 @@ export interface ChatTools {
   parallel: boolean;
 }
 
+/** The shape a chat answer must have (OpenAI's response_format): any JSON, or JSON that follows a schema. */
+export type AnswerFormat = { type: "json_object" } | { type: "json_schema"; schema: GbnfJsonSchema };
+
 export type GenerationInput =
-  | { kind: "chat"; history: LlamaChatHistoryItem[]; tools?: ChatTools }
+  | { kind: "chat"; history: LlamaChatHistoryItem[]; tools?: ChatTools; format?: AnswerFormat }
   | { kind: "completion"; prompt: string };
 
 /** A call the model made: the function and its arguments as generated (JSON text). */
@@ -116,6 +121,7 @@ export class LlamaTextGenerator implements TextGenerator {
   }
 
   readonly embed: TextGenerator["embed"];
+  private readonly grammars = new Map<string, LlamaGrammar>();
 
   /** Loads the model file and creates its context. */
   static async load(lib: NodeLlamaCpp, options: LlamaLoadOptions): Promise<LlamaTextGenerator> {
@@ -220,12 +226,14 @@ export class LlamaTextGenerator implements TextGenerator {
       }
     } else {
       const tools = input.tools;
+      const grammar = input.format === undefined ? undefined : await this.grammarFor(input.format);
       const chatWrapper = tools?.force ? this.forcedCallWrapper() : this.chatWrapper;
       const chat = new this.lib.LlamaChat({ contextSequence: this.sequence, chatWrapper });
       const calls: GeneratedToolCall[] = [];
       try {
         result = await chat.generateResponse(input.history, {
           ...options,
+          ...(grammar !== undefined ? { grammar } : {}),
           ...(tools !== undefined
             ? {
                 functions: tools.functions,
@@ -279,6 +287,17 @@ export class LlamaTextGenerator implements TextGenerator {
         generated.tokensPerSecond = ((completionTokens - 1) * 1000) / (lastChunkAt - firstChunkAt);
     }
     return generated;
+  }
+
+  /** The grammar of an answer format, compiled once per schema (a few kept: agents send the same one every turn). */
+  private async grammarFor(format: AnswerFormat): Promise<LlamaGrammar> {
+    const key = format.type === "json_object" ? "json" : JSON.stringify(format.schema);
+    const known = this.grammars.get(key);
+    if (known !== undefined) return known;
+    const grammar = format.type === "json_object" ? await this.llama.getGrammarFor("json") : await this.llama.createGrammarForJsonSchema(format.schema);
+    if (this.grammars.size >= 16) this.grammars.delete(this.grammars.keys().next().value ?? "");
+    this.grammars.set(key, grammar);
+    return grammar;
   }
 
   countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number {

@@ -51,8 +51,17 @@ export interface LlamaModel {
   dispose(): Promise<void>;
 }
 
+/** A compiled grammar that holds a generation to a shape (node-llama-cpp's LlamaGrammar). */
+export interface LlamaGrammar {
+  readonly grammar: string;
+}
+
 export interface Llama {
   readonly buildType: string;
+  /** A grammar for JSON that follows `schema`. */
+  createGrammarForJsonSchema(schema: GbnfJsonSchema): Promise<LlamaGrammar>;
+  /** A built-in grammar: "json" is any JSON value. */
+  getGrammarFor(type: "json"): Promise<LlamaGrammar>;
   loadModel(options: { modelPath: string; gpuLayers?: "auto" | number }): Promise<LlamaModel>;
   dispose(): Promise<void>;
 }
@@ -76,6 +85,7 @@ export interface LlamaGenerateOptions {
   seed?: number;
   repeatPenalty?: false | LlamaRepeatPenalty;
   customStopTriggers?: readonly string[];
+  grammar?: LlamaGrammar;
 }
 
 export type LlamaStopReason =

@@ -80,6 +80,16 @@ export const ToolChoice = union([
 ]);
 export type ToolChoice = Infer<typeof ToolChoice>;
 
+/** The shape of the answer: text, any JSON object, or JSON that follows a schema (held to it by a grammar). */
+const ResponseFormat = discriminatedUnion("type", [
+  strictObject({ type: literal("text") }),
+  strictObject({ type: literal("json_object") }),
+  strictObject({
+    type: literal("json_schema"),
+    json_schema: strictObject({ name: string().min(1).max(64), description: string().optional(), schema: looseObject({}).optional(), strict: boolean().nullable().optional() }),
+  }),
+]);
+
 /** `POST /v1/chat/completions` */
 export const ChatCompletionRequest = strictObject({
   ...samplingFields,
@@ -88,6 +98,7 @@ export const ChatCompletionRequest = strictObject({
   tools: array(FunctionTool).max(512).nullable().optional(),
   tool_choice: ToolChoice.nullable().optional(),
   parallel_tool_calls: boolean().nullable().optional(),
+  response_format: ResponseFormat.nullable().optional(),
 });
 export type ChatCompletionRequest = Infer<typeof ChatCompletionRequest>;
 

@@ -107,6 +107,11 @@ function addDefs(schema: Record<string, unknown>, source: Json, depth: number): 
   schema["$defs"] = Object.fromEntries(Object.entries(defs).map(([name, def]) => [name, convert(def, depth + 1)]));
 }
 
+/** The grammar schema of a whole answer (`response_format`'s json_schema): always a schema, as far as a grammar can follow it. */
+export function answerSchema(schema: unknown): GbnfJsonSchema {
+  return convert(schema, 0);
+}
+
 /** The grammar schema of a tool's parameters; undefined when the tool takes none. */
 export function toGbnfSchema(parameters: unknown): GbnfJsonSchema | undefined {
   if (!isObject(parameters)) return undefined;

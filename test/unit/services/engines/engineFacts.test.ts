@@ -134,6 +134,17 @@ describe("engine facts", () => {
     });
   });
 
+  it("say where structured output (response_format, the Responses API's text.format) is followed: llama-server and llama both, mlx-openai-server a json_schema only, mlx_lm.server neither", () => {
+    const problem = (engine: keyof typeof ENGINES, kind: "json_schema" | "json_object"): string | undefined => ENGINES[engine].structuredOutputProblem?.({}, kind);
+    for (const kind of ["json_schema", "json_object"] as const) {
+      assert.equal(problem("llama-server", kind), undefined);
+      assert.equal(problem("llama", kind), undefined);
+      assert.match(problem("mlx-lm", kind) ?? "", /mlx_lm\.server cannot hold its output to a JSON schema.*Use an mlx-openai-server profile, llama-server or the llama engine/);
+    }
+    assert.equal(problem("mlx-openai-server", "json_schema"), undefined);
+    assert.match(problem("mlx-openai-server", "json_object") ?? "", /does not enforce it\. Send a json_schema/);
+  });
+
   it("read a failed Python load from its traceback: the exception line, once it is written", () => {
     assert.equal(pythonLoadFailure(["Starting httpd at 127.0.0.1 on port 8080..."]), undefined);
     assert.equal(pythonLoadFailure(["Traceback (most recent call last):", '  File "x.py", line 3, in load'] ), undefined);

@@ -164,6 +164,27 @@ describe("llama engine: tools, embeddings and prompt counts (tool-template tiny 
     assert.ok(["Paris", "Oslo", "Lima"].includes((JSON.parse(call.function.arguments) as { city: string }).city));
   });
 
+  it("holds an answer to response_format: JSON that follows a json_schema, any JSON for json_object; refused together with tools", async () => {
+    const schema = { type: "object", properties: { city: { type: "string", enum: ["Paris", "Oslo", "Lima"] }, warm: { type: "boolean" } }, required: ["city", "warm"], additionalProperties: false };
+    for (const stream of [false, true]) {
+      const request = { model: "tools", max_tokens: 40, messages: [{ role: "user" as const, content: "Where is it warm?" }], response_format: { type: "json_schema" as const, json_schema: { name: "place", schema, strict: true } } };
+      let text = "";
+      if (stream) for await (const chunk of await client.chat.completions.create({ ...request, stream: true })) text += chunk.choices[0]?.delta.content ?? "";
+      else text = (await client.chat.completions.create(request)).choices[0]?.message.content ?? "";
+      const parsed = JSON.parse(text) as { city: string; warm: boolean };
+      assert.deepEqual(Object.keys(parsed).sort(), ["city", "warm"], text);
+      assert.ok(["Paris", "Oslo", "Lima"].includes(parsed.city) && typeof parsed.warm === "boolean", text);
+    }
+    const anyJson = await client.chat.completions.create({ model: "tools", max_tokens: 24, messages: [{ role: "user", content: "Say something" }], response_format: { type: "json_object" } });
+    const content = anyJson.choices[0]?.message.content ?? "";
+    if (anyJson.choices[0]?.finish_reason === "stop") JSON.parse(content);
+    else assert.match(content, /^[[{"\d\-tfn ]/, "cut by max_tokens, but JSON as far as it goes");
+    await assert.rejects(
+      client.chat.completions.create({ model: "tools", max_tokens: 8, messages: [{ role: "user", content: "x" }], tools: [WEATHER], response_format: { type: "json_object" } }),
+      (error: unknown) => error instanceof OpenAI.BadRequestError && error.param === "response_format",
+    );
+  });
+
   it("serves /v1/embeddings with --embedding (floats and base64), and says how to turn it on without", async () => {
     const result = await client.embeddings.create({ model: "tools", input: ["the dog", "a cat in the park"], encoding_format: "float" });
     assert.equal(result.data.length, 2);
