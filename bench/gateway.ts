@@ -129,6 +129,8 @@ interface StreamResult {
 interface StreamShape {
   stamp: RegExp;
   end: string;
+  /** Only lines with this are token events (the Responses stream repeats the text in its done events). */
+  tokenLine?: string;
 }
 
 const CHAT_SHAPE: StreamShape = { stamp: /"sent_at":([\d.]+)/, end: "[DONE]" };
@@ -171,6 +173,7 @@ function sseRequest(url: string, headers: Record<string, string>, body: string, 
           if (!line.startsWith("data:")) continue;
           result.events++;
           if (line.includes(shape.end)) sawEnd = true;
+          if (shape.tokenLine !== undefined && !line.includes(shape.tokenLine)) continue;
           const stamp = shape.stamp.exec(line)?.[1];
           if (stamp === undefined) continue;
           result.ttftMs ??= now - started;
@@ -310,40 +313,46 @@ function meterCost(): { meterNs: number; parseNs: number } {
   return { meterNs: (meterBest * 1e6) / FAST_EVENTS, parseNs: (parseBest * 1e6) / FAST_EVENTS };
 }
 
-/** One streamed request to the gateway in either API; latencies from the send time stamped in each token's text. */
-function apiStream(base: string, token: string, api: "chat" | "messages", maxTokens: number): Promise<StreamResult> {
-  const body = JSON.stringify({ model: "stamped", max_tokens: maxTokens, messages: [{ role: "user", content: "bench" }], stream: true });
+type Api = "chat" | "messages" | "responses";
+
+/** One streamed request to the gateway in one of its APIs; latencies from the send time stamped in each token's text. */
+function apiStream(base: string, token: string, api: Api, maxTokens: number): Promise<StreamResult> {
   const stamp = /t\d+@([\d.]+)/;
+  if (api === "responses") {
+    const body = JSON.stringify({ model: "stamped", max_output_tokens: maxTokens, input: "bench", stream: true, store: false });
+    return sseRequest(`${base}/v1/responses`, { authorization: `Bearer ${token}` }, body, { stamp, end: '"sequence_number"', tokenLine: '"response.output_text.delta"' }, true);
+  }
+  const body = JSON.stringify({ model: "stamped", max_tokens: maxTokens, messages: [{ role: "user", content: "bench" }], stream: true });
   return api === "chat"
     ? sseRequest(`${base}/v1/chat/completions`, { authorization: `Bearer ${token}` }, body, { stamp, end: "[DONE]" }, true)
     : sseRequest(`${base}/v1/messages`, { authorization: `Bearer ${token}`, "anthropic-version": "2023-06-01" }, body, { stamp, end: '"message_stop"' }, true);
 }
 
-/** The Messages translation's cost: per-chunk latency and TTFT through the same gateway to the same upstream, Messages vs Chat Completions, interleaved. */
-async function messagesCost(base: string, token: string): Promise<{ chunk: Record<"chat" | "messages", number>; ttft: Record<"chat" | "messages", number>; errors: number; chunks: number }> {
-  const apis = ["chat", "messages"] as const;
-  const chunkP50: Record<"chat" | "messages", number[]> = { chat: [], messages: [] };
-  const ttft: Record<"chat" | "messages", number[]> = { chat: [], messages: [] };
+/** A translation's cost: per-chunk latency and TTFT through the same gateway to the same upstream, `api` vs Chat Completions, interleaved. */
+async function translationCost(base: string, token: string, api: "messages" | "responses"): Promise<{ chunk: { chat: number; translated: number }; ttft: { chat: number; translated: number }; errors: number; chunks: number }> {
+  const apis = ["chat", api] as const;
+  const chunkP50: Record<Api, number[]> = { chat: [], messages: [], responses: [] };
+  const ttft: Record<Api, number[]> = { chat: [], messages: [], responses: [] };
   let errors = 0;
   let chunks = 0;
   const deadline = performance.now() + PHASE_DEADLINE_MS;
   for (let round = 0; round <= 12 && performance.now() < deadline; round++) {
-    for (const api of round % 2 === 0 ? apis : [...apis].reverse()) {
-      const r = await apiStream(base, token, api, 150);
+    for (const one of round % 2 === 0 ? apis : [...apis].reverse()) {
+      const r = await apiStream(base, token, one, 150);
       if (round === 0) continue;
       if (!r.ok) errors++;
-      chunkP50[api].push(median(r.latencies.slice(5)));
-      if (api === "messages") chunks += r.latencies.length;
+      chunkP50[one].push(median(r.latencies.slice(5)));
+      if (one === api) chunks += r.latencies.length;
     }
   }
   for (let i = 0; i < 110 && performance.now() < deadline; i++) {
-    for (const api of i % 2 === 0 ? apis : [...apis].reverse()) {
-      const r = await apiStream(base, token, api, 1);
+    for (const one of i % 2 === 0 ? apis : [...apis].reverse()) {
+      const r = await apiStream(base, token, one, 1);
       if (!r.ok) errors++;
-      if (i >= 10 && r.ttftMs !== undefined) ttft[api].push(r.ttftMs);
+      if (i >= 10 && r.ttftMs !== undefined) ttft[one].push(r.ttftMs);
     }
   }
-  return { chunk: { chat: median(chunkP50.chat), messages: median(chunkP50.messages) }, ttft: { chat: median(ttft.chat), messages: median(ttft.messages) }, errors, chunks };
+  return { chunk: { chat: median(chunkP50.chat), translated: median(chunkP50[api]) }, ttft: { chat: median(ttft.chat), translated: median(ttft[api]) }, errors, chunks };
 }
 
 // ---------------------------------------------------------------- the suite
@@ -389,7 +398,9 @@ export async function benchGateway(): Promise<BenchRow[]> {
     const manyPiping = await concurrent(pacedTargets.piping, 200, 100);
     const cost = meterCost();
     process.stderr.write("  Anthropic Messages translation...\n");
-    const messages = await messagesCost(url(gateway.port), gateway.token ?? "");
+    const messages = await translationCost(url(gateway.port), gateway.token ?? "", "messages");
+    process.stderr.write("  OpenAI Responses translation...\n");
+    const responses = await translationCost(url(gateway.port), gateway.token ?? "", "responses");
 
     return [
       {
@@ -436,17 +447,31 @@ export async function benchGateway(): Promise<BenchRow[]> {
       },
       {
         name: "Messages translation: per-chunk latency p50, /v1/messages vs /v1/chat/completions (goal ≤ 0.1 ms added)",
-        ours: messages.chunk.messages,
+        ours: messages.chunk.translated,
         peer: messages.chunk.chat,
         unit: "ms",
-        note: `added ${(messages.chunk.messages - messages.chunk.chat).toFixed(3)} ms; same gateway, same upstream, 12 interleaved rounds of 150 chunks (${messages.chunks} through Messages); failed ${messages.errors}`,
+        note: `added ${(messages.chunk.translated - messages.chunk.chat).toFixed(3)} ms; same gateway, same upstream, 12 interleaved rounds of 150 chunks (${messages.chunks} through Messages); failed ${messages.errors}`,
       },
       {
         name: "Messages translation: time to first token p50, /v1/messages vs /v1/chat/completions (goal ≤ 1 ms added)",
-        ours: messages.ttft.messages,
+        ours: messages.ttft.translated,
         peer: messages.ttft.chat,
         unit: "ms",
-        note: `added ${(messages.ttft.messages - messages.ttft.chat).toFixed(3)} ms; 100 interleaved requests each; Messages also counts the prompt (an estimate here: the upstream cannot tokenize)`,
+        note: `added ${(messages.ttft.translated - messages.ttft.chat).toFixed(3)} ms; 100 interleaved requests each; Messages also counts the prompt (an estimate here: the upstream cannot tokenize)`,
+      },
+      {
+        name: "Responses translation: per-chunk latency p50, /v1/responses vs /v1/chat/completions (goal ≤ 0.1 ms added)",
+        ours: responses.chunk.translated,
+        peer: responses.chunk.chat,
+        unit: "ms",
+        note: `added ${(responses.chunk.translated - responses.chunk.chat).toFixed(3)} ms; same gateway, same upstream, 12 interleaved rounds of 150 chunks (${responses.chunks} through Responses); failed ${responses.errors}`,
+      },
+      {
+        name: "Responses translation: time to first token p50, /v1/responses vs /v1/chat/completions (goal ≤ 1 ms added)",
+        ours: responses.ttft.translated,
+        peer: responses.ttft.chat,
+        unit: "ms",
+        note: `added ${(responses.ttft.translated - responses.ttft.chat).toFixed(3)} ms; 100 interleaved requests each; Responses also counts the prompt (an estimate here) and is not kept (store: false)`,
       },
       {
         name: "stream meter cost per SSE event",
