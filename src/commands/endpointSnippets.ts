@@ -80,7 +80,7 @@ export function endpointSnippet(kind: SnippetKind, input: SnippetInput): string 
         "// Traces would go to OpenAI's servers: off for a local model.",
         "setTracingDisabled(true);",
         "",
-        `const agent = new Agent({ name: "Assistant", instructions: "Be helpful.", model: ${quoted(model)} });`,
+        `const agent = new Agent({ name: "assistant", instructions: "Be helpful.", model: ${quoted(model)} });`,
         `const result = await run(agent, "Hello");`,
         "console.log(result.finalOutput);",
         "",

@@ -38,15 +38,13 @@ function codexHome(): string {
 }
 
 function targets(): { label: string; description: string; detail: string; file: string; run: string }[] {
+  // The command line that uses each file is shown as it is typed, not translated.
+  const withProfile = `codex --profile ${CODEX_PROFILE}`;
+  const profileFile = path.join(codexHome(), `${CODEX_PROFILE}.config.toml`);
+  const defaultFile = path.join(codexHome(), "config.toml");
   return [
-    {
-      label: vscode.l10n.t("A Codex profile"),
-      description: `codex --profile ${CODEX_PROFILE}`,
-      detail: path.join(codexHome(), `${CODEX_PROFILE}.config.toml`),
-      file: path.join(codexHome(), `${CODEX_PROFILE}.config.toml`),
-      run: `codex --profile ${CODEX_PROFILE}`,
-    },
-    { label: vscode.l10n.t("Codex's default"), description: "codex", detail: path.join(codexHome(), "config.toml"), file: path.join(codexHome(), "config.toml"), run: "codex" },
+    { label: vscode.l10n.t("A Codex profile"), description: withProfile, detail: profileFile, file: profileFile, run: withProfile },
+    { label: vscode.l10n.t("Codex's default"), description: "codex", detail: defaultFile, file: defaultFile, run: "codex" },
   ];
 }
 

@@ -297,7 +297,7 @@ describe("/v1 gateway (real HTTP, fake upstreams)", function () {
     assert.equal((JSON.parse(noModel.body) as { error: { param: string } }).error.param, "model");
     const array = await post(rig, "/v1/chat/completions", "[1,2]");
     assert.equal(array.status, 400);
-    const route = await post(rig, "/v1/responses", { model: "Paced" });
+    const route = await post(rig, "/v1/assistants", { model: "Paced" });
     assert.equal(route.status, 404);
     assert.equal((JSON.parse(route.body) as { error: { code: string } }).error.code, "unknown_url");
   });

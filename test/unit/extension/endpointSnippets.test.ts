@@ -184,7 +184,7 @@ describe("Copy Endpoint snippets", () => {
       await new AsyncFunction("Agent", "run", "setDefaultOpenAIClient", "setOpenAIAPI", "setTracingDisabled", "OpenAI", "console", body)(sdk.Agent, sdk.run, sdk.setDefaultOpenAIClient, sdk.setOpenAIAPI, sdk.setTracingDisabled, OpenAI, { log: (value: unknown) => { calls.logged = value; } });
       assert.deepEqual(calls.client, { baseURL: BASE, apiKey: KEY }, name);
       assert.deepEqual([calls.api, calls.tracingOff, calls.input, calls.logged], ["responses", true, "Hello", "hi"]);
-      assert.deepEqual(calls.agent, { name: "Assistant", instructions: "Be helpful.", model: name });
+      assert.deepEqual(calls.agent, { name: "assistant", instructions: "Be helpful.", model: name });
     }
   });
 });
