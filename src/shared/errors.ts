@@ -35,6 +35,7 @@ export const ErrorCode = z.enum([
   "integrity_failed",
   "disk_full",
   "insufficient_space",
+  "does_not_fit",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -13,7 +13,11 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { gitBlobSha1, sha256Hex } from "./hfCache";
 
-export type FakeContent = Uint8Array | { file: string };
+/**
+ * A file's bytes, a file on disk, or only a declared size (zeros when fetched; its etag a hash of the
+ * size and path): a model of many GB that a test lists but never downloads.
+ */
+export type FakeContent = Uint8Array | { file: string } | { declaredSize: number };
 
 export interface FakeRepo {
   id: string;
@@ -91,6 +95,7 @@ export interface FakeHubOptions {
 const LFS_EXT = new Set([".safetensors", ".gguf", ".bin", ".pt", ".pth", ".onnx", ".npz", ".h5", ".msgpack"]);
 
 async function hashContent(content: FakeContent, algo: "sha256" | "sha1", prefix?: string): Promise<string> {
+  if ("declaredSize" in content) return crypto.createHash(algo).update(`${prefix ?? ""}declared:${content.declaredSize}:${Math.random()}`).digest("hex");
   const hash = crypto.createHash(algo);
   if (prefix) hash.update(prefix);
   if (content instanceof Uint8Array) return hash.update(content).digest("hex");
@@ -99,7 +104,8 @@ async function hashContent(content: FakeContent, algo: "sha256" | "sha1", prefix
 }
 
 function sizeOf(content: FakeContent): number {
-  return content instanceof Uint8Array ? content.byteLength : fs.statSync(content.file).size;
+  if (content instanceof Uint8Array) return content.byteLength;
+  return "declaredSize" in content ? content.declaredSize : fs.statSync(content.file).size;
 }
 
 /** Starts the Hub and its CDN on two loopback ports. */
@@ -179,7 +185,13 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
 
   /** Streams [start, end] of a file with the switches applied, counting what is sent. */
   const sendBody = async (res: http.ServerResponse, file: FakeFile, start: number, end: number): Promise<void> => {
-    const source = file.content instanceof Uint8Array ? Readable.from(chunks(Buffer.from(file.content.buffer, file.content.byteOffset, file.content.byteLength).subarray(start, end + 1))) : fs.createReadStream(file.content.file, { start, end, highWaterMark: 1024 * 1024 });
+    const content = file.content;
+    const source =
+      content instanceof Uint8Array
+        ? Readable.from(chunks(Buffer.from(content.buffer, content.byteOffset, content.byteLength).subarray(start, end + 1)))
+        : "declaredSize" in content
+          ? Readable.from(chunks(Buffer.alloc(Math.min(end - start + 1, 64 * 1024 * 1024))))
+          : fs.createReadStream(content.file, { start, end, highWaterMark: 1024 * 1024 });
     const drop = switches.drop?.path === file.path && switches.drop.times > 0 ? switches.drop : undefined;
     if (drop) drop.times--;
     const corrupt = switches.corrupt?.path === file.path && switches.corrupt.times > 0 ? switches.corrupt : undefined;

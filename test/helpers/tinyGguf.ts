@@ -78,6 +78,11 @@ export interface TinyGgufOptions {
   endOfSequenceWeight?: number;
   /** Transformer blocks (default 2). One halves the time a long prompt takes to read. */
   blocks?: number;
+  /** Width of the model (default 64), its feed-forward layer (default 128), attention heads (default 4) and KV heads (default: as many, fewer for GQA): a few hundred MB for the memory tests. */
+  embedding?: number;
+  feedForward?: number;
+  heads?: number;
+  kvHeads?: number;
 }
 
 /**
@@ -287,6 +292,11 @@ interface Tensor {
 /** The bytes of a tiny llama GGUF model made from `seed` (and `options`; none gives the default model). */
 export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
   const next = random(seed);
+  const E = options.embedding ?? EMBEDDING;
+  const FF = options.feedForward ?? FEED_FORWARD;
+  const H = options.heads ?? HEADS;
+  const KV = options.kvHeads ?? H;
+  const kvWidth = (E / H) * KV;
   const uniform = (count: number, scale: number): Float32Array => {
     const data = new Float32Array(count);
     for (let i = 0; i < count; i++) data[i] = (next() * 2 - 1) * scale;
@@ -300,65 +310,65 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
   // large (logit std ~4): then end-of-sequence, bytes and lone letters are all but never
   // sampled, and the model writes long runs of words and punctuation.
   // With many more pieces at logit 0 the story words need a larger spread (std ~12) to stay ahead.
-  const output = uniform(EMBEDDING * nVocab, options.vocabularyWords === undefined ? 0.87 : 2.6);
+  const output = uniform(E * nVocab, options.vocabularyWords === undefined ? 0.87 : 2.6);
   vocab.generable.forEach((canGenerate, token) => {
-    if (!canGenerate) output.fill(0, token * EMBEDDING, (token + 1) * EMBEDDING);
+    if (!canGenerate) output.fill(0, token * E, (token + 1) * E);
   });
 
-  const embeddings = uniform(EMBEDDING * nVocab, 1);
+  const embeddings = uniform(E * nVocab, 1);
   const eosWeight = options.endOfSequenceWeight;
   if (eosWeight !== undefined) {
-    for (let token = 0; token < nVocab; token++) embeddings[token * EMBEDDING] = 3;
-    output.fill(0, EOS_ID * EMBEDDING, (EOS_ID + 1) * EMBEDDING);
-    output[EOS_ID * EMBEDDING] = eosWeight;
+    for (let token = 0; token < nVocab; token++) embeddings[token * E] = 3;
+    output.fill(0, EOS_ID * E, (EOS_ID + 1) * E);
+    output[EOS_ID * E] = eosWeight;
   }
 
   const tensors: Tensor[] = [
-    { name: "token_embd.weight", dims: [EMBEDDING, nVocab], data: embeddings },
-    { name: "output_norm.weight", dims: [EMBEDDING], data: ones(EMBEDDING) },
-    { name: "output.weight", dims: [EMBEDDING, nVocab], data: output },
+    { name: "token_embd.weight", dims: [E, nVocab], data: embeddings },
+    { name: "output_norm.weight", dims: [E], data: ones(E) },
+    { name: "output.weight", dims: [E, nVocab], data: output },
   ];
   const blocks = options.blocks ?? BLOCKS;
   for (let block = 0; block < blocks; block++) {
     const p = `blk.${block}.`;
-    const attention = 0.125; // ~1/sqrt(EMBEDDING): keeps activations in range
+    const attention = 1 / Math.sqrt(E); // keeps activations in range
     tensors.push(
-      { name: `${p}attn_norm.weight`, dims: [EMBEDDING], data: ones(EMBEDDING) },
+      { name: `${p}attn_norm.weight`, dims: [E], data: ones(E) },
       {
         name: `${p}attn_q.weight`,
-        dims: [EMBEDDING, EMBEDDING],
-        data: uniform(EMBEDDING * EMBEDDING, attention),
+        dims: [E, E],
+        data: uniform(E * E, attention),
       },
       {
         name: `${p}attn_k.weight`,
-        dims: [EMBEDDING, EMBEDDING],
-        data: uniform(EMBEDDING * EMBEDDING, attention),
+        dims: [E, kvWidth],
+        data: uniform(E * kvWidth, attention),
       },
       {
         name: `${p}attn_v.weight`,
-        dims: [EMBEDDING, EMBEDDING],
-        data: uniform(EMBEDDING * EMBEDDING, attention),
+        dims: [E, kvWidth],
+        data: uniform(E * kvWidth, attention),
       },
       {
         name: `${p}attn_output.weight`,
-        dims: [EMBEDDING, EMBEDDING],
-        data: uniform(EMBEDDING * EMBEDDING, attention),
+        dims: [E, E],
+        data: uniform(E * E, attention),
       },
-      { name: `${p}ffn_norm.weight`, dims: [EMBEDDING], data: ones(EMBEDDING) },
+      { name: `${p}ffn_norm.weight`, dims: [E], data: ones(E) },
       {
         name: `${p}ffn_gate.weight`,
-        dims: [EMBEDDING, FEED_FORWARD],
-        data: uniform(EMBEDDING * FEED_FORWARD, attention),
+        dims: [E, FF],
+        data: uniform(E * FF, attention),
       },
       {
         name: `${p}ffn_up.weight`,
-        dims: [EMBEDDING, FEED_FORWARD],
-        data: uniform(EMBEDDING * FEED_FORWARD, attention),
+        dims: [E, FF],
+        data: uniform(E * FF, attention),
       },
       {
         name: `${p}ffn_down.weight`,
-        dims: [FEED_FORWARD, EMBEDDING],
-        data: uniform(FEED_FORWARD * EMBEDDING, 0.088),
+        dims: [FF, E],
+        data: uniform(FF * E, FF === FEED_FORWARD ? 0.088 : 1 / Math.sqrt(FF)),
       },
     );
   }
@@ -369,12 +379,12 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
     ["general.alignment", { type: ValueType.Uint32, value: ALIGNMENT }],
     ["general.file_type", { type: ValueType.Uint32, value: 0 }], // all F32
     ["llama.context_length", { type: ValueType.Uint32, value: options.contextLength ?? CONTEXT }],
-    ["llama.embedding_length", { type: ValueType.Uint32, value: EMBEDDING }],
+    ["llama.embedding_length", { type: ValueType.Uint32, value: E }],
     ["llama.block_count", { type: ValueType.Uint32, value: blocks }],
-    ["llama.feed_forward_length", { type: ValueType.Uint32, value: FEED_FORWARD }],
-    ["llama.attention.head_count", { type: ValueType.Uint32, value: HEADS }],
-    ["llama.attention.head_count_kv", { type: ValueType.Uint32, value: HEADS }],
-    ["llama.rope.dimension_count", { type: ValueType.Uint32, value: EMBEDDING / HEADS }],
+    ["llama.feed_forward_length", { type: ValueType.Uint32, value: FF }],
+    ["llama.attention.head_count", { type: ValueType.Uint32, value: H }],
+    ["llama.attention.head_count_kv", { type: ValueType.Uint32, value: KV }],
+    ["llama.rope.dimension_count", { type: ValueType.Uint32, value: E / H }],
     ["llama.attention.layer_norm_rms_epsilon", { type: ValueType.Float32, value: 1e-5 }],
     ["tokenizer.ggml.model", { type: ValueType.String, value: "llama" }],
     ["tokenizer.ggml.tokens", { type: ValueType.Array, itemType: ValueType.String, value: vocab.tokens }],

@@ -94,6 +94,8 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/metrics": () => ({ method: "GET", path: "/api/metrics" }),
     "GET /api/events": () => ({ method: "GET", path: "/api/events" }),
     "GET /api/usage": () => ({ method: "GET", path: "/api/usage" }),
+    "POST /api/memory/estimate": () => ({ method: "POST", path: "/api/memory/estimate", json: { model: { source: "cache", repoId: "nobody/nothing" }, engine: "llama" } }),
+    "GET /api/hub/fit": () => ({ method: "GET", path: "/api/hub/fit?repo=not%20a%20repo" }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

@@ -10,6 +10,13 @@ export interface GgufSummary {
   parameters?: number;
 }
 
+/** A GGUF header's numbers about the model's shape (`<arch>.block_count`, `<arch>.attention.*`, `<arch>.ssm.*`…), keyed without the architecture. */
+export type GgufShapeKeys = Record<string, number | number[]>;
+
+/** The keys (after `<arch>.`) the memory estimate reads; a per-layer array (head_count_kv of some models) is kept whole. */
+const SHAPE_KEY =
+  /^(?:block_count|embedding_length|context_length|expert_count|expert_used_count|full_attention_interval|attention\.[a-z_]+|rope\.dimension_count|ssm\.[a-z_]+|shortconv\.[a-z_]+)$/;
+
 export class GgufError extends Error {}
 class NeedMoreBytes extends Error {}
 
@@ -106,9 +113,31 @@ class Cursor {
   private need(n: number): void {
     if (this.offset + n > this.buf.byteLength) throw new NeedMoreBytes();
   }
+  u8(): number {
+    this.need(1);
+    return this.buf.readUInt8(this.offset++);
+  }
+  u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16LE(this.offset);
+    this.offset += 2;
+    return v;
+  }
   u32(): number {
     this.need(4);
     const v = this.buf.readUInt32LE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  i32(): number {
+    this.need(4);
+    const v = this.buf.readInt32LE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  f32(): number {
+    this.need(4);
+    const v = this.buf.readFloatLE(this.offset);
     this.offset += 4;
     return v;
   }
@@ -174,8 +203,48 @@ function skipValue(c: Cursor, type: number, depth = 0): void {
   throw new GgufError(`unknown metadata value type ${type}`);
 }
 
+/** A number, or an array of numbers (at most 4096), of an integer or float metadata type; undefined (skipped) otherwise. */
+function readNumbers(c: Cursor, type: number): number | number[] | undefined {
+  const one = (t: number): number | undefined => {
+    switch (t) {
+      case 0: {
+        const v = c.u8();
+        return v;
+      }
+      case 2:
+        return c.u16();
+      case 4:
+        return c.u32();
+      case 5:
+        return c.i32();
+      case 6:
+        return c.f32();
+      case 10:
+        return c.u64();
+      default:
+        return undefined;
+    }
+  };
+  if (type === 9) {
+    const elementType = c.u32();
+    const n = c.count();
+    if (n > 4096 || ![0, 2, 4, 5, 6, 10].includes(elementType)) {
+      const size = SCALAR_BYTES[elementType];
+      if (size !== undefined) c.skip(n * size);
+      else for (let i = 0; i < n; i++) skipValue(c, elementType, 1);
+      return undefined;
+    }
+    const out: number[] = [];
+    for (let i = 0; i < n; i++) out.push(one(elementType) ?? 0);
+    return out;
+  }
+  if ([0, 2, 4, 5, 6, 10].includes(type)) return one(type);
+  skipValue(c, type);
+  return undefined;
+}
+
 /** Parses a GGUF header from the start of a file into `summary`; throws NeedMoreBytes when `buf` is too short. */
-function parse(buf: Buffer, summary: GgufSummary): void {
+function parse(buf: Buffer, summary: GgufSummary, shape?: GgufShapeKeys): void {
   if (buf.byteLength < 8 || buf.toString("latin1", 0, 4) !== "GGUF")
     throw new GgufError("not a GGUF file (bad magic)");
   const version = buf.readUInt32LE(4);
@@ -189,8 +258,18 @@ function parse(buf: Buffer, summary: GgufSummary): void {
     const type = c.u32();
     if (key === "general.architecture" && type === 8) summary.architecture = c.string();
     else if (key === "general.file_type" && (type === 4 || type === 5)) summary.fileType = c.u32();
-    else skipValue(c, type);
+    else if (
+      shape !== undefined &&
+      summary.architecture !== undefined &&
+      key.startsWith(`${summary.architecture}.`) &&
+      SHAPE_KEY.test(key.slice(summary.architecture.length + 1))
+    ) {
+      const value = readNumbers(c, type);
+      if (value !== undefined) shape[key.slice(summary.architecture.length + 1)] = value;
+    } else skipValue(c, type);
   }
+  // The shape is all a memory estimate needs: the tensor infos are not read for it.
+  if (shape !== undefined) return;
   let parameters = 0;
   for (let i = 0; i < tensorCount; i++) {
     c.skip(c.count()); // name
@@ -208,28 +287,90 @@ function parse(buf: Buffer, summary: GgufSummary): void {
 export function readGgufSummary(file: string, fileSize: number): GgufSummary {
   const fd = fs.openSync(file, "r");
   try {
-    let length = Math.min(FIRST_READ, fileSize);
-    for (;;) {
-      const buf = Buffer.allocUnsafe(length);
-      let got = 0;
-      while (got < length) {
-        const n = fs.readSync(fd, buf, got, length - got, got);
-        if (n === 0) break;
-        got += n;
-      }
-      const summary: GgufSummary = {};
-      try {
-        parse(buf.subarray(0, got), summary);
-        return summary;
-      } catch (error) {
-        if (!(error instanceof NeedMoreBytes)) throw error;
-        if (got < length || length >= fileSize) throw new GgufError("truncated header");
-        // Past the cap, keep what the metadata said and go without a parameter count.
-        if (length >= MAX_HEADER_BYTES) return summary;
-        length = Math.min(length * 4, fileSize, MAX_HEADER_BYTES);
-      }
-    }
+    return (
+      readGrowing(
+        fileSize,
+        (length) => readFd(fd, length),
+        (buf, summary) => {
+          parse(buf, summary);
+        },
+      ) ?? {}
+    );
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The shape keys and architecture of a GGUF file on disk. */
+export function readGgufShape(file: string): { architecture?: string; keys: GgufShapeKeys } {
+  const fd = fs.openSync(file, "r");
+  try {
+    const keys: GgufShapeKeys = {};
+    const summary = readGrowing(
+      fs.fstatSync(fd).size,
+      (length) => readFd(fd, length),
+      (buf, out) => {
+        parse(buf, out, keys);
+      },
+    );
+    return { ...(summary?.architecture === undefined ? {} : { architecture: summary.architecture }), keys };
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** The shape keys of a GGUF file read from elsewhere (the Hub, by HTTP ranges): `read(n)` gives its first n bytes. */
+export async function readGgufShapeFrom(
+  fileSize: number,
+  read: (length: number) => Promise<Buffer>,
+): Promise<{ architecture?: string; keys: GgufShapeKeys }> {
+  let length = Math.min(FIRST_READ, fileSize);
+  for (;;) {
+    const buf = await read(length);
+    const keys: GgufShapeKeys = {};
+    const summary: GgufSummary = {};
+    try {
+      parse(buf, summary, keys);
+      return { ...(summary.architecture === undefined ? {} : { architecture: summary.architecture }), keys };
+    } catch (error) {
+      if (!(error instanceof NeedMoreBytes)) throw error;
+      if (buf.length < length || length >= fileSize || length >= MAX_HEADER_BYTES)
+        throw new GgufError("truncated header");
+      length = Math.min(length * 4, fileSize, MAX_HEADER_BYTES);
+    }
+  }
+}
+
+function readFd(fd: number, length: number): Buffer {
+  const buf = Buffer.allocUnsafe(length);
+  let got = 0;
+  while (got < length) {
+    const n = fs.readSync(fd, buf, got, length - got, got);
+    if (n === 0) break;
+    got += n;
+  }
+  return buf.subarray(0, got);
+}
+
+/** Parses the start of a file, growing the read until the header fits; past the cap, what the metadata said. */
+function readGrowing(
+  fileSize: number,
+  read: (length: number) => Buffer,
+  parseInto: (buf: Buffer, summary: GgufSummary) => void,
+): GgufSummary | undefined {
+  let length = Math.min(FIRST_READ, fileSize);
+  for (;;) {
+    const buf = read(length);
+    const summary: GgufSummary = {};
+    try {
+      parseInto(buf, summary);
+      return summary;
+    } catch (error) {
+      if (!(error instanceof NeedMoreBytes)) throw error;
+      if (buf.length < length || length >= fileSize) throw new GgufError("truncated header");
+      // Past the cap, keep what the metadata said and go without a parameter count.
+      if (length >= MAX_HEADER_BYTES) return summary;
+      length = Math.min(length * 4, fileSize, MAX_HEADER_BYTES);
+    }
   }
 }

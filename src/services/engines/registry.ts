@@ -4,6 +4,7 @@ import type { ModelFacts } from "./modelFacts";
 import type { GatewayEndpoint } from "../../shared/usage";
 import { siblingCommand, type EngineVersionQuery } from "../servers/engineVersion";
 import { httpOkProbe, warmUpProbe, type EngineProbe } from "./healthProbe";
+import type { CacheFamily, KvPrecision } from "../models/memoryFit";
 
 /** What the supervisor knows when it launches a profile. */
 export interface LaunchContext {
@@ -53,6 +54,17 @@ export interface EngineDescription extends EngineInfo {
    * model's size at this rate (a 70B model takes minutes).
    */
   loadBytesPerSecond: number;
+  /** How it keeps its attention cache, for the memory estimate (docs/memory.md). */
+  memory: {
+    family: CacheFamily;
+    /** The engine's own memory besides weights and cache (runtime, compute buffers); `measured` says whether on this machine. */
+    overheadBytes: number;
+    overheadMeasured: boolean;
+    /** The context the estimate uses when the profile sets none (`maxContext`: the model's own). */
+    defaultContext(options: ProfileOptions, maxContext: number | undefined): number;
+    /** The cache's precision when the profile quantizes it (undefined: 16-bit). */
+    kvPrecision?(options: ProfileOptions): KvPrecision | undefined;
+  };
   /** What a profile of this engine can do, from its options and what the model's files say. */
   capabilities(options: ProfileOptions, model: ModelFacts): ProfileCapabilities;
   /** How to read its version, and the oldest the manager works with. */
@@ -67,6 +79,21 @@ export interface EngineDescription extends EngineInfo {
 }
 
 const LOOPBACK = "127.0.0.1";
+
+/**
+ * The built-in engine's memory besides weights and cache, measured on this machine (Node, node-llama-cpp
+ * and llama.cpp's CPU buffers at rest after a load; test/integration/memory-estimate.test.ts checks the
+ * estimate against measured RSS), and llama.cpp's share of it for llama-server.
+ */
+const LLAMA_ENGINE_OVERHEAD = 130e6;
+const LLAMA_CPP_OVERHEAD = LLAMA_ENGINE_OVERHEAD - 45e6;
+
+/** llama-server's cache precision from --cache-type-k/-v: the mean of the two (q8_0 → 8 bits, f16 → 16). */
+function llamaCacheBits(options: ProfileOptions): KvPrecision | undefined {
+  const bits = (type: string | undefined): number => (type === undefined ? 16 : type === "f32" ? 32 : /^(?:iq|q)(\d)/.exec(type)?.[1] !== undefined ? Number(/^(?:iq|q)(\d)/.exec(type)?.[1]) : 16);
+  if (options.cacheTypeK === undefined && options.cacheTypeV === undefined) return undefined;
+  return { bits: (bits(options.cacheTypeK) + bits(options.cacheTypeV)) / 2, groupSize: 32 };
+}
 
 /** An option and its flag; a third name is the flag for `false` (llama-server's `--no-jinja`). */
 type Flag = readonly [EngineOptionName, string, string?];
@@ -150,6 +177,14 @@ const mlxLm: EngineDescription = {
   readiness: warmUpProbe("/v1/completions"),
   loadFailure: pythonLoadFailure,
   loadBytesPerSecond: 200e6,
+  memory: {
+    family: "mlx",
+    // Python, MLX and the server at rest, besides weights and cache; not measured here (no Apple silicon).
+    overheadBytes: 400e6,
+    overheadMeasured: false,
+    // No context flag: the cache grows with the conversation; the estimate takes a long chat.
+    defaultContext: (_options, maxContext) => Math.min(maxContext ?? 8192, 8192),
+  },
   version: {
     command: siblingCommand("mlx_lm"),
     parse: (output) => /^\s*(\d+\.\d+\.\d+\S*)\s*$/m.exec(output)?.[1],
@@ -251,6 +286,14 @@ const mlxOpenAiServer: EngineDescription = {
   // connections are refused meanwhile, then /health answers 200.
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  memory: {
+    family: "mlx",
+    // The API process and the model process; not measured here (no Apple silicon).
+    overheadBytes: 600e6,
+    overheadMeasured: false,
+    defaultContext: (options, maxContext) => options.contextLength ?? Math.min(maxContext ?? 8192, 8192),
+    kvPrecision: (options) => (options.kvBits === undefined ? undefined : { bits: options.kvBits, groupSize: options.kvGroupSize ?? 64 }),
+  },
   version: {
     command: (executable) => ({ command: executable, args: ["--version"] }),
     // Its click version option prints a banner whose last line is "🚀 Version: 1.8.1" (app/cli.py, since v1.5.0).
@@ -385,6 +428,15 @@ const llamaServer: EngineDescription = {
   // /health answers 503 "Loading model" until it is loaded.
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  memory: {
+    family: "llama.cpp",
+    // llama.cpp's own buffers: the built-in engine's figure less Node's (llama-server is not on this machine).
+    overheadBytes: LLAMA_CPP_OVERHEAD,
+    overheadMeasured: false,
+    // llama-server's -c defaults to 4096.
+    defaultContext: (options) => options.contextLength ?? 4096,
+    kvPrecision: (options) => llamaCacheBits(options),
+  },
   version: {
     command: (executable) => ({ command: executable, args: ["--version"] }),
     // "version: 6789 (abcdef0)" on stderr
@@ -467,6 +519,13 @@ const llama: EngineDescription = {
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  memory: {
+    family: "llama.cpp",
+    overheadBytes: LLAMA_ENGINE_OVERHEAD,
+    overheadMeasured: true,
+    // The engine caps an unset context at 4096 (or the model's own, when smaller).
+    defaultContext: (options, maxContext) => options.contextLength ?? Math.min(maxContext ?? 4096, 4096),
+  },
   health: httpOkProbe("/health"),
   // Started with --alias: that is the name it answers to.
   requestModel: (ctx) => ctx.alias,

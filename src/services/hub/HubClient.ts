@@ -48,6 +48,8 @@ const COMMIT = /^[0-9a-f]{40}$/;
  */
 export class HubClient {
   private readonly searchCache = new Map<string, { at: number; value: HubSearchList }>();
+  /** config.json files and GGUF headers by content etag: the same file never crosses the network twice. */
+  private readonly byEtag = new Map<string, unknown>();
   private readonly log: Logger;
 
   constructor(private readonly options: HubClientOptions) {
@@ -132,7 +134,9 @@ export class HubClient {
         this.resolveRevision(repo, revision, call),
         this.usedStorage(repo, token, fetchFn),
       ]);
-      const config = resolved.files.some((f) => f.path === "config.json") ? await this.configJson(repo, resolved.commit, token, fetchFn) : undefined;
+      const configFile = resolved.files.find((f) => f.path === "config.json");
+      const parsedConfig = configFile === undefined ? undefined : ConfigJson.safeParse(await this.rawConfig(repo, resolved.commit, configFile, call));
+      const config = parsedConfig?.success === true ? parsedConfig.data : undefined;
       const quant = config?.quantization ?? config?.quantization_config;
       const cardData = info.cardData as Record<string, unknown> | undefined;
       return {
@@ -159,6 +163,57 @@ export class HubClient {
     });
   }
 
+  /** A repo's config.json as JSON, read once per content etag; undefined when it is not JSON. */
+  async rawConfig(repo: string, commit: string, file: HubFile, call: CallOptions = {}): Promise<unknown> {
+    const key = `config:${file.etag}`;
+    if (this.byEtag.has(key)) return this.byEtag.get(key);
+    this.assertOnline();
+    const value = await this.guard<unknown>({ repo, revision: commit }, call, async (token, fetchFn) => {
+      const response = await fetchFn(this.resolveUrl(repo, commit, file.path), { headers: token ? { authorization: `Bearer ${token}` } : {} });
+      if (!response.ok) return undefined;
+      return response.json().catch(() => undefined);
+    });
+    this.remember(key, value);
+    return value;
+  }
+
+  /**
+   * Whatever `parse` makes of the start of a file (a GGUF header), reading `length` bytes by HTTP
+   * range and more when `parse` asks for it; kept per content etag. A redirect to another host
+   * (the CDN) is followed without the Hub token.
+   */
+  async readStart<T>(repo: string, commit: string, file: HubFile, parse: (read: (length: number) => Promise<Buffer>) => Promise<T>, call: CallOptions = {}): Promise<T> {
+    const key = `start:${file.etag}`;
+    if (this.byEtag.has(key)) return this.byEtag.get(key) as T;
+    this.assertOnline();
+    const value = await this.guard({ repo, revision: commit }, call, async (token, fetchFn) =>
+      parse(async (length) => {
+        let url = this.resolveUrl(repo, commit, file.path);
+        let sendToken = token !== undefined;
+        for (let hop = 0; hop < 5; hop++) {
+          const response = await fetchFn(url, { redirect: "manual", headers: { range: `bytes=0-${length - 1}`, ...(sendToken && token ? { authorization: `Bearer ${token}` } : {}) } });
+          const location = response.headers.get("location");
+          if (response.status >= 300 && response.status < 400 && location !== null) {
+            const next = new URL(location, url);
+            if (next.host !== new URL(url).host) sendToken = false;
+            url = next.href;
+            continue;
+          }
+          if (!response.ok) throw new HubError("hub_error", `Reading the start of ${file.path} from the Hub answered ${response.status}.`, 502);
+          return Buffer.from(await response.arrayBuffer());
+        }
+        throw new HubError("hub_error", `Too many redirects reading ${file.path}.`, 502);
+      }),
+    );
+    this.remember(key, value);
+    return value;
+  }
+
+  private remember(key: string, value: unknown): void {
+    this.byEtag.set(key, value);
+    if (this.byEtag.size > 100) this.byEtag.delete(this.byEtag.keys().next().value ?? "");
+  }
+
   /** The URL huggingface_hub downloads a file from. */
   resolveUrl(repo: string, commit: string, filePath: string): string {
     return `${this.options.endpoint}/${repo}/resolve/${encodeURIComponent(commit)}/${filePath.split("/").map(encodeURIComponent).join("/")}`;
@@ -179,13 +234,6 @@ export class HubClient {
     if (!response.ok) return undefined;
     const parsed = UsedStorage.safeParse(await response.json().catch(() => undefined));
     return parsed.success ? parsed.data.usedStorage : undefined;
-  }
-
-  private async configJson(repo: string, commit: string, token: string | undefined, fetchFn: typeof fetch): Promise<z.infer<typeof ConfigJson> | undefined> {
-    const response = await fetchFn(this.resolveUrl(repo, commit, "config.json"), { headers: token ? { authorization: `Bearer ${token}` } : {} });
-    if (!response.ok) return undefined;
-    const parsed = ConfigJson.safeParse(await response.json().catch(() => undefined));
-    return parsed.success ? parsed.data : undefined;
   }
 
   private cachedState(repo: string, resolved: ResolvedRevision): HubModelInfo["cached"] {

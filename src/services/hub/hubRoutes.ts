@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import type { DownloadList, HubStatus } from "../../shared/hub";
+import type { DownloadList, HubModelInfo, HubStatus } from "../../shared/hub";
+import type { HubFit } from "../../shared/memory";
 import { DownloadRequest, HubSearchQuery, HubTokenBody } from "../../shared/hub";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import type { DownloadService } from "./DownloadService";
@@ -9,6 +10,8 @@ import { HubError } from "./HubError";
 
 export interface HubRouteDeps {
   hub: HubClient;
+  /** What a model's family needs against this machine (GET /api/hub/fit); without it the route answers 404. */
+  fit?: (info: HubModelInfo, context: number | undefined, signal: AbortSignal, token: string | undefined) => Promise<HubFit>;
   downloads: DownloadService;
   /** The token handed over by the extension (memory only), with set/clear. */
   tokens: { set(token: string | undefined): void; source(): HubStatus["tokenSource"] };
@@ -16,6 +19,13 @@ export interface HubRouteDeps {
 
 const RepoParam = z.object({ "*": z.string().regex(/^[\w.-]+\/[\w.-]+$|^[\w.-]+$/, "a repo id like org/name") });
 const InfoQuery = z.object({ revision: z.string().min(1).max(200).default("main") }).strict();
+const FitQuery = z
+  .object({
+    repo: z.string().regex(/^[\w.-]+\/[\w.-]+$/, "a repo id like org/name"),
+    revision: z.string().min(1).max(200).default("main"),
+    context: z.coerce.number().int().min(128).max(10_000_000).optional(),
+  })
+  .strict();
 const IdParam = z.object({ id: z.string().min(1).max(100) });
 const CancelQuery = z.object({ discard: z.enum(["0", "1", "true", "false"]).optional() }).strict();
 
@@ -67,6 +77,15 @@ export function registerHubRoutes(app: FastifyInstance, deps: HubRouteDeps): voi
     const repo = parseOrThrow(RepoParam, request.params, "path")["*"];
     const { revision } = parseOrThrow(InfoQuery, request.query, "query");
     return mapped(() => deps.hub.info(repo, revision, { signal: clientSignal(reply), token: requestToken(request) }));
+  });
+
+  app.get("/api/hub/fit", async (request, reply) => {
+    const { repo, revision, context } = parseOrThrow(FitQuery, request.query, "query");
+    const fit = deps.fit;
+    if (fit === undefined) throw new ApiError(404, "not_found", "The memory fit is not available here.");
+    const signal = clientSignal(reply);
+    const token = requestToken(request);
+    return mapped(async () => fit(await deps.hub.info(repo, revision, { signal, token }), context, signal, token));
   });
 
   app.get("/api/downloads", async (): Promise<DownloadList> => ({ downloads: deps.downloads.list() }));

@@ -23,10 +23,12 @@ import { DownloadService } from "../hub/DownloadService";
 import { enospcAfter } from "../hub/faultSinks";
 import { HubClient } from "../hub/HubClient";
 import { hubEndpoint, hubOffline, readHubToken } from "../hub/hubConfig";
+import { hubFit } from "../hub/hubFit";
 import { registerHubRoutes } from "../hub/hubRoutes";
 import { FileLogger } from "../logging/FileLogger";
 import { MetricsService, type RequestStatsSource } from "../metrics/MetricsService";
 import { registerMetricsRoutes } from "../metrics/routes";
+import { machineMemory, registerMemoryRoutes } from "../models/MemoryEstimator";
 import { ModelService } from "../models/ModelService";
 import { ProfileService } from "../profiles/ProfileService";
 import { ServerRecords } from "../servers/ServerRecords";
@@ -109,6 +111,7 @@ export class ManagerApp {
     }));
     await models.start();
     const profiles = new ProfileService({ store, catalog: { list: () => models.models() }, events, engines: ENGINES });
+    const machine = await machineMemory();
     const supervisor = (this.supervisor = new ServerSupervisor({
       profiles,
       catalog: { list: () => models.models() },
@@ -117,6 +120,7 @@ export class ManagerApp {
       records: new ServerRecords(store),
       engines: ENGINES,
       logDir: path.join(this.dataDir.logDir, "servers"),
+      usableMemory: () => machine,
       ...(this.options.engineExecutables ? { executables: this.options.engineExecutables } : {}),
       ...(this.options.supervisorSettings ? { settings: this.options.supervisorSettings } : {}),
     }));
@@ -216,7 +220,8 @@ export class ManagerApp {
         registerServerRoutes(app, { supervisor });
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
-        registerHubRoutes(app, { hub, downloads, tokens: hubTokens });
+        registerHubRoutes(app, { hub, downloads, tokens: hubTokens, fit: (info, context, signal, token) => hubFit({ hub, engines: ENGINES, usable: machine, platform: process.platform }, info, context, { signal, token }) });
+        registerMemoryRoutes(app, { catalog: { list: () => models.models() }, engines: ENGINES, usable: () => machine });
         registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES, responses });
         registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));

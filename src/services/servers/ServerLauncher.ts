@@ -11,7 +11,9 @@ import type { ProfileOptions } from "../../shared/profiles";
 import { resolveModel, type ModelCatalog, type ResolvedModel } from "../profiles/modelResolution";
 import { resolvePathOptions } from "../profiles/optionPaths";
 import { locateEngine, type EngineLocatorOptions, type LocatedEngine } from "./engineLocator";
-import { estimateMemory, memoryWarning } from "./memoryEstimate";
+import type { MemoryFit } from "../../shared/memory";
+import { formatBytes, usableMemory, type UsableMemory } from "../models/memoryFit";
+import { doesNotFitMessage, fitFor, localModelFacts } from "../models/MemoryEstimator";
 import { describeModelRef, freshEntryState, loopbackUrl, type ServerEntry } from "./ServerEntry";
 import { openLogForAppend } from "./serverLogs";
 import type { ServerLogFiles } from "./ServerLogFiles";
@@ -32,6 +34,8 @@ export interface ServerLauncherOptions {
   llamaScript?: string | undefined;
   /** Free memory for the fit check (default os.freemem). */
   freeMemory?: (() => number) | undefined;
+  /** The memory this machine can give a model (a start that needs more is refused); default: memory less a headroom. */
+  usableMemory?: (() => UsableMemory) | undefined;
 }
 
 /** What the checks before a launch found: the engine to run and the model to give it. */
@@ -41,6 +45,8 @@ export interface PreparedLaunch {
   model: ResolvedModel;
   /** The profile's options with their paths checked and resolved (a draft model's repo id → its snapshot). */
   options: ProfileOptions;
+  /** What the model needs against this machine's memory. */
+  fit: MemoryFit;
 }
 
 export interface SpawnRequest extends PreparedLaunch {
@@ -64,6 +70,11 @@ export interface SpawnedServer {
 /** Quotes an argument for the log's start banner only; engines always get an argument array. */
 function quoteArg(arg: string): string {
   return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, "'\\''")}'`;
+}
+
+/** Memory less a headroom (on macOS the manager gives the GPU's wired limit, read at start). */
+function defaultUsableMemory(): UsableMemory {
+  return usableMemory(process.platform === "darwin" ? "linux" : process.platform, os.totalmem());
 }
 
 /** Launches engines: the checks before a start, then one detached spawn per server. */
@@ -94,7 +105,10 @@ export class ServerLauncher {
       );
     }
     const options = resolvePathOptions(profile.options, engine.id, this.options.catalog);
-    return { engine, located, model, options };
+    const usable = (this.options.usableMemory ?? defaultUsableMemory)();
+    const fit = fitFor(localModelFacts(model), engine, profile.options, usable);
+    if (fit.verdict === "does_not_fit") throw new ApiError(409, "does_not_fit", doesNotFitMessage(profile.name, fit), profile.options.contextLength === undefined ? "model" : "options.contextLength");
+    return { engine, located, model, options, fit };
   }
 
   /**
@@ -103,13 +117,14 @@ export class ServerLauncher {
    * to its log file. Resolves once the process runs; throws ApiError `engine_missing` when it cannot.
    */
   async spawn(request: SpawnRequest): Promise<SpawnedServer> {
-    const { profile, engine, located, model, options, port, logFile } = request;
+    const { profile, engine, located, model, options, port, logFile, fit } = request;
     const warnings: string[] = [];
-    const fit = memoryWarning(
-      estimateMemory(model, profile.options.contextLength),
-      (this.options.freeMemory ?? os.freemem)(),
-    );
-    if (fit !== undefined) warnings.push(fit);
+    const free = (this.options.freeMemory ?? os.freemem)();
+    if (fit.need.totalBytes > free) {
+      warnings.push(`The model may not fit in memory: it needs about ${fit.summary} and ${formatBytes(free)} is free. It may load slowly, swap, or fail; close other apps or pick a smaller quantization or context.`);
+    } else if (fit.verdict === "tight") {
+      warnings.push(`Memory is tight: the model needs about ${fit.summary} of the ${formatBytes(fit.usable.bytes)} this machine can give a model.`);
+    }
 
     const alias = profile.name;
     const built = engine.buildCommand(

@@ -13,6 +13,7 @@ import { PortAllocator } from "./PortAllocator";
 import type { ServerDirectory } from "./ServerDirectory";
 import { describeModelRef, isLive, snapshot, type ServerEntry } from "./ServerEntry";
 import { ServerLauncher } from "./ServerLauncher";
+import type { UsableMemory } from "../models/memoryFit";
 import { ServerLogFiles } from "./ServerLogFiles";
 import type { ServerRecords } from "./ServerRecords";
 import { ServerStarts } from "./ServerStarts";
@@ -56,6 +57,8 @@ export interface ServerSupervisorOptions {
   llamaScript?: string;
   /** Free memory for the fit check (default os.freemem). */
   freeMemory?: () => number;
+  /** The memory this machine can give a model; a start that needs more is refused (default: memory less a headroom). */
+  usableMemory?: () => UsableMemory;
   now?: () => number;
   settings?: Partial<SupervisorSettings>;
 }
@@ -120,6 +123,7 @@ export class ServerSupervisor implements ServerDirectory {
       nodePath: options.nodePath,
       llamaScript: options.llamaScript,
       freeMemory: options.freeMemory,
+      usableMemory: options.usableMemory,
     });
     const ports = new PortAllocator({
       serverOn: (port, exceptProfileId) =>

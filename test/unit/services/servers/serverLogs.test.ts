@@ -1,9 +1,7 @@
-// Server log files: O_APPEND writers, copy-and-truncate rotation, tails, following, pruning, and
-// the memory estimate's warning.
+// Server log files: O_APPEND writers, copy-and-truncate rotation, tails, following and pruning.
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import { estimateMemory, memoryWarning } from "../../../../src/services/servers/memoryEstimate";
 import {
   appendLogLine,
   followLog,
@@ -105,37 +103,5 @@ describe("server logs", () => {
     fs.utimesSync(used, longAgo, longAgo);
     assert.deepEqual(pruneOldLogs(dir, 30 * 24 * 3600_000, new Set([used])), [old]);
     assert.deepEqual(fs.readdirSync(dir).sort(), ["fresh.log.1", "used.log"]);
-  });
-});
-
-describe("memory estimate", () => {
-  it("counts the KV cache from config.json and warns when the model will not fit", () => {
-    const dir = makeTempDir("mem-");
-    try {
-      // An 8B llama's shape (GQA: 8 KV heads of 128).
-      fs.writeFileSync(
-        path.join(dir, "config.json"),
-        JSON.stringify({
-          model_type: "llama",
-          hidden_size: 4096,
-          num_hidden_layers: 32,
-          num_attention_heads: 32,
-          num_key_value_heads: 8,
-        }),
-      );
-      const estimate = estimateMemory({ format: "mlx", path: dir, size: 4 * 1024 ** 3 }, 8192);
-      // 2 (K and V) × 32 layers × 8192 tokens × 8 heads × 128 dims × 2 bytes = 1 GiB.
-      assert.equal(estimate.kvBytes, 1024 ** 3);
-      assert.equal(estimate.kvBasis, "config");
-      assert.equal(memoryWarning(estimate, 8 * 1024 ** 3), undefined);
-      assert.match(
-        memoryWarning(estimate, 3 * 1024 ** 3) ?? "",
-        /needs about 5\.0 GB \(4\.0 GB of weights \+ 1\.0 GB of KV cache for 8192 tokens\) and 3\.0 GB is free/,
-      );
-      const gguf = estimateMemory({ format: "gguf", path: path.join(dir, "m.gguf"), size: 800 }, undefined);
-      assert.deepEqual([gguf.kvBytes, gguf.kvBasis, gguf.contextLength], [100, "share", 4096]);
-    } finally {
-      removeTempDir(dir);
-    }
   });
 });
