@@ -1,6 +1,7 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { ManagerRequestError, type ManagerClient } from "../client/ManagerClient";
 import type { Download } from "../shared/hub";
+import { formatMemory, type HubFit } from "../shared/memory";
 import { readHubToken } from "../services/hub/hubConfig";
 import { formatBytes, formatCount, table } from "./format";
 
@@ -65,11 +66,26 @@ export function addHubCommands(program: Command, connect: () => Promise<ManagerC
   program
     .command("info <repo>")
     .description("show a Hub model: files, sizes, card, quantization, whether it is cached")
+    .option("--fit", "what each variant of the model (its MLX quantizations or GGUF quants) needs in memory, against this machine")
+    .option("--context <tokens>", "the context length for --fit (besides 8k and 32k)", positiveInt)
     .option("--json", "print JSON")
-    .action(async (spec: string, opts: { json?: boolean }) => {
+    .action(async (spec: string, opts: { json?: boolean; fit?: boolean; context?: number }) => {
       const { repo, revision } = parseRepoSpec(spec);
+      // --context is also the program's (a team server's context): a number given after --fit is a context length.
+      const global = program.opts<{ context?: string }>().context;
+      if (opts.context === undefined && global !== undefined && /^\d+$/.test(global)) {
+        opts.context = positiveInt(global);
+        program.setOptionValue("context", undefined);
+      }
+      if (opts.context !== undefined && opts.fit !== true) throw new InvalidArgumentError("--context <tokens> goes with --fit.");
       const client = await connect();
       const token = hfToken();
+      if (opts.fit === true) {
+        const fit = await client.hubFit(repo, { revision, ...(opts.context === undefined ? {} : { context: opts.context }), ...(token ? { hfToken: token } : {}) });
+        if (opts.json) { out(JSON.stringify(fit, null, 2)); return; }
+        printFit(fit, out);
+        return;
+      }
       const info = await client.hubModel(repo, { revision, ...(token ? { hfToken: token } : {}) });
       if (opts.json) { out(JSON.stringify(info, null, 2)); return; }
       out(`${info.id}@${info.revision} (commit ${info.commit.slice(0, 12)})`);
@@ -197,4 +213,26 @@ async function follow(client: ManagerClient, id: string): Promise<Download> {
   } finally {
     process.off("SIGINT", onSigint);
   }
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 128) throw new InvalidArgumentError("a number of tokens, 128 or more.");
+  return n;
+}
+
+const VERDICT: Record<HubFit["variants"][number]["needs"][number]["verdict"], string> = { fits: "fits", tight: "tight", does_not_fit: "does not fit" };
+
+/** The family's table: each variant's need at each context, with the verdict. */
+function printFit(fit: HubFit, out: (line: string) => void): void {
+  out(`${fit.repo}: ${fit.variants.length} variant${fit.variants.length === 1 ? "" : "s"} on ${fit.engine}, against ${formatMemory(fit.usable.bytes)} usable (${fit.usable.basis})`);
+  if (fit.notes.length > 0) out(`  ${fit.notes.join("; ")}`);
+  const rows = fit.variants.map((v) => [
+    `${v.current ? "*" : " "} ${v.file ?? v.repo}`,
+    v.label,
+    formatMemory(v.weightsBytes),
+    ...v.needs.map((n) => `${formatMemory(n.totalBytes)} ${VERDICT[n.verdict]}`),
+  ]);
+  out(table(["VARIANT", "QUANT", "WEIGHTS", ...fit.contexts.map((c) => `AT ${c >= 1024 && c % 1024 === 0 ? `${c / 1024}K` : c}`)], rows));
+  out(fit.suggested === undefined ? "No variant fits at the chosen context: pick a shorter one." : `Suggested: ${fit.suggested.file ?? fit.suggested.repo} (${fit.suggested.label}), the most bits that fit.`);
 }

@@ -1,3 +1,4 @@
+import type { HubFit, MemoryEstimateRequest, MemoryFit } from "../shared/memory";
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
 import { z } from "zod";
 import { ApiErrorBody } from "../shared/errors";
@@ -161,6 +162,15 @@ export class ManagerClient {
   hubModel(repo: string, options: { revision?: string; signal?: AbortSignal; hfToken?: string } = {}): Promise<HubModelInfo> {
     const query = options.revision ? `?revision=${encodeURIComponent(options.revision)}` : "";
     return this.request("GET", `/api/hub/models/${repo.split("/").map(encodeURIComponent).join("/")}${query}`, undefined, options.signal, hfHeader(options.hfToken));
+  }
+  /** A Hub model's family against this machine's memory: each variant's need at 8k, 32k and `context`. */
+  hubFit(repo: string, options: { revision?: string; context?: number; signal?: AbortSignal; hfToken?: string } = {}): Promise<HubFit> {
+    const query = new URLSearchParams({ repo, ...(options.revision ? { revision: options.revision } : {}), ...(options.context === undefined ? {} : { context: String(options.context) }) });
+    return this.request("GET", `/api/hub/fit?${query.toString()}`, undefined, options.signal, hfHeader(options.hfToken));
+  }
+  /** What a model needs on an engine with options (a profile's, or a draft's), against this machine. */
+  memoryEstimate(body: MemoryEstimateRequest, signal?: AbortSignal): Promise<MemoryFit> {
+    return this.request("POST", "/api/memory/estimate", body, signal);
   }
   downloads(): Promise<DownloadList> {
     return this.request("GET", "/api/downloads");

@@ -83,3 +83,9 @@ export interface HubFit {
   basis: "shape" | "share";
   notes: string[];
 }
+
+/** "12.3 GB" (decimal gigabytes, as macOS shows memory), "850 MB" under one: how every memory figure is shown. */
+export function formatMemory(bytes: number): string {
+  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(bytes >= 1e11 ? 0 : 1)} GB`;
+  return `${Math.max(1, Math.round(bytes / 1e6))} MB`;
+}

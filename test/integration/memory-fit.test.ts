@@ -10,7 +10,7 @@ import type { MemoryFit, HubFit } from "../../src/shared/memory";
 import type { ServerInfo } from "../../src/shared/servers";
 import { startFakeHub, type FakeHub } from "../helpers/fakeHub";
 import { makeTempDir, removeTempDir, writeHfRepo } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
+import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { tinyGgufBytes } from "../helpers/tinyGguf";
 
 const QWEN3_8B = JSON.parse(fs.readFileSync(path.join(__dirname, "..", "fixtures", "configs", "qwen3-8b.json"), "utf8")) as Record<string, unknown>;
@@ -97,6 +97,19 @@ describe("memory estimates through the real manager", function () {
     assert.deepEqual(family.suggested, { repo: "mlx-community/Qwen3-8B-4bit", label: "4-bit" });
     assert.equal(family.basis, "shape");
     assert.match(family.notes.join("; "), /GQA: 8 KV heads of 32, 128 wide/);
+  });
+
+  it("mlx-manager info --fit --context prints the family's table and the suggestion", async () => {
+    const cli = await runCli(["--data-dir", path.join(root, "data"), "info", "mlx-community/Qwen3-8B-4bit", "--fit", "--context", "16384"], { HF_ENDPOINT: hub.url, HF_HOME: path.join(root, "hf-home"), HF_TOKEN: "" });
+    assert.equal(cli.code, 0, cli.stderr);
+    const lines = cli.stdout.trim().split("\n");
+    assert.match(lines[0] ?? "", /^mlx-community\/Qwen3-8B-4bit: 3 variants on mlx-lm, against 12\.0 GB usable/);
+    assert.match(cli.stdout, /VARIANT\s+QUANT\s+WEIGHTS\s+AT 8K\s+AT 16K\s+AT 32K/);
+    assert.match(cli.stdout, /\* mlx-community\/Qwen3-8B-4bit\s+4-bit\s+4\.6 GB\s+6\.2 GB fits\s+7\.4 GB fits\s+9\.8 GB fits/);
+    assert.match(cli.stdout, /mlx-community\/Qwen3-8B-bf16\s+16-bit\s+16\.4 GB\s+18\.0 GB does not fit/);
+    assert.match(lines.at(-1) ?? "", /^Suggested: mlx-community\/Qwen3-8B-4bit \(4-bit\), the most bits that fit\.$/);
+    const bad = await runCli(["--data-dir", path.join(root, "data"), "info", "mlx-community/Qwen3-8B-4bit", "--context", "16384"], {});
+    assert.equal(bad.code, 2);
   });
 
   it("reads config.json for the one repo asked about, once per content (by etag), and never for a search", async () => {

@@ -2,7 +2,7 @@
 // formula of docs/memory.md. need = weights (the bytes of the files that load) + the attention
 // cache at the context (per layer kind, in the cache's precision) + the fixed state of linear
 // layers + the engine's own overhead.
-import type { FitVerdict, MemoryNeed } from "../../shared/memory";
+import { formatMemory, type FitVerdict, type MemoryNeed } from "../../shared/memory";
 import type { LayerGroup, ModelShape } from "./modelShape";
 
 export type { FitVerdict, MemoryNeed } from "../../shared/memory";
@@ -108,10 +108,7 @@ export function fitVerdict(need: number, usable: number): FitVerdict {
 }
 
 /** "12.3 GB" (decimal gigabytes as macOS shows them), "850 MB" under one. */
-export function formatBytes(bytes: number): string {
-  if (bytes >= 1e9) return `${(bytes / 1e9).toFixed(bytes >= 1e11 ? 0 : 1)} GB`;
-  return `${Math.max(1, Math.round(bytes / 1e6))} MB`;
-}
+export const formatBytes = formatMemory;
 
 /** One line for people: "12.3 GB (9.1 GB weights + 2.9 GB cache at 32,768 tokens + 0.3 GB engine)". */
 export function describeNeed(need: MemoryNeed): string {
