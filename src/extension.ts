@@ -14,6 +14,7 @@ import { StatusBar } from "./views/host/StatusBar";
 import { TerminalEnvironment } from "./views/host/TerminalEnvironment";
 import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
 import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
+import { ProfileMemoryLens } from "./views/profiles/ProfileMemoryLens";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
 import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
 import { TeamConnection } from "./views/team/TeamConnection";
@@ -61,6 +62,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const serverLogs = new ServerLogChannels(connection, log);
   const downloads = new DownloadTracker(connection, state, errors);
   const profileDocuments = new ProfileDocuments(connection, vscode.Uri.joinPath(context.extensionUri, "media", "schemas", "mlx-profile.schema.json"));
+  const profileMemory = new ProfileMemoryLens(connection);
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
   const servers = new ServersTreeProvider(state);
@@ -126,6 +128,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     dashboard,
     registerChatModels({ client: () => connection.client(), state, log }),
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
+    profileMemory,
+    vscode.languages.registerCodeLensProvider({ scheme: PROFILE_SCHEME }, profileMemory),
     ...registerCommands(ctx),
     terminalEnvironment,
     watchWorkspaceProfiles(ctx),

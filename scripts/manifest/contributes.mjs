@@ -175,6 +175,7 @@ const configuration = {
     "mlx.servers.stopOnQuit": { type: "boolean", default: false, description: t("config.servers.stopOnQuit", "Stop every model server when VS Code quits. By default servers keep running (the manager keeps them) and any window or the CLI can use them.") },
     "mlx.terminal.injectOpenAiEnv": { type: "boolean", default: false, description: t("config.terminal.injectOpenAiEnv", "While a model server runs, give new integrated terminals OPENAI_BASE_URL (the manager's /v1) and OPENAI_API_KEY (the gateway key, which opens /v1 only — never the manager's admin token), and ANTHROPIC_BASE_URL and ANTHROPIC_AUTH_TOKEN the same, so OpenAI clients, Claude Code and other tools started there use your local models.") },
     "mlx.downloads.concurrency": { type: "integer", default: 2, minimum: 1, maximum: 8, description: t("config.downloads.concurrency", "How many files a download fetches at once.") },
+    "mlx.memory.contextLength": { type: "integer", default: 16384, minimum: 128, maximum: 10000000, description: t("config.memory.contextLength", "The context length (tokens) you plan to use: Hub model details show what each variant needs in memory at it, besides 8k and 32k, and suggest the best that fits this machine.") },
   },
 };
 

@@ -3,7 +3,7 @@ import type { Profile, ProfileInput } from "../shared/profiles";
 import { ModelItem } from "../views/models/ModelItem";
 import { readSettings } from "../views/host/settings";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
-import { profileWizard } from "./profileWizard";
+import { profileWizard, type NeedEstimate } from "./profileWizard";
 
 /** Opens an unsaved profile as JSON; saving it creates the profile. */
 export async function openProfileDraft(ctx: CommandContext, draft: ProfileInput): Promise<vscode.TextEditor> {
@@ -30,7 +30,12 @@ export const createProfile: CommandDefinition = {
       }
     }
     const preselected = arg instanceof ModelItem ? arg.model : typeof arg === "string" ? ctx.state.models.find((m) => m.id === arg) : undefined;
-    const result = await profileWizard(ctx.state, readSettings().defaultEngine, preselected);
+    const estimate: NeedEstimate = (model, engine, contextLength) =>
+      client.memoryEstimate(
+        { model: { source: "cache", repoId: model.repoId, ...(model.file === undefined ? {} : { file: model.file }) }, engine: engine.id, ...(contextLength === undefined ? {} : { options: { contextLength } }) },
+        AbortSignal.timeout(10_000),
+      );
+    const result = await profileWizard(ctx.state, readSettings().defaultEngine, preselected, estimate);
     if (!result) return undefined;
     if (result.kind === "json") return openProfileDraft(ctx, result.draft);
     try {

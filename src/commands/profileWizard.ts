@@ -1,5 +1,6 @@
 import * as vscode from "vscode";
 import type { EngineInfo } from "../shared/engines";
+import { formatMemory, type FitVerdict, type MemoryFit } from "../shared/memory";
 import type { CachedModel } from "../shared/models";
 import { ProfileName, type ProfileInput } from "../shared/profiles";
 import type { ManagerState } from "../views/host/ManagerState";
@@ -10,21 +11,40 @@ export type WizardResult = { kind: "create"; input: ProfileInput } | { kind: "js
 interface Draft {
   model?: { repoId: string; file?: string; format: CachedModel["format"] };
   engine?: EngineInfo;
+  contextLength?: number;
   name?: string;
   port?: number | "auto";
+}
+
+/** What a model would need on an engine at a context (the manager's estimate), or undefined when it cannot say. */
+export type NeedEstimate = (model: NonNullable<Draft["model"]>, engine: EngineInfo, contextLength: number | undefined) => Promise<MemoryFit | undefined>;
+
+function verdictText(verdict: FitVerdict): string {
+  return verdict === "fits" ? vscode.l10n.t("fits") : verdict === "tight" ? vscode.l10n.t("tight") : vscode.l10n.t("does not fit");
+}
+
+/** "needs about 6.2 GB (…) of the 20.4 GB this machine can give a model: fits". */
+export function describeFit(fit: MemoryFit): string {
+  return vscode.l10n.t("needs about {0} of the {1} this machine can give a model: {2}", fit.summary, formatMemory(fit.usable.bytes), verdictText(fit.verdict));
 }
 
 type Step = (draft: Draft) => Promise<"next" | "back" | "json" | "cancel">;
 
 const JSON_BUTTON: vscode.QuickInputButton = { iconPath: new vscode.ThemeIcon("json"), tooltip: vscode.l10n.t("Edit as JSON") };
 
-/** Model → engine (only those that serve its format) → name → port, each step validated inline. */
-export async function profileWizard(state: ManagerState, defaultEngine: string, preselected?: CachedModel): Promise<WizardResult> {
+/**
+ * Model → engine (only those that serve its format, each with what the model needs in memory) →
+ * context (for engines that take one, with the need as it is typed) → name → port, each step
+ * validated inline.
+ */
+export async function profileWizard(state: ManagerState, defaultEngine: string, preselected?: CachedModel, estimate?: NeedEstimate): Promise<WizardResult> {
   const draft: Draft = preselected ? { model: modelChoice(preselected) } : {};
   const title = vscode.l10n.t("Create Profile");
+  let movingBack = false;
   const steps: Step[] = [
     (d) => pickModel(d, state.models, title),
     (d) => pickEngine(d, state.engines, defaultEngine, title),
+    (d) => enterContext(d, title),
     (d) => enterName(d, state, title),
     (d) => enterPort(d, state, title),
   ];
@@ -36,6 +56,7 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     const outcome = await step(draft);
     if (outcome === "cancel") return undefined;
     if (outcome === "json") return { kind: "json", draft: toInput(draft) };
+    movingBack = outcome === "back";
     index = outcome === "back" ? Math.max(0, index - 1) : index + 1;
   }
   return { kind: "create", input: toInput(draft) };
@@ -68,14 +89,14 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     const fitting = engines.filter((e) => format === undefined || e.formats.includes(format));
     const onAppleSilicon = process.platform === "darwin" && process.arch === "arm64";
     type Item = vscode.QuickPickItem & { engine: EngineInfo };
-    const items: Item[] = fitting
-      .sort((a, b) => (a.id === preferred ? -1 : b.id === preferred ? 1 : 0))
-      .map((engine) => ({
-        label: engine.label,
-        description: engine.id,
-        detail: engine.appleSiliconOnly && !onAppleSilicon ? vscode.l10n.t("Runs on Apple silicon only") : engine.formats.map((f) => f.toUpperCase()).join(", "),
-        engine,
-      }));
+    const sorted = fitting.sort((a, b) => (a.id === preferred ? -1 : b.id === preferred ? 1 : 0));
+    const model = d.model;
+    const fits = model === undefined || estimate === undefined ? [] : await Promise.all(sorted.map((engine) => estimate(model, engine, undefined).catch(() => undefined)));
+    const items: Item[] = sorted.map((engine, i) => {
+      const base = engine.appleSiliconOnly && !onAppleSilicon ? vscode.l10n.t("Runs on Apple silicon only") : engine.formats.map((f) => f.toUpperCase()).join(", ");
+      const fit = fits[i];
+      return { label: engine.label, description: engine.id, detail: fit === undefined ? base : `${base} · ${describeFit(fit)}`, engine };
+    });
     if (items.length === 0) {
       void vscode.window.showWarningMessage(vscode.l10n.t("No engine can serve {0} models.", format ?? "these"));
       return "back";
@@ -86,12 +107,49 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     return "next";
   }
 
+  async function enterContext(d: Draft, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    const engine = d.engine;
+    const model = d.model;
+    // Engines without a context option (mlx_lm.server) pass this step by.
+    if (engine === undefined || model === undefined || !engine.options.includes("contextLength")) return movingBack ? "back" : "next";
+    const first = estimate === undefined ? undefined : await estimate(model, engine, d.contextLength).catch(() => undefined);
+    const parse = (value: string): number | undefined => (/^\d+$/.test(value.trim()) ? Number(value.trim()) : undefined);
+    const answer = await inputBox({
+      title: t,
+      step: 3,
+      total,
+      prompt: first === undefined ? vscode.l10n.t("Context length in tokens (empty: the engine's default)") : vscode.l10n.t("Context length in tokens. At {0} the model {1}", first.need.context.toLocaleString(), describeFit(first)),
+      value: d.contextLength === undefined ? (first === undefined ? "" : String(first.need.context)) : String(d.contextLength),
+      validate: (value) => {
+        if (value.trim() === "") return undefined;
+        const n = parse(value);
+        if (n === undefined || n < 128 || n > 10_000_000) return vscode.l10n.t("A number of tokens from 128 to 10,000,000");
+        return undefined;
+      },
+      ...(estimate === undefined
+        ? {}
+        : {
+            describe: async (value: string) => {
+              const n = parse(value);
+              if (value.trim() !== "" && (n === undefined || n < 128)) return undefined;
+              const fit = await estimate(model, engine, n).catch(() => undefined);
+              return fit === undefined ? undefined : vscode.l10n.t("Context length in tokens. At {0} the model {1}", fit.need.context.toLocaleString(), describeFit(fit));
+            },
+          }),
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    const n = parse(answer.value);
+    if (n === undefined) delete d.contextLength;
+    else d.contextLength = n;
+    return "next";
+  }
+
   async function enterName(d: Draft, s: ManagerState, t: string): Promise<"next" | "back" | "json" | "cancel"> {
     const base = (d.model?.repoId.split("/").pop() ?? "profile").replace(/[^\p{L}\p{N} ._-]/gu, "-").slice(0, 40);
     const suggestion = d.name ?? uniqueName(`${base}${d.engine ? `-${d.engine.id}` : ""}`, s);
     const answer = await inputBox({
       title: t,
-      step: 3,
+      step: 4,
       total,
       prompt: vscode.l10n.t("A name for the profile (it is also the model name clients send to /v1)"),
       value: suggestion,
@@ -110,7 +168,7 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
   async function enterPort(d: Draft, s: ManagerState, t: string): Promise<"next" | "back" | "json" | "cancel"> {
     const answer = await inputBox({
       title: t,
-      step: 4,
+      step: 5,
       total,
       prompt: vscode.l10n.t("Port on 127.0.0.1: a number from 1024 to 65535, or \"auto\" for any free port at start"),
       value: d.port === undefined ? "auto" : String(d.port),
@@ -137,7 +195,7 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
       engine: d.engine?.id ?? "llama",
       model: { source: "cache", repoId: d.model?.repoId ?? "", ...(d.model?.file ? { file: d.model.file } : {}) },
       port: d.port ?? "auto",
-      options: {},
+      options: d.contextLength === undefined ? {} : { contextLength: d.contextLength },
     };
   }
 }
@@ -172,7 +230,16 @@ async function quickPick<T extends vscode.QuickPickItem>(options: { title: strin
   }
 }
 
-async function inputBox(options: { title: string; step: number; total: number; prompt: string; value: string; validate: (value: string) => string | undefined }): Promise<{ value: string } | "back" | "json" | "cancel"> {
+async function inputBox(options: {
+  title: string;
+  step: number;
+  total: number;
+  prompt: string;
+  value: string;
+  validate: (value: string) => string | undefined;
+  /** A new prompt for what is typed (the memory a context needs), asked a moment after typing stops. */
+  describe?: (value: string) => Promise<string | undefined>;
+}): Promise<{ value: string } | "back" | "json" | "cancel"> {
   const box = vscode.window.createInputBox();
   box.title = options.title;
   box.step = options.step;
@@ -184,8 +251,19 @@ async function inputBox(options: { title: string; step: number; total: number; p
   box.validationMessage = options.validate(options.value);
   try {
     return await new Promise<{ value: string } | "back" | "json" | "cancel">((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let asked = 0;
       box.onDidChangeValue((value) => {
         box.validationMessage = options.validate(value);
+        const describe = options.describe;
+        if (describe === undefined) return;
+        clearTimeout(timer);
+        timer = setTimeout(() => {
+          const ask = ++asked;
+          void describe(value).then((prompt) => {
+            if (ask === asked && prompt !== undefined) box.prompt = prompt;
+          });
+        }, 300);
       });
       box.onDidAccept(() => {
         const message = options.validate(box.value);

@@ -1,7 +1,9 @@
 import * as vscode from "vscode";
 import type { ManagerClient } from "../client/ManagerClient";
 import type { Download, HubModelInfo, HubSearchResult } from "../shared/hub";
+import { formatMemory, type FitVerdict, type HubFit, type HubFitVariant } from "../shared/memory";
 import { formatBytes } from "../views/host/format";
+import { readSettings } from "../views/host/settings";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
 import { HF_TOKEN_SECRET } from "./setHfToken";
 
@@ -84,26 +86,73 @@ function compact(n: number): string {
   return n >= 1e6 ? `${(n / 1e6).toFixed(1)}M` : n >= 1e3 ? `${(n / 1e3).toFixed(1)}K` : String(n);
 }
 
-/** The repo's files with their sizes and total; GGUF repos let you choose the quantizations. */
-async function pickFiles(info: HubModelInfo): Promise<{ include?: string[] } | undefined> {
+const VERDICT_ICON: Record<FitVerdict, string> = { fits: "$(pass)", tight: "$(warning)", does_not_fit: "$(error)" };
+
+function verdictText(verdict: FitVerdict): string {
+  return verdict === "fits" ? vscode.l10n.t("fits") : verdict === "tight" ? vscode.l10n.t("tight") : vscode.l10n.t("does not fit");
+}
+
+function tokens(context: number): string {
+  return context % 1024 === 0 ? `${context / 1024}K` : context.toLocaleString();
+}
+
+/** "6.2 GB at 8K · 7.4 GB at 16K · 9.8 GB at 32K": a variant's need at each context. */
+function needs(variant: HubFitVariant): string {
+  return variant.needs.map((n) => vscode.l10n.t("{0} at {1}", formatMemory(n.totalBytes), tokens(n.context))).join(" · ");
+}
+
+/** A variant's verdict at the user's context. */
+function verdictAt(variant: HubFitVariant, context: number): FitVerdict {
+  return variant.needs.find((n) => n.context === context)?.verdict ?? variant.needs[0]?.verdict ?? "fits";
+}
+
+type FileChoice = { include?: string[] } | { switchTo: string } | undefined;
+
+/**
+ * The repo's files with their sizes and total, and what each variant of the model (its sibling
+ * MLX quantizations, or the repo's GGUF quants) needs in memory at 8k, 32k and the chosen context
+ * against this machine; GGUF repos let you choose the quants (the best that fits picked), an MLX
+ * sibling can be opened instead.
+ */
+async function pickFiles(info: HubModelInfo, fit: HubFit | undefined, context: number): Promise<FileChoice> {
   const ggufs = info.files.filter((f) => f.path.endsWith(".gguf"));
   const quant = info.quantization ? ` · ${info.quantization.bits}-bit` : "";
   const title = vscode.l10n.t("{0}: {1} files, {2}{3}", info.id, info.files.length, formatBytes(info.downloadSize), quant);
+  const usable = fit === undefined ? "" : vscode.l10n.t("{0} usable on this machine", formatMemory(fit.usable.bytes));
   if (ggufs.length > 1) {
     const others = info.files.filter((f) => !f.path.endsWith(".gguf"));
+    const variantOf = (file: string): HubFitVariant | undefined => fit?.variants.find((v) => v.file === file);
     const chosen = await vscode.window.showQuickPick(
-      ggufs.map((f) => ({ label: f.path, description: formatBytes(f.size), file: f.path })),
-      { title, placeHolder: vscode.l10n.t("Which GGUF files? (the other {0} files are small)", others.length), canPickMany: true },
+      ggufs.map((f) => {
+        const variant = variantOf(f.path);
+        return {
+          label: variant === undefined ? f.path : `${VERDICT_ICON[verdictAt(variant, context)]} ${f.path}`,
+          description: formatBytes(f.size),
+          ...(variant === undefined ? {} : { detail: `${verdictText(verdictAt(variant, context))} · ${needs(variant)}${fit?.suggested?.file === f.path ? ` · ${vscode.l10n.t("suggested")}` : ""}` }),
+          picked: fit?.suggested?.file === f.path,
+          file: f.path,
+        };
+      }),
+      { title, placeHolder: [vscode.l10n.t("Which GGUF files? (the other {0} files are small)", others.length), usable].filter(Boolean).join(" · "), canPickMany: true },
     );
     if (!chosen || chosen.length === 0) return undefined;
     return { include: [...chosen.map((c) => c.file), ...others.map((f) => f.path)] };
   }
+  type Item = vscode.QuickPickItem & { go?: true; repo?: string };
   const download = vscode.l10n.t("Download {0}", formatBytes(info.downloadSize));
-  const chosen = await vscode.window.showQuickPick(
-    [{ label: `$(cloud-download) ${download}`, alwaysShow: true, go: true }, ...info.files.map((f) => ({ label: f.path, description: formatBytes(f.size), go: true }))],
-    { title, placeHolder: vscode.l10n.t("Download every file listed") },
-  );
-  return chosen ? {} : undefined;
+  const items: Item[] = [{ label: `$(cloud-download) ${download}`, alwaysShow: true, go: true }];
+  if (fit !== undefined && fit.variants.length > 0) {
+    items.push({ label: vscode.l10n.t("Memory on this machine ({0})", usable), kind: vscode.QuickPickItemKind.Separator });
+    for (const variant of fit.variants) {
+      const marks = [variant.current ? vscode.l10n.t("this repo") : variant.repo, ...(fit.suggested?.repo === variant.repo ? [vscode.l10n.t("suggested")] : [])];
+      items.push({ label: `${VERDICT_ICON[verdictAt(variant, context)]} ${variant.label} · ${formatMemory(variant.weightsBytes)}`, description: `${verdictText(verdictAt(variant, context))} · ${needs(variant)}`, detail: marks.join(" · "), ...(variant.current ? { go: true as const } : { repo: variant.repo }) });
+    }
+    items.push({ label: vscode.l10n.t("Files"), kind: vscode.QuickPickItemKind.Separator });
+  }
+  items.push(...info.files.map((f): Item => ({ label: f.path, description: formatBytes(f.size), go: true })));
+  const chosen = await vscode.window.showQuickPick(items, { title, placeHolder: vscode.l10n.t("Download every file listed, or open another variant") });
+  if (!chosen) return undefined;
+  return chosen.repo !== undefined ? { switchTo: chosen.repo } : {};
 }
 
 /**
@@ -122,17 +171,27 @@ export const searchHub: CommandDefinition = {
       if (!repo) {
         repo = await pickRepo(ctx, client, hfToken);
         if (!repo) return undefined;
-        const chosenRepo = repo;
-        const info = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t("Reading {0}…", repo) }, () =>
-          client.hubModel(chosenRepo, hfToken ? { hfToken } : {}),
-        );
-        if (info.cached.complete) {
-          void vscode.window.showInformationMessage(vscode.l10n.t("{0} is already in the cache.", repo));
-          return undefined;
+        const context = readSettings().memoryContext;
+        for (;;) {
+          const chosenRepo: string = repo;
+          const options = hfToken ? { hfToken } : {};
+          // The memory fit reads config.json (or a GGUF header) of this repo only; without it the files still show.
+          const [info, fit] = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: vscode.l10n.t("Reading {0}…", chosenRepo) }, () =>
+            Promise.all([client.hubModel(chosenRepo, options), client.hubFit(chosenRepo, { ...options, context }).catch((error: unknown) => { ctx.log.warn(`memory fit of ${chosenRepo}: ${String(error)}`); return undefined; })]),
+          );
+          if (info.cached.complete) {
+            void vscode.window.showInformationMessage(vscode.l10n.t("{0} is already in the cache.", chosenRepo));
+            return undefined;
+          }
+          const files = await pickFiles(info, fit, context);
+          if (!files) return undefined;
+          if ("switchTo" in files) {
+            repo = files.switchTo;
+            continue;
+          }
+          include = files.include;
+          break;
         }
-        const files = await pickFiles(info);
-        if (!files) return undefined;
-        include = files.include;
       }
       const started = await client.startDownload({ repo, ...(include ? { include } : {}) }, hfToken);
       ctx.state.apply({ type: "download.changed", data: started.download });

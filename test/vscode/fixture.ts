@@ -88,6 +88,8 @@ export async function startFixtureHub(): Promise<FakeHub> {
     repos: [
       { id: HUB_REPO, downloads: 1234, likes: 56, tags: ["mlx", "safetensors"], libraryName: "mlx", cardData: { library_name: "mlx", tags: ["mlx"] }, files: fakeMlxRepoFiles(1024 * 1024, "vscode") },
       { id: "mlx-community/Hub-Other-8bit", downloads: 99, likes: 3, tags: ["mlx"], files: fakeMlxRepoFiles(4096, "other") },
+      // HUB_REPO's 8-bit sibling (listed, never downloaded): the details show both variants' memory.
+      { id: "mlx-community/Hub-Tiny-8bit", downloads: 88, likes: 2, tags: ["mlx"], files: { "config.json": Buffer.from("{}"), "model.safetensors": { declaredSize: 7_500_000_000 } } },
       { id: "someone/Hub-Tiny-GGUF", downloads: 500, likes: 7, tags: ["gguf"], files: { "tiny.Q4_K_M.gguf": seededBytes(4096, "q4"), "tiny.Q8_0.gguf": seededBytes(8192, "q8") } },
     ],
   });

@@ -83,6 +83,11 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await input.fill("Hub");
       await page.locator(".quick-input-list .monaco-list-row", { hasText: fx.hubRepo }).waitFor({ state: "visible", timeout: 15_000 });
       await page.screenshot({ path: path.join(ARTIFACTS, "02-search-hub.png") });
+      // Its details: the files, and what each variant (the 4-bit repo and its 8-bit sibling) needs in memory here.
+      await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: fx.hubRepo }).click();
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: /8-bit · 7\.5 GB/ }).waitFor({ state: "visible", timeout: 15_000 });
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: /4-bit · .* at 8K/ }).waitFor({ state: "visible" });
+      await page.screenshot({ path: path.join(ARTIFACTS, "02b-hub-details-memory.png") });
       await page.keyboard.press("Escape");
     });
 
@@ -91,7 +96,16 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await page.locator(".quick-input-list .monaco-list-row", { hasText: fx.ggufRepo }).waitFor({ state: "visible" });
       await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: fx.ggufRepo }).click();
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "llama" }).first().waitFor({ state: "visible" });
+      // Each engine says what the model needs in memory, and whether it fits this machine.
+      await page.locator(".quick-input-list .monaco-list-row", { hasText: /needs about .* this machine can give a model: fits/ }).first().waitFor({ state: "visible" });
       await page.screenshot({ path: path.join(ARTIFACTS, "03-create-profile-engine-step.png") });
+      await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: "node-llama-cpp" }).first().click();
+      // The context step: the need as the context is typed.
+      await page.locator(".quick-input-widget .quick-input-message", { hasText: /At 4,096 the model needs about/ }).waitFor({ state: "visible" });
+      await page.keyboard.press("ControlOrMeta+a");
+      await page.keyboard.type("32768");
+      await page.locator(".quick-input-widget .quick-input-message", { hasText: /At 32,768 the model needs about/ }).waitFor({ state: "visible" });
+      await page.screenshot({ path: path.join(ARTIFACTS, "03b-create-profile-context-step.png") });
       await page.keyboard.press("Escape");
     });
 

@@ -15,7 +15,7 @@ import { PromptFitter } from "./promptFit";
 import type { AnswerTranslator } from "./translate/AnswerTranslator";
 import { AnthropicAnswer } from "./translate/anthropicAnswer";
 import { chatRequestFromMessages, CountTokensRequest, droppedServerTools, MessagesRequest } from "./translate/anthropicRequest";
-import type { TargetAbilities } from "./translate/chatBody";
+import type { ChatRequestBody, TargetAbilities } from "./translate/chatBody";
 import { ResponsesAnswer, type ResponseEcho } from "./translate/responsesAnswer";
 import { chatRequestFromResponses, inputItems, ResponsesRequest, type ResponsesInputItem } from "./translate/responsesRequest";
 import { LOCAL_OWNER, type ResponseStore } from "./ResponseStore";
@@ -243,17 +243,28 @@ class Gateway {
     const chat = chatRequestFromMessages(messages, abilitiesOf(profile));
     const dropped = droppedServerTools(messages);
     if (dropped.length > 0) reply.raw.setHeader("mlx-manager-dropped-tools", dropped.join(", "));
-    const streaming = messages.stream === true;
-    const answer = new AnthropicAnswer(messages.model);
+    await this.relayTranslated(request, reply, { profile, endpoint: "messages", t0, startedAt, chat, streaming: messages.stream === true, translate: new AnthropicAnswer(messages.model) });
+  }
+
+  /**
+   * Relays a request of another API as Chat Completions: the prompt checked against the context
+   * (max_tokens lowered to what it leaves, said in a header), usage asked for, the answer translated.
+   */
+  private async relayTranslated(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: Pick<Target, "profile" | "endpoint" | "t0" | "startedAt"> & { chat: ChatRequestBody; streaming: boolean; translate: AnswerTranslator },
+  ): Promise<void> {
+    const { profile, chat, streaming } = target;
     await this.forward(request, reply, {
       profile,
-      endpoint: "messages",
+      endpoint: target.endpoint,
       path: "/chat/completions",
-      t0,
-      startedAt,
+      t0: target.t0,
+      startedAt: target.startedAt,
       meterUsage: true,
       dropUsageOnly: false,
-      translate: answer,
+      translate: target.translate,
       prepare: async (server, signal) => {
         const fit = await this.contexts.fit(server, profile, chat, signal);
         if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
@@ -299,31 +310,10 @@ class Gateway {
     const unstructured = plan.structured === undefined ? undefined : this.deps.engines?.[profile.engine].structuredOutputProblem?.(profile.options, plan.structured);
     if (unstructured !== undefined) throw new GatewayError(400, `text.format: ${unstructured}`, "unsupported_parameter", "text.format");
     if (plan.droppedTools.length > 0) reply.raw.setHeader("mlx-manager-dropped-tools", plan.droppedTools.join(", "));
-    const streaming = body.stream === true;
     const responses = body.store === false ? undefined : this.deps.responses;
     const input = [...history, ...inputItems(body.input)];
     const answer = new ResponsesAnswer(body.model, responseEcho(body), plan.customTools, responses === undefined ? undefined : (response) => { responses.save(owner, { response, input }); });
-    const chat = plan.chat;
-    await this.forward(request, reply, {
-      profile,
-      endpoint: "responses",
-      path: "/chat/completions",
-      t0,
-      startedAt,
-      meterUsage: true,
-      dropUsageOnly: false,
-      translate: answer,
-      prepare: async (server, signal) => {
-        const fit = await this.contexts.fit(server, profile, chat, signal);
-        if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
-        if (fit.maxTokens !== undefined) chat.max_tokens = fit.maxTokens;
-      },
-      body: (upstreamModel, fields) => {
-        const out: Record<string, unknown> = { ...fields, ...chat, model: upstreamModel, stream: streaming };
-        if (streaming) out["stream_options"] = { include_usage: true };
-        return { kind: "buffer", bytes: Buffer.from(JSON.stringify(out)), contentType: "application/json" };
-      },
-    });
+    await this.relayTranslated(request, reply, { profile, endpoint: "responses", t0, startedAt, chat: plan.chat, streaming: body.stream === true, translate: answer });
   }
 
   /** `GET /v1/responses/{id}`: a kept response of the caller's. */

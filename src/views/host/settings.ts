@@ -9,6 +9,8 @@ export interface ExtensionSettings {
   defaultEngine: string;
   stopServersOnQuit: boolean;
   downloadConcurrency: number;
+  /** The context the Hub details' memory estimate uses besides 8k and 32k. */
+  memoryContext: number;
   executables: Record<string, string>;
 }
 
@@ -21,6 +23,7 @@ export function readSettings(): ExtensionSettings {
     defaultEngine: config.get<string>("profiles.defaultEngine", "auto"),
     stopServersOnQuit: config.get<boolean>("servers.stopOnQuit", false),
     downloadConcurrency: config.get<number>("downloads.concurrency", 2),
+    memoryContext: config.get<number>("memory.contextLength", 16384),
     executables: {
       "mlx-lm": config.get<string>("engines.mlxLm.executable", ""),
       "mlx-openai-server": config.get<string>("engines.mlxOpenAiServer.executable", ""),

@@ -5,6 +5,13 @@ import type { ManagerConnection } from "../host/ManagerConnection";
 
 export const PROFILE_SCHEME = "mlx-profile";
 
+/** A profile document's JSON without its `$schema` (the editor's, not the profile's). */
+export function withoutSchema(json: unknown): unknown {
+  if (typeof json !== "object" || json === null || !("$schema" in json)) return json;
+  const { $schema: _schema, ...rest } = json as Record<string, unknown>;
+  return rest;
+}
+
 /** The fields of a profile a user edits (no id, version or timestamps), after the schema the editor checks them with. */
 function editable(profile: Profile, schema: string | undefined): Record<string, unknown> {
   return { ...(schema === undefined ? {} : { $schema: schema }), name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
@@ -74,11 +81,7 @@ export class ProfileDocuments implements vscode.FileSystemProvider, vscode.Dispo
     } catch (error) {
       return this.fail(uri, text, undefined, vscode.l10n.t("Not valid JSON: {0}", error instanceof Error ? error.message : String(error)));
     }
-    // `$schema` is the editor's, not the profile's.
-    if (typeof json === "object" && json !== null && "$schema" in json) {
-      const { $schema: _schema, ...rest } = json as Record<string, unknown>;
-      json = rest;
-    }
+    json = withoutSchema(json);
     const parsed = ProfileInput.safeParse(json);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -142,6 +142,9 @@ describe("MLX Model Manager in a real VS Code", function () {
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(good));
     await waitFor(() => api.state.profiles.find((p) => p.name === PROFILE)?.idleTimeoutSec === 600, "the edit to reach the manager");
     assert.equal(vscode.languages.getDiagnostics(uri).length, 0);
+    // Above the profile: what its model needs in memory, from the manager's estimate.
+    const lens = await waitFor(async () => (await vscode.commands.executeCommand<vscode.CodeLens[]>("vscode.executeCodeLensProvider", uri))[0], "the memory line above the profile");
+    assert.match(lens.command?.title ?? "", /^\$\(pass\) Memory: needs about \d+ MB \(.* weights \+ .* cache at [\d,]+ tokens \+ 130 MB engine\) of the [\d.]+ GB this machine can give a model — fits$/);
     await vscode.commands.executeCommand("workbench.action.closeAllEditors");
   });
 

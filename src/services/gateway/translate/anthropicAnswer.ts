@@ -1,5 +1,6 @@
 import type { OpenAiErrorBody } from "../openAiError";
 import type { AnswerTranslator } from "./AnswerTranslator";
+import type { ChatAnswer, ChatChoice } from "./chatBody";
 import { sseEvent } from "./AnswerTranslator";
 import { anthropicId } from "./anthropicRequest";
 
@@ -40,24 +41,6 @@ export function anthropicError(status: number, message: string): AnthropicErrorB
 
 type StopReason = "end_turn" | "max_tokens" | "stop_sequence" | "tool_use";
 
-interface ChatToolCallDelta {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-interface ChatChoice {
-  finish_reason?: string | null;
-  /** Our `llama` engine names the stop sequence that ended a reply (llama-server: `stopping_word`). */
-  stop_sequence?: string | null;
-  stopping_word?: string | null;
-  delta?: { content?: string | null; tool_calls?: ChatToolCallDelta[] | null } | null;
-  message?: { content?: string | null; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null } | null;
-}
-interface ChatAnswer {
-  choices?: ChatChoice[] | null;
-  usage?: { prompt_tokens?: number | null; completion_tokens?: number | null } | null;
-  error?: { message?: string } | string | null;
-}
 
 function stopReasonOf(choice: ChatChoice | undefined, sawToolCall: boolean): { reason: StopReason; sequence: string | null } {
   const sequence = choice?.stop_sequence ?? choice?.stopping_word ?? null;

@@ -30,3 +30,26 @@ export interface ChatRequestBody {
   top_k?: number;
   response_format?: { type: "json_object" } | { type: "json_schema"; json_schema: { name: string; schema: Record<string, unknown>; strict?: boolean } };
 }
+
+// What an engine answers, as the translations read it: a streamed chunk or a whole answer (every
+// field optional: engines differ, and a missing one is no error).
+
+export interface ChatToolCallDelta {
+  index?: number;
+  id?: string;
+  function?: { name?: string; arguments?: string };
+}
+export interface ChatChoice {
+  finish_reason?: string | null;
+  /** Our `llama` engine names the stop sequence that ended a reply (llama-server: `stopping_word`). */
+  stop_sequence?: string | null;
+  stopping_word?: string | null;
+  /** `reasoning_content`: llama-server's and mlx-openai-server's (with a reasoning parser) thinking. */
+  delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCallDelta[] | null } | null;
+  message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null } | null;
+}
+export interface ChatAnswer {
+  choices?: ChatChoice[] | null;
+  usage?: { prompt_tokens?: number | null; completion_tokens?: number | null; prompt_tokens_details?: { cached_tokens?: number | null } | null } | null;
+  error?: { message?: string } | string | null;
+}

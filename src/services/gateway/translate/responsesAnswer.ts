@@ -1,5 +1,6 @@
 import type { OpenAiErrorBody } from "../openAiError";
 import type { AnswerTranslator } from "./AnswerTranslator";
+import type { ChatAnswer, ChatToolCallDelta } from "./chatBody";
 import { sseEvent } from "./AnswerTranslator";
 import { responsesId, type CustomToolNames } from "./responsesRequest";
 
@@ -58,21 +59,6 @@ export interface ResponseObject extends ResponseEcho {
   user: null;
 }
 
-interface ChatToolCallDelta {
-  index?: number;
-  id?: string;
-  function?: { name?: string; arguments?: string };
-}
-interface ChatChoice {
-  finish_reason?: string | null;
-  delta?: { content?: string | null; reasoning_content?: string | null; tool_calls?: ChatToolCallDelta[] | null } | null;
-  message?: { content?: string | null; reasoning_content?: string | null; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] | null } | null;
-}
-interface ChatAnswer {
-  choices?: ChatChoice[] | null;
-  usage?: { prompt_tokens?: number | null; completion_tokens?: number | null; prompt_tokens_details?: { cached_tokens?: number | null } | null } | null;
-  error?: { message?: string } | string | null;
-}
 
 /** An item being streamed: where it sits in the output and what has arrived of it. */
 interface OpenItem {
