@@ -142,7 +142,7 @@ async function pickFiles(info: HubModelInfo, fit: HubFit | undefined, context: n
   const download = vscode.l10n.t("Download {0}", formatBytes(info.downloadSize));
   const items: Item[] = [{ label: `$(cloud-download) ${download}`, alwaysShow: true, go: true }];
   if (fit !== undefined && fit.variants.length > 0) {
-    items.push({ label: vscode.l10n.t("Memory on this machine ({0})", usable), kind: vscode.QuickPickItemKind.Separator });
+    items.push({ label: vscode.l10n.t("Memory: {0}", usable), kind: vscode.QuickPickItemKind.Separator });
     for (const variant of fit.variants) {
       const marks = [variant.current ? vscode.l10n.t("this repo") : variant.repo, ...(fit.suggested?.repo === variant.repo ? [vscode.l10n.t("suggested")] : [])];
       items.push({ label: `${VERDICT_ICON[verdictAt(variant, context)]} ${variant.label} · ${formatMemory(variant.weightsBytes)}`, description: `${verdictText(verdictAt(variant, context))} · ${needs(variant)}`, detail: marks.join(" · "), ...(variant.current ? { go: true as const } : { repo: variant.repo }) });
