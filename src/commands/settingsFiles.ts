@@ -14,10 +14,13 @@ export async function readIfThere(file: string): Promise<string | undefined> {
   }
 }
 
-/** Writes `text` to `file` atomically (a temporary file renamed over it), keeping its mode; 0600 for a new one (it holds a key). */
+/**
+ * Writes `text` to `file` atomically (a temporary file renamed over it), keeping its owner's
+ * permissions but none for group and others — what is written holds the gateway key; 0600 for a new file.
+ */
 export async function writeAtomic(file: string, text: string): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
-  const mode = await fs.stat(file).then((s) => s.mode & 0o777, () => 0o600);
+  const mode = await fs.stat(file).then((s) => s.mode & 0o700, () => 0o600);
   const temp = `${file}.${randomBytes(4).toString("hex")}.tmp`;
   try {
     await fs.writeFile(temp, text, { mode });

@@ -188,6 +188,7 @@ describe("Terminals and tools in a real VS Code", function () {
     const result = await vscode.commands.executeCommand<{ file: string; model: string } | undefined>("mlx.useInCodex", { profile: NAME, target: config, confirm: true });
     assert.ok(result, api.errors.recent.join("; "));
     assert.equal(fs.readFileSync(`${config}.bak`, "utf8"), original);
+    assert.equal(fs.statSync(config).mode & 0o077, 0, "the file holds the gateway key: no access for group and others");
     const text = fs.readFileSync(config, "utf8");
     assert.match(text, /^# mine$/m);
     assert.match(text, /^\[tui\]$/m);
