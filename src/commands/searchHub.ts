@@ -125,10 +125,11 @@ async function pickFiles(info: HubModelInfo, fit: HubFit | undefined, context: n
     const chosen = await vscode.window.showQuickPick(
       ggufs.map((f) => {
         const variant = variantOf(f.path);
+        const marks = variant === undefined ? [] : [verdictText(verdictAt(variant, context)), needs(variant), ...(fit?.suggested?.file === f.path ? [vscode.l10n.t("suggested")] : [])];
         return {
           label: variant === undefined ? f.path : `${VERDICT_ICON[verdictAt(variant, context)]} ${f.path}`,
           description: formatBytes(f.size),
-          ...(variant === undefined ? {} : { detail: `${verdictText(verdictAt(variant, context))} · ${needs(variant)}${fit?.suggested?.file === f.path ? ` · ${vscode.l10n.t("suggested")}` : ""}` }),
+          ...(variant === undefined ? {} : { detail: marks.join(" · ") }),
           picked: fit?.suggested?.file === f.path,
           file: f.path,
         };
