@@ -31,3 +31,55 @@ export async function writeAtomic(file: string, text: string): Promise<void> {
   }
 }
 
+
+/** Where a command remembers what it changed in each file (VS Code's global state). */
+export interface EditRecords {
+  get(key: string): unknown;
+  update(key: string, value: unknown): Thenable<void>;
+}
+
+/** The outcome of undoing one file's edit: the settings put back, and those changed since (left alone). */
+export interface UndoneFile {
+  file: string;
+  names: string[];
+  changedSince: string[];
+}
+
+/**
+ * Writes an edit the user agreed to: the file's previous content as `<file>.bak`, the new text,
+ * and what was changed under `key` — merged with an earlier application's record by `merge`, so
+ * that undo goes all the way back.
+ */
+export async function writeEdit<A>(records: EditRecords, key: string, file: string, before: string | undefined, text: string, applied: A, merge: (earlier: A, now: A) => A): Promise<void> {
+  if (before !== undefined) await writeAtomic(`${file}.bak`, before);
+  await writeAtomic(file, text);
+  const all = (records.get(key) as Record<string, A> | undefined) ?? {};
+  const earlier = all[file];
+  all[file] = earlier === undefined ? applied : merge(earlier, applied);
+  await records.update(key, all);
+}
+
+/**
+ * Undoes every edit recorded under `key` with `undo`, writes the files back (removing one that
+ * `removeEmpty` says held only what was written), and forgets the records.
+ */
+export async function undoEdits<A>(
+  records: EditRecords,
+  key: string,
+  undo: (text: string, applied: A, file: string) => { text: string; restored: string[]; changedSince: string[] },
+  removeEmpty: (applied: A) => boolean = () => false,
+): Promise<UndoneFile[] | undefined> {
+  const all = (records.get(key) as Record<string, A> | undefined) ?? {};
+  if (Object.keys(all).length === 0) return undefined;
+  const undone: UndoneFile[] = [];
+  for (const [file, applied] of Object.entries(all)) {
+    const text = await readIfThere(file);
+    if (text === undefined) continue;
+    const result = undo(text, applied, file);
+    if (result.text.trim() === "" && removeEmpty(applied)) await fs.rm(file, { force: true });
+    else if (result.restored.length > 0) await writeAtomic(file, result.text);
+    undone.push({ file, names: result.restored, changedSince: result.changedSince });
+  }
+  await records.update(key, undefined);
+  return undone;
+}

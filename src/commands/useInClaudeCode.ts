@@ -3,8 +3,8 @@ import path from "node:path";
 import * as vscode from "vscode";
 import { fetchGatewayKey } from "../client/gatewayKey";
 import { applyEnv, claudeEnv, describeEnv, undoEnv, type AppliedEnv } from "./claudeCodeSettings";
-import type { CommandContext, CommandDefinition } from "./CommandContext";
-import { readIfThere, writeAtomic } from "./settingsFiles";
+import type { CommandDefinition } from "./CommandContext";
+import { readIfThere, undoEdits, writeEdit } from "./settingsFiles";
 import { profilesFrom } from "./targets";
 
 // "MLX: Use a Local Model in Claude Code…" and its undo. Claude Code reads `env` from its
@@ -13,9 +13,6 @@ import { profilesFrom } from "./targets";
 // "MLX: Stop Using Local Models in Claude Code" can put it back.
 
 const APPLIED_KEY = "mlx.claudeCode.applied";
-
-/** What we remember per settings file. */
-type AppliedRecords = Record<string, AppliedEnv>;
 
 /** Scripted arguments (tests, scripts): no question is asked. */
 interface ScriptedArgs {
@@ -46,10 +43,6 @@ function targetFile(target: string | undefined): string | undefined {
   if (target === undefined || target === "user") return targets()[0]?.file;
   if (target === "workspace") return targets()[1]?.file;
   return path.isAbsolute(target) ? target : undefined;
-}
-
-function records(ctx: CommandContext): AppliedRecords {
-  return ctx.globalState.get<AppliedRecords>(APPLIED_KEY) ?? {};
 }
 
 export const useInClaudeCode: CommandDefinition = {
@@ -104,13 +97,8 @@ export const useInClaudeCode: CommandDefinition = {
       );
       if (choice !== apply) return undefined;
     }
-    if (before !== undefined) await writeAtomic(`${file}.bak`, before);
-    await writeAtomic(file, result.text);
-    const all = records(ctx);
-    // A second application keeps what the file held before the first, so undo goes all the way back.
-    const earlier = all[file];
-    all[file] = earlier === undefined ? result.applied : { set: result.applied.set, previous: { ...result.applied.previous, ...earlier.previous } };
-    await ctx.globalState.update(APPLIED_KEY, all);
+    // A second application keeps what the file held before the first.
+    await writeEdit<AppliedEnv>(ctx.globalState, APPLIED_KEY, file, before, result.text, result.applied, (earlier, now) => ({ set: now.set, previous: { ...now.previous, ...earlier.previous } }));
     ctx.log.info(`claude code: ${file} now points at ${client.url} (model ${profile.name}, small model ${small.name})`);
     if (!script) {
       void vscode.window.showInformationMessage(vscode.l10n.t("Claude Code will use \"{0}\" through the MLX manager. Start a new `claude` session (with a server running, or it starts on first use).", profile.name));
@@ -122,23 +110,11 @@ export const useInClaudeCode: CommandDefinition = {
 export const stopUsingInClaudeCode: CommandDefinition = {
   id: "mlx.stopUsingInClaudeCode",
   async run(ctx, ...args) {
-    const all = records(ctx);
-    const files = Object.keys(all);
-    if (files.length === 0) {
+    const restored = await undoEdits<AppliedEnv>(ctx.globalState, APPLIED_KEY, undoEnv);
+    if (restored === undefined) {
       if (args[0] !== true) void vscode.window.showInformationMessage(vscode.l10n.t("No Claude Code settings were changed by MLX Model Manager."));
       return { restored: [] };
     }
-    const restored: { file: string; names: string[]; changedSince: string[] }[] = [];
-    for (const file of files) {
-      const applied = all[file];
-      const text = await readIfThere(file);
-      if (applied !== undefined && text !== undefined) {
-        const undone = undoEnv(text, applied, file);
-        if (undone.restored.length > 0) await writeAtomic(file, undone.text);
-        restored.push({ file, names: undone.restored, changedSince: undone.changedSince });
-      }
-    }
-    await ctx.globalState.update(APPLIED_KEY, undefined);
     const kept = restored.flatMap((r) => r.changedSince);
     if (args[0] !== true) {
       void vscode.window.showInformationMessage(

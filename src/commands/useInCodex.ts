@@ -1,11 +1,10 @@
-import fs from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import * as vscode from "vscode";
 import { fetchGatewayKey } from "../client/gatewayKey";
 import { applyCodexConfig, CODEX_PROFILE, describeCodexConfig, undoCodexConfig, type AppliedCodex } from "./codexConfig";
-import type { CommandContext, CommandDefinition } from "./CommandContext";
-import { readIfThere, writeAtomic } from "./settingsFiles";
+import type { CommandDefinition } from "./CommandContext";
+import { readIfThere, undoEdits, writeEdit } from "./settingsFiles";
 import { profilesFrom } from "./targets";
 
 // "MLX: Use a Local Model in Codex…" and its undo. Codex reads its model and model provider from
@@ -15,8 +14,6 @@ import { profilesFrom } from "./targets";
 // Using Local Models in Codex" can put it back.
 
 const APPLIED_KEY = "mlx.codex.applied";
-
-type AppliedRecords = Record<string, AppliedCodex>;
 
 /** Scripted arguments (tests, scripts): no question is asked. */
 interface ScriptedArgs {
@@ -52,10 +49,6 @@ function targetOf(target: string | undefined): { file: string; run: string } | u
   if (target === undefined || target === "profile") return targets()[0];
   if (target === "default") return targets()[1];
   return path.isAbsolute(target) ? { file: target, run: "codex" } : undefined;
-}
-
-function records(ctx: CommandContext): AppliedRecords {
-  return ctx.globalState.get<AppliedRecords>(APPLIED_KEY) ?? {};
 }
 
 export const useInCodex: CommandDefinition = {
@@ -97,13 +90,8 @@ export const useInCodex: CommandDefinition = {
       );
       if (choice !== apply) return undefined;
     }
-    if (before !== undefined) await writeAtomic(`${file}.bak`, before);
-    await writeAtomic(file, result.text);
-    const all = records(ctx);
-    // A second application keeps what the file held before the first, so undo goes all the way back.
-    const earlier = all[file];
-    all[file] = earlier === undefined ? result.applied : { set: result.applied.set, previous: earlier.previous };
-    await ctx.globalState.update(APPLIED_KEY, all);
+    // A second application keeps what the file held before the first.
+    await writeEdit<AppliedCodex>(ctx.globalState, APPLIED_KEY, file, before, result.text, result.applied, (earlier, now) => ({ set: now.set, previous: earlier.previous }));
     ctx.log.info(`codex: ${file} now points at ${client.url}/v1 (model ${profile.name})`);
     if (!script) {
       void vscode.window.showInformationMessage(vscode.l10n.t("Run `{0}`: Codex will use \"{1}\" through the MLX manager (it starts on first use).", run, profile.name));
@@ -115,25 +103,12 @@ export const useInCodex: CommandDefinition = {
 export const stopUsingInCodex: CommandDefinition = {
   id: "mlx.stopUsingInCodex",
   async run(ctx, ...args) {
-    const all = records(ctx);
-    const files = Object.keys(all);
-    if (files.length === 0) {
+    // A profile file that held only what we wrote goes with it.
+    const restored = await undoEdits<AppliedCodex>(ctx.globalState, APPLIED_KEY, undoCodexConfig, (applied) => applied.previous.model === null && applied.previous.provider === null);
+    if (restored === undefined) {
       if (args[0] !== true) void vscode.window.showInformationMessage(vscode.l10n.t("No Codex settings were changed by MLX Model Manager."));
       return { restored: [] };
     }
-    const restored: { file: string; names: string[]; changedSince: string[] }[] = [];
-    for (const file of files) {
-      const applied = all[file];
-      const text = await readIfThere(file);
-      if (applied !== undefined && text !== undefined) {
-        const undone = undoCodexConfig(text, applied, file);
-        // A profile file that held only what we wrote goes with it.
-        if (undone.text.trim() === "" && applied.previous.model === null && applied.previous.provider === null) await fs.rm(file, { force: true });
-        else if (undone.restored.length > 0) await writeAtomic(file, undone.text);
-        restored.push({ file, names: undone.restored, changedSince: undone.changedSince });
-      }
-    }
-    await ctx.globalState.update(APPLIED_KEY, undefined);
     const kept = restored.flatMap((r) => r.changedSince);
     if (args[0] !== true) {
       void vscode.window.showInformationMessage(
