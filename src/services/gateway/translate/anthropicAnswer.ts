@@ -1,6 +1,6 @@
 import type { OpenAiErrorBody } from "../openAiError";
 import type { AnswerTranslator } from "./AnswerTranslator";
-import type { ChatAnswer, ChatChoice } from "./chatBody";
+import { readChatChunk, type ChatAnswer, type ChatChoice } from "./chatBody";
 import { sseEvent } from "./AnswerTranslator";
 import { anthropicId } from "./anthropicRequest";
 
@@ -81,14 +81,10 @@ export class AnthropicAnswer implements AnswerTranslator {
 
   streamEvent(data: string): string {
     let out = this.start();
-    if (data === "[DONE]") return out;
-    let chunk: ChatAnswer;
-    try {
-      chunk = JSON.parse(data) as ChatAnswer;
-    } catch {
-      return out;
-    }
-    if (chunk.error != null) return out + this.streamError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "the model server reported an error"));
+    const read = readChatChunk(data);
+    if (read === undefined) return out;
+    if ("error" in read) return out + this.streamError(read.error);
+    const chunk = read.chunk;
     if (chunk.usage != null) {
       if (chunk.usage.prompt_tokens != null) this.inputTokens = chunk.usage.prompt_tokens;
       if (chunk.usage.completion_tokens != null) this.outputTokens = chunk.usage.completion_tokens;

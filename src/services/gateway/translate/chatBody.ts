@@ -53,3 +53,16 @@ export interface ChatAnswer {
   usage?: { prompt_tokens?: number | null; completion_tokens?: number | null; prompt_tokens_details?: { cached_tokens?: number | null } | null } | null;
   error?: { message?: string } | string | null;
 }
+
+/** One streamed payload of an engine: its chunk, the error it reports, or nothing to translate ([DONE], not JSON). */
+export function readChatChunk(data: string): { chunk: ChatAnswer } | { error: string } | undefined {
+  if (data === "[DONE]") return undefined;
+  let chunk: ChatAnswer;
+  try {
+    chunk = JSON.parse(data) as ChatAnswer;
+  } catch {
+    return undefined;
+  }
+  if (chunk.error != null) return { error: typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "the model server reported an error") };
+  return { chunk };
+}

@@ -1,6 +1,6 @@
 import type { OpenAiErrorBody } from "../openAiError";
 import type { AnswerTranslator } from "./AnswerTranslator";
-import type { ChatAnswer, ChatToolCallDelta } from "./chatBody";
+import { readChatChunk, type ChatAnswer, type ChatToolCallDelta } from "./chatBody";
 import { sseEvent } from "./AnswerTranslator";
 import { responsesId, type CustomToolNames } from "./responsesRequest";
 
@@ -117,14 +117,10 @@ export class ResponsesAnswer implements AnswerTranslator {
 
   streamEvent(data: string): string {
     let out = this.start();
-    if (data === "[DONE]" || this.ended) return out;
-    let chunk: ChatAnswer;
-    try {
-      chunk = JSON.parse(data) as ChatAnswer;
-    } catch {
-      return out;
-    }
-    if (chunk.error != null) return out + this.streamError(typeof chunk.error === "string" ? chunk.error : (chunk.error.message ?? "the model server reported an error"));
+    const read = this.ended ? undefined : readChatChunk(data);
+    if (read === undefined) return out;
+    if ("error" in read) return out + this.streamError(read.error);
+    const chunk = read.chunk;
     this.takeUsage(chunk.usage);
     const choice = chunk.choices?.[0];
     if (choice === undefined) return out;

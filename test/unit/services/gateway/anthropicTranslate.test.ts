@@ -1,6 +1,7 @@
 // The Messages ⇄ Chat Completions translation on its own: requests as Claude Code sends them,
 // and upstream streams fed in arbitrary pieces, checked against Anthropic's event sequence.
 import assert from "node:assert/strict";
+import { namedEvents } from "../../../helpers/namedSse";
 import { GatewayError } from "../../../../src/services/gateway/openAiError";
 import { SseDataReader } from "../../../../src/services/gateway/translate/AnswerTranslator";
 import { AnthropicAnswer, anthropicErrorType } from "../../../../src/services/gateway/translate/anthropicAnswer";
@@ -12,16 +13,7 @@ function parse(body: unknown): MessagesRequest {
   return MessagesRequest.parse(body);
 }
 
-/** The named events of an Anthropic SSE stream, with their data. */
-function events(sse: string): { event: string; data: Record<string, unknown> }[] {
-  return sse
-    .split("\n\n")
-    .filter((block) => block.trim() !== "")
-    .map((block) => {
-      const [eventLine, dataLine] = block.split("\n");
-      return { event: (eventLine ?? "").replace(/^event: /, ""), data: JSON.parse((dataLine ?? "").replace(/^data: /, "")) as Record<string, unknown> };
-    });
-}
+const events = namedEvents;
 
 const chunk = (delta: object, finish: string | null = null, extra: object = {}): string =>
   JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish, ...extra }] });

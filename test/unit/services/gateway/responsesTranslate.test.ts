@@ -1,6 +1,7 @@
 // The Responses ⇄ Chat Completions translation on its own: requests as Codex and the Agents SDK
 // send them, and upstream streams fed in arbitrary pieces, checked against OpenAI's event sequence.
 import assert from "node:assert/strict";
+import { namedEvents } from "../../../helpers/namedSse";
 import { GatewayError } from "../../../../src/services/gateway/openAiError";
 import { SseDataReader } from "../../../../src/services/gateway/translate/AnswerTranslator";
 import { customInput, ResponsesAnswer, type ResponseEcho, type ResponseObject } from "../../../../src/services/gateway/translate/responsesAnswer";
@@ -13,15 +14,7 @@ function plan(body: unknown, history: Record<string, unknown>[] = []): ReturnTyp
   return chatRequestFromResponses(ResponsesRequest.parse(body), history, TEXT_ONLY);
 }
 
-function events(sse: string): { event: string; data: Record<string, unknown> }[] {
-  return sse
-    .split("\n\n")
-    .filter((block) => block.trim() !== "")
-    .map((block) => {
-      const [eventLine, dataLine] = block.split("\n");
-      return { event: (eventLine ?? "").replace(/^event: /, ""), data: JSON.parse((dataLine ?? "").replace(/^data: /, "")) as Record<string, unknown> };
-    });
-}
+const events = namedEvents;
 
 const chunk = (delta: object, finish: string | null = null): string => JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [{ index: 0, delta, finish_reason: finish }] });
 const usage = (prompt: number, completion: number): string => JSON.stringify({ id: "c", object: "chat.completion.chunk", created: 1, model: "m", choices: [], usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion } });
