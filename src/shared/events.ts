@@ -3,6 +3,7 @@ import type { Download } from "./hub";
 import type { CachedModel } from "./models";
 import type { Profile } from "./profiles";
 import type { ServerInfo } from "./servers";
+import type { ManagerSettings } from "./settings";
 
 /** Every state change the manager announces on `GET /api/events`. */
 export type ManagerEvent =
@@ -21,7 +22,24 @@ export type ManagerEvent =
   | { type: "shared.changed"; data: SharedStatus }
   /** The local gateway key was rotated: clients that hand it out fetch the new one (the key is never in an event). */
   | { type: "gatewayKey.rotated"; data: { createdAt: number } }
+  /** The manager's settings changed (memory budget, default idle stop, request queue). */
+  | { type: "settings.changed"; data: ManagerSettings }
+  /** A server was stopped to make room for another model (the stopped server's own server.changed says so too). */
+  | { type: "server.evicted"; data: ServerEviction }
   | { type: "resync"; data: { reason: string } };
+
+/** A server stopped to make room: who, for whom, and what the budget was. */
+export interface ServerEviction {
+  profileId: string;
+  profileName: string;
+  /** The profile that needed the memory. */
+  forProfileId: string;
+  forProfileName: string;
+  /** What the stopped server held (measured, else estimated). */
+  freedBytes: number;
+  budgetBytes: number;
+  at: number;
+}
 
 export type ManagerEventType = ManagerEvent["type"];
 

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EngineId } from "../../shared/engines";
+import type { ServerStartedBy } from "../../shared/servers";
 import type { Store } from "../store/Store";
 
 /** What the store keeps of a launched server so a restarted manager can re-adopt it. */
@@ -17,6 +18,8 @@ export interface ServerRecord {
   logFile: string;
   startedAt: number;
   readyAt: number | undefined;
+  /** Who started it: Start (`user`) or a request just in time (`request`). */
+  startedBy: ServerStartedBy;
 }
 
 interface ServerRow extends Record<string, unknown> {
@@ -32,11 +35,12 @@ interface ServerRow extends Record<string, unknown> {
   log_file: string;
   started_at: number;
   ready_at: number | null;
+  started_by: string | null;
 }
 
 const Command = z.array(z.string()).min(1);
 
-/** The `servers` table (migration 2): one row per server that may still be running. */
+/** The `servers` table (migrations 2 and 7): one row per server that may still be running. */
 export class ServerRecords {
   constructor(private readonly store: Store) {}
 
@@ -70,6 +74,7 @@ export class ServerRecords {
         logFile: row.log_file,
         startedAt: row.started_at,
         readyAt: row.ready_at ?? undefined,
+        startedBy: row.started_by === "request" ? "request" : "user",
       });
     }
     return { records, unreadable };
@@ -78,8 +83,8 @@ export class ServerRecords {
   /** Records (or replaces) the server of a profile. */
   put(record: ServerRecord): void {
     this.store.run(
-      `INSERT OR REPLACE INTO servers (profile_id, profile_name, engine, model, upstream_model, pid, process_start, port, command, log_file, started_at, ready_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO servers (profile_id, profile_name, engine, model, upstream_model, pid, process_start, port, command, log_file, started_at, ready_at, started_by)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       [
         record.profileId,
         record.profileName,
@@ -93,6 +98,7 @@ export class ServerRecords {
         record.logFile,
         record.startedAt,
         record.readyAt ?? null,
+        record.startedBy,
       ],
     );
   }

@@ -132,6 +132,7 @@ export function adoptedEntry(record: ServerRecord, launchId: number, now: number
       command: record.command,
       warnings: [],
       lastActivityAt: now,
+      startedBy: record.startedBy,
     },
     launch: launchId,
     processStart: record.processStart,

@@ -163,4 +163,21 @@ export const MIGRATIONS: Migration[] = [
       `CREATE INDEX conversations_workspace ON conversations (workspace, updated_at)`,
     ],
   },
+  {
+    version: 7,
+    name: "manager settings, who started a server",
+    up: [
+      // The manager's settings (memory budget, default idle stop, request queue): one row per
+      // setting, value as JSON; a setting without a row has its default.
+      `CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+      // 'user' (Start, the CLI) or 'request' (just in time, by the gateway): in shared mode a
+      // teammate's request may stop only servers a request started. Rows of older managers: NULL,
+      // read as 'user'.
+      `ALTER TABLE servers ADD COLUMN started_by TEXT`,
+    ],
+  },
 ];

@@ -24,7 +24,10 @@ describe("ServerWatcher", function () {
   let calls: string[];
   let entries: ServerEntry[];
   let starting: Set<string>;
-  let idleTimeoutSec: number;
+  let idleTimeoutSec: number | null;
+  let pinned: boolean;
+  let busy: Set<string>;
+  let defaultIdle: number;
   let now: number;
 
   beforeEach(() => {
@@ -34,6 +37,9 @@ describe("ServerWatcher", function () {
     entries = [];
     starting = new Set();
     idleTimeoutSec = 0;
+    pinned = false;
+    busy = new Set();
+    defaultIdle = 0;
     now = 100_000;
   });
 
@@ -56,6 +62,7 @@ describe("ServerWatcher", function () {
         command: ["x"],
         logFile: path.join(root, `${id}.log`),
         startedAt: 0,
+        startedBy: "user",
         readyAt: 0,
       },
       1,
@@ -70,8 +77,10 @@ describe("ServerWatcher", function () {
     const servers: WatchedServers = {
       entries: () => entries,
       starting: (id) => starting.has(id),
-      profile: (id) => ({ id, idleTimeoutSec, restartOnCrash: true }) as Profile,
+      profile: (id) => ({ id, idleTimeoutSec, pinned, restartOnCrash: true }) as Profile,
       engine: (id) => ENGINES[id],
+      busy: (id) => busy.has(id),
+      defaultIdleTimeoutSec: () => defaultIdle,
       adoptedGone: (entry) => {
         calls.push(`gone ${entry.info.profileId}`);
       },
@@ -89,6 +98,27 @@ describe("ServerWatcher", function () {
     const logs = new ServerLogFiles({ dir: root, settings, logger, now: () => now });
     return new ServerWatcher({ servers, logs, logger, settings, now: () => now });
   }
+
+  it("gives profiles without an idle stop of their own the default, and never stops a pinned one for idleness", () => {
+    server("alive", process.pid);
+    const w = watcher();
+    idleTimeoutSec = null;
+    defaultIdle = 120;
+    now += 119_000;
+    w.livenessRound();
+    assert.deepEqual(calls, [], "119 s of the default 120");
+    now += 1000;
+    pinned = true;
+    w.livenessRound();
+    assert.deepEqual(calls, [], "pinned");
+    pinned = false;
+    idleTimeoutSec = 0;
+    w.livenessRound();
+    assert.deepEqual(calls, [], "the profile's own 0 (never) wins over the default");
+    idleTimeoutSec = null;
+    w.livenessRound();
+    assert.deepEqual(calls, ["idle alive"]);
+  });
 
   it("finds adopted servers that are gone, and idle ones (not while a start is in progress)", async () => {
     const dead = spawn(process.execPath, ["-e", ""], { stdio: "ignore" });
@@ -118,6 +148,10 @@ describe("ServerWatcher", function () {
     w.livenessRound();
     assert.equal(calls.length, 0, "a stopping server is left alone");
     entries[0]!.stopping = false;
+    busy.add("alive");
+    w.livenessRound();
+    assert.equal(calls.length, 0, "a server with a request running or queued is not idle");
+    busy.clear();
     w.livenessRound();
     assert.deepEqual(calls, ["idle alive"]);
     assert.deepEqual(logger.lines.at(-1), {

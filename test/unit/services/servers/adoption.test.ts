@@ -73,6 +73,7 @@ describe("ServerAdoption (real processes, real store)", function () {
       logFile: path.join(root, "logs", `${profileId}.log`),
       startedAt: 1000,
       readyAt: 2000,
+      startedBy: "user",
       ...extra,
     };
     records.put(r);
