@@ -36,6 +36,7 @@ export const ErrorCode = z.enum([
   "disk_full",
   "insufficient_space",
   "does_not_fit",
+  "over_budget",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -17,6 +17,8 @@ export interface MemoryNeed {
   overheadBytes: number;
   totalBytes: number;
   context: number;
+  /** Parallel sequences with a cache of `context` each (the built-in engine's `parallel`); absent: one. */
+  sequences?: number;
   /** "shape": from config.json or the GGUF header; "share": a guess from the weights. */
   basis: "shape" | "share";
   notes: string[];

@@ -78,7 +78,10 @@ export const ProfileOptions = z
     queueTimeoutSec: z.int().min(1).max(86_400),
     /** mlx-openai-server image models: the model's configuration name (--config-name, e.g. flux-schnell). */
     imageConfig: z.string().min(1).max(200).regex(/^[A-Za-z0-9._-]+$/, "a configuration name: letters, digits, '.', '_' and '-'"),
-    /** llama-server: requests served at once (slots). */
+    /**
+     * Requests served at once: llama-server's slots (-np, sharing its -c), or the built-in llama
+     * engine's sequences (--parallel, at most 64, each with its own --ctx-size).
+     */
     parallel: z.int().min(1).max(256),
     flashAttention: z.enum(["on", "off", "auto"]),
     cacheTypeK: z.enum(KV_CACHE_TYPES),
@@ -116,6 +119,14 @@ export const ModelAlias = z
   .max(200, "aliases are at most 200 characters")
   .regex(/^[A-Za-z0-9*][A-Za-z0-9._:/@+*-]*$/, "aliases use letters, digits and . _ : / @ + - (and * as a wildcard), no spaces");
 
+/** A name for profiles that may stop each other to make room. */
+export const ProfileGroup = z
+  .string()
+  .trim()
+  .min(1, "a group needs a name")
+  .max(64, "group names are at most 64 characters")
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, "use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit");
+
 const ProfileFields = {
   name: ProfileName,
   /** More names for this profile in /v1 requests. */
@@ -127,8 +138,15 @@ const ProfileFields = {
   options: ProfileOptions,
   /** Restart after a crash (with back-off). */
   restartOnCrash: z.boolean(),
-  /** Stop when idle this many seconds; 0 = never. */
-  idleTimeoutSec: z.int().min(0).max(7 * 24 * 3600),
+  /** Stop when idle this many seconds; 0 = never; null = the manager's default (settings: defaultIdleTimeoutSec). */
+  idleTimeoutSec: z.int().min(0).max(7 * 24 * 3600).nullable(),
+  /** Kept running: never stopped to make room for another model, nor by the default idle stop. */
+  pinned: z.boolean(),
+  /**
+   * Profiles of one group make room only for each other: a just-in-time start stops idle servers of
+   * its own group (no group: of the servers without one), as llama-swap's groups.
+   */
+  group: ProfileGroup.nullable(),
 };
 
 /** What a user writes to create a profile. */
@@ -139,7 +157,9 @@ export const ProfileInput = z
     port: ProfileFields.port.default("auto"),
     options: ProfileFields.options.default({}),
     restartOnCrash: ProfileFields.restartOnCrash.default(false),
-    idleTimeoutSec: ProfileFields.idleTimeoutSec.default(0),
+    idleTimeoutSec: ProfileFields.idleTimeoutSec.default(null),
+    pinned: ProfileFields.pinned.default(false),
+    group: ProfileFields.group.default(null),
   })
   .strict();
 export type ProfileInput = z.input<typeof ProfileInput>;
@@ -166,7 +186,9 @@ export const Profile = z.object({
   port: z.union([z.number(), z.literal("auto")]),
   options: ProfileOptions,
   restartOnCrash: z.boolean(),
-  idleTimeoutSec: z.number(),
+  idleTimeoutSec: z.number().nullable(),
+  pinned: z.boolean().default(false),
+  group: z.string().nullable().default(null),
   version: z.number(),
   createdAt: z.number(),
   updatedAt: z.number(),

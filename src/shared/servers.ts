@@ -41,10 +41,18 @@ export interface ServerInfo {
   stopReason?: ServerStopReason;
   /** Last request through the gateway (or ready time): idle stop counts from here. */
   lastActivityAt?: number;
+  /** Who started it: Start or the CLI (`user`), or a request just in time (`request`). */
+  startedBy?: ServerStartedBy;
+  /** What the model was estimated to need at start (docs/memory.md); what it holds is measured once it runs. */
+  estimatedBytes?: number;
+  /** With stopReason `evicted`: the profile it made room for. */
+  evictedFor?: string;
 }
 
+export type ServerStartedBy = "user" | "request";
+
 /** Why a server was stopped on purpose (a crash is `failed`, not stopped). */
-export type ServerStopReason = "user" | "idle" | "profile_deleted" | "unhealthy" | "restart" | "manager_exit";
+export type ServerStopReason = "user" | "idle" | "evicted" | "profile_deleted" | "unhealthy" | "restart" | "manager_exit";
 
 /** `GET /api/servers/:id/logs?lines=N` */
 export interface ServerLogTail {

@@ -272,6 +272,8 @@ export function fakeProfile(id: string, name: string, engine: EngineId = "llama"
     options: {},
     restartOnCrash: false,
     idleTimeoutSec: 0,
+    pinned: false,
+    group: null,
     version: 1,
     createdAt: 1_700_000_000_000,
     updatedAt: 1_700_000_000_000,

@@ -101,7 +101,8 @@ export function fitFor(facts: LocalModelFacts, engine: Pick<EngineDescription, "
   const memory = engine.memory;
   const ctx = context ?? memory.defaultContext(options, facts.shape?.maxContext);
   const kv = memory.kvPrecision?.(options);
-  const need = memoryNeed({ weightsBytes: facts.weightsBytes, ...(facts.shape === undefined ? {} : { shape: facts.shape }), context: ctx, family: memory.family, ...(kv === undefined ? {} : { kv }), overheadBytes: memory.overheadBytes });
+  const sequences = memory.sequences?.(options) ?? 1;
+  const need = memoryNeed({ weightsBytes: facts.weightsBytes, ...(facts.shape === undefined ? {} : { shape: facts.shape }), context: ctx, family: memory.family, ...(kv === undefined ? {} : { kv }), overheadBytes: memory.overheadBytes, sequences });
   return {
     engine: engine.id,
     need,

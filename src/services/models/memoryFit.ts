@@ -25,6 +25,8 @@ export interface NeedInput {
   kv?: KvPrecision;
   /** The engine's own memory (runtime, buffers), measured once per engine: see ENGINE_OVERHEAD. */
   overheadBytes: number;
+  /** Caches of the whole context (parallel sequences that each have their own); default 1. */
+  sequences?: number;
 }
 
 /** Bytes one cached element takes: f16 2; quantized, the packed bits plus an f16 scale (and, in MLX, bias) per group. */
@@ -62,7 +64,9 @@ export function memoryNeed(input: NeedInput): MemoryNeed {
       else stateBytes += group.layers * (group.convElements * (family === "mlx" ? 2 : 4) + group.recurrentElements * 4);
     }
   }
-  kvBytes = Math.round(kvBytes);
+  const sequences = input.sequences ?? 1;
+  kvBytes = Math.round(kvBytes * sequences);
+  stateBytes *= sequences;
   return {
     weightsBytes,
     kvBytes,
@@ -70,6 +74,7 @@ export function memoryNeed(input: NeedInput): MemoryNeed {
     overheadBytes,
     totalBytes: weightsBytes + kvBytes + stateBytes + overheadBytes,
     context,
+    ...(sequences > 1 ? { sequences } : {}),
     basis: shape === undefined ? "share" : "shape",
     notes: shape?.notes ?? ["no config.json or GGUF header said the model's shape: the cache is a guess from the weights"],
   };
@@ -112,7 +117,8 @@ export const formatBytes = formatMemory;
 
 /** One line for people: "12.3 GB (9.1 GB weights + 2.9 GB cache at 32,768 tokens + 0.3 GB engine)". */
 export function describeNeed(need: MemoryNeed): string {
-  const parts = [`${formatBytes(need.weightsBytes)} weights`, `${formatBytes(need.kvBytes)} cache at ${need.context.toLocaleString("en-US")} tokens`];
+  const sequences = need.sequences !== undefined && need.sequences > 1 ? ` × ${need.sequences} sequences` : "";
+  const parts = [`${formatBytes(need.weightsBytes)} weights`, `${formatBytes(need.kvBytes)} cache at ${need.context.toLocaleString("en-US")} tokens${sequences}`];
   if (need.stateBytes > 0) parts.push(`${formatBytes(need.stateBytes)} fixed state`);
   parts.push(`${formatBytes(need.overheadBytes)} engine`);
   return `${formatBytes(need.totalBytes)} (${parts.join(" + ")})`;

@@ -22,7 +22,7 @@ interface ProfileRow extends Record<string, unknown> {
 
 const ExportFile = z.object({ kind: z.literal("mlx-manager.profiles"), version: z.literal(1), profiles: z.array(z.unknown()).max(1000) });
 
-const StoredSpec = Profile.pick({ aliases: true, engine: true, model: true, port: true, options: true, restartOnCrash: true, idleTimeoutSec: true });
+const StoredSpec = Profile.pick({ aliases: true, engine: true, model: true, port: true, options: true, restartOnCrash: true, idleTimeoutSec: true, pinned: true, group: true });
 
 export interface ProfileServiceDeps {
   store: Store;
@@ -147,6 +147,9 @@ export class ProfileService {
       throw new ApiError(409, "name_taken", `A profile named "${spec.name}" already exists. Choose another name.`, "name");
     }
     this.validateAliases(spec, selfId);
+    if (spec.pinned && spec.idleTimeoutSec !== null && spec.idleTimeoutSec > 0) {
+      throw new ApiError(400, "validation_failed", "A pinned profile keeps running, so it cannot also stop when idle: set idleTimeoutSec to null (or 0), or unpin it.", "idleTimeoutSec");
+    }
     const engine = this.deps.engines[spec.engine];
     for (const key of Object.keys(spec.options)) {
       if (!(engine.options as readonly string[]).includes(key)) {
@@ -216,8 +219,8 @@ export class ProfileService {
   }
 
   private specOf(profile: Profile): ProfileSpec {
-    const { name, aliases, engine, model, port, options, restartOnCrash, idleTimeoutSec } = profile;
-    return { name, ...(aliases === undefined || aliases.length === 0 ? {} : { aliases }), engine, model, port, options, restartOnCrash, idleTimeoutSec };
+    const { name, aliases, engine, model, port, options, restartOnCrash, idleTimeoutSec, pinned, group } = profile;
+    return { name, ...(aliases === undefined || aliases.length === 0 ? {} : { aliases }), engine, model, port, options, restartOnCrash, idleTimeoutSec, pinned, group };
   }
 
   private fromRow(row: ProfileRow): Profile {

@@ -5,8 +5,12 @@ import type { ServerInfo } from "../../shared/servers";
 export interface ServerDirectory {
   /** The profile a request's `model` names: a profile name (case-insensitive) or id, else the repo id / path of exactly one profile. */
   findProfile(model: string): Profile | undefined;
-  /** Starts the profile if it is not running and waits until it answers health; throws ApiError saying why not. */
-  ensureRunning(profileId: string, signal: AbortSignal): Promise<ServerInfo>;
+  /**
+   * Starts the profile if it is not running and waits until it answers health, first stopping idle
+   * servers when the memory budget needs it (a teammate's request only servers requests started);
+   * throws ApiError saying why not (503 over_budget when nothing can make room).
+   */
+  ensureRunning(profileId: string, signal: AbortSignal, requester?: "owner" | "teammate"): Promise<ServerInfo>;
   /** Records that a request used the server now (idle stop counts from the last one): call it when a request starts and when it ends. */
   noteActivity(profileId: string): void;
   /** The `model` value to send upstream: what the engine was started with (mlx_lm.server loads whatever a request names). */

@@ -1,6 +1,6 @@
 import type { EngineId } from "../../shared/engines";
 import type { Profile } from "../../shared/profiles";
-import type { ServerInfo } from "../../shared/servers";
+import type { ServerInfo, ServerStartedBy } from "../../shared/servers";
 import { ApiError } from "../api/ApiError";
 import type { EngineDescription } from "../engines/registry";
 import type { Logger } from "../logging/Logger";
@@ -19,8 +19,10 @@ import { abortable } from "./waiting";
 export interface LaunchOptions {
   /** Reuse this port when the profile's port is "auto" and it is still free (restart keeps its port). */
   preferredPort?: number;
-  /** A restart after a crash: keeps the crash history. */
+  /** A restart after a crash: keeps the crash history (and who started it). */
   crashRestart?: boolean;
+  /** Who starts it (default `user`). */
+  startedBy?: ServerStartedBy;
 }
 
 /** A start in progress: when the process is spawned, and when it is ready. */
@@ -180,6 +182,8 @@ export class ServerStarts {
     });
     if (previous?.restartTimer) clearTimeout(previous.restartTimer);
     entry.info.loading = { modelBytes: prepared.model.size, timeoutMs: this.startTimeoutMs(prepared.engine, prepared.model.size) };
+    entry.info.estimatedBytes = prepared.fit.need.totalBytes;
+    entry.info.startedBy = opts.crashRestart && previous?.info.startedBy !== undefined ? previous.info.startedBy : (opts.startedBy ?? "user");
     if (version !== undefined) entry.info.engineVersion = version;
     states.launched(entry);
     onSpawned(snapshot(entry.info));

@@ -95,6 +95,7 @@ export class ServerStateMachine {
         logFile: info.logFile,
         startedAt: info.startedAt ?? this.options.now(),
         readyAt: undefined,
+        startedBy: info.startedBy ?? "user",
       });
     } catch (error) {
       // Unrecorded, it could not be re-adopted: better not to run it at all.
@@ -123,6 +124,7 @@ export class ServerStateMachine {
     entry.info.lastActivityAt = now;
     delete entry.info.failure;
     delete entry.info.stopReason;
+    delete entry.info.evictedFor;
     try {
       this.options.records.markReady(entry.info.profileId, entry.info.readyAt);
     } catch (error) {

@@ -1,8 +1,9 @@
+import os from "node:os";
 import { routeModel } from "../profiles/modelRoutes";
 import type { EngineId } from "../../shared/engines";
 import type { ManagerEvent } from "../../shared/events";
 import type { Profile } from "../../shared/profiles";
-import type { ServerInfo } from "../../shared/servers";
+import type { ServerInfo, ServerStartedBy } from "../../shared/servers";
 import { ApiError } from "../api/ApiError";
 import type { EngineDescription } from "../engines/registry";
 import type { EventBus } from "../events/EventBus";
@@ -13,10 +14,12 @@ import { PortAllocator } from "./PortAllocator";
 import type { ServerDirectory } from "./ServerDirectory";
 import { describeModelRef, isLive, snapshot, type ServerEntry } from "./ServerEntry";
 import { ServerLauncher } from "./ServerLauncher";
-import type { UsableMemory } from "../models/memoryFit";
+import { usableMemory, type UsableMemory } from "../models/memoryFit";
+import type { MemoryBudgetView } from "../../shared/settings";
+import { planRoom, type HeldMemory, type Requester } from "./MemoryBudget";
 import { ServerLogFiles } from "./ServerLogFiles";
 import type { ServerRecords } from "./ServerRecords";
-import { ServerStarts } from "./ServerStarts";
+import { ServerStarts, type StartJob } from "./ServerStarts";
 import { ServerStateMachine } from "./ServerStateMachine";
 import { ServerWatcher, type WatchedServers } from "./ServerWatcher";
 import { DEFAULT_SETTINGS, type SupervisorSettings } from "./SupervisorSettings";
@@ -61,12 +64,23 @@ export interface ServerSupervisorOptions {
   usableMemory?: () => UsableMemory;
   now?: () => number;
   settings?: Partial<SupervisorSettings>;
+  /** The memory budget of every running model together, and where it comes from (default: usable memory). */
+  memoryBudget?: () => { bytes: number; basis: MemoryBudgetView["basis"] };
+  /** What each process holds now, by pid (phys_footprint on macOS, RSS elsewhere); default: not measured. */
+  measureMemory?: (pids: number[]) => Promise<Map<number, number>>;
+  /** A request is running or waiting for the profile's server (the gateway's queues): never stopped to make room. */
+  inUse?: (profileId: string) => boolean;
+  /** The idle stop of profiles that set none (idleTimeoutSec null), in seconds; 0 = never. Default 0. */
+  defaultIdleTimeoutSec?: () => number;
 }
 
 export interface StartOptions {
   /** Resolve once the process is spawned (state `starting`) instead of when it is ready. */
   wait?: boolean;
 }
+
+/** Who asks a just-in-time start: the owner, or a teammate in shared mode (who may stop only servers requests started). */
+export type { Requester } from "./MemoryBudget";
 
 /**
  * Starts, watches and stops the model servers of profiles: one process per profile, in its own
@@ -88,8 +102,11 @@ export class ServerSupervisor implements ServerDirectory {
   private readonly logs: ServerLogFiles;
   private readonly adoption: ServerAdoption;
   private readonly watcher: ServerWatcher;
+  private readonly launcher: ServerLauncher;
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  /** Starts that may need room go one at a time: each sees what the one before it took. */
+  private roomQueue: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly options: ServerSupervisorOptions) {
     const settings = { ...DEFAULT_SETTINGS, ...options.settings };
@@ -112,7 +129,7 @@ export class ServerSupervisor implements ServerDirectory {
         this.starts.join(profileId, NEVER, { preferredPort, crashRestart: true }).then((job) => job.ready),
     }));
     const entries = (this.entries = states.entries);
-    const launcher = new ServerLauncher({
+    const launcher = (this.launcher = new ServerLauncher({
       catalog: options.catalog,
       logs,
       logger,
@@ -124,7 +141,7 @@ export class ServerSupervisor implements ServerDirectory {
       llamaScript: options.llamaScript,
       freeMemory: options.freeMemory,
       usableMemory: options.usableMemory,
-    });
+    }));
     const ports = new PortAllocator({
       serverOn: (port, exceptProfileId) =>
         [...entries.values()].find(
@@ -158,6 +175,8 @@ export class ServerSupervisor implements ServerDirectory {
       starting: (profileId) => starts.inProgress(profileId) !== undefined,
       profile: (profileId) => profiles.find(profileId),
       engine: (id) => engines[id],
+      busy: (profileId) => options.inUse?.(profileId) ?? false,
+      defaultIdleTimeoutSec: () => options.defaultIdleTimeoutSec?.() ?? 0,
       adoptedGone: (entry) => {
         states.adoptedGone(entry);
       },
@@ -260,12 +279,15 @@ export class ServerSupervisor implements ServerDirectory {
   ): Promise<ServerInfo> {
     this.assertOpen();
     const profile = this.options.profiles.get(idOrName);
-    const job = await this.starts.join(profile.id, signal, {});
+    const job = await this.startWithRoom(profile, "owner", "user", signal);
     return abortable(options.wait === false ? job.spawned : job.ready, signal);
   }
 
-  /** Starts the profile if it is not running and waits until it is ready. */
-  async ensureRunning(profileId: string, signal: AbortSignal): Promise<ServerInfo> {
+  /**
+   * Starts the profile if it is not running and waits until it is ready; a start that would pass
+   * the memory budget first stops idle servers (least recently used first), or is refused (503).
+   */
+  async ensureRunning(profileId: string, signal: AbortSignal, requester: Requester = "owner"): Promise<ServerInfo> {
     this.assertOpen();
     const profile = this.options.profiles.get(profileId);
     const entry = this.entries.get(profile.id);
@@ -281,9 +303,111 @@ export class ServerSupervisor implements ServerDirectory {
         },
       );
     }
-    const info = await abortable((await this.starts.join(profile.id, signal, {})).ready, signal);
+    const info = await abortable((await this.startWithRoom(profile, requester, "request", signal)).ready, signal);
     this.noteActivity(profile.id);
     return info;
+  }
+
+  /** The memory budget and what each live server holds of it (`GET /api/memory/budget`). */
+  async memoryBudget(): Promise<MemoryBudgetView> {
+    const budget = this.budget();
+    const servers = await this.holders(undefined);
+    return { budgetBytes: budget.bytes, basis: budget.basis, heldBytes: servers.reduce((sum, h) => sum + h.bytes, 0), servers };
+  }
+
+  private budget(): { bytes: number; basis: MemoryBudgetView["basis"] } {
+    if (this.options.memoryBudget) return this.options.memoryBudget();
+    const usable = this.options.usableMemory?.() ?? usableMemory(process.platform, os.totalmem());
+    return { bytes: usable.bytes, basis: "usable_memory" };
+  }
+
+  /**
+   * Joins the profile's start; when it is not running or starting, the start waits its turn behind
+   * other starts that need room, stops what the budget requires, and holds the turn until spawned.
+   */
+  private async startWithRoom(profile: Profile, requester: Requester, startedBy: ServerStartedBy, signal: AbortSignal): Promise<StartJob> {
+    const live = (): boolean => {
+      const entry = this.entries.get(profile.id);
+      // A server being stopped starts again only after its turn in the queue.
+      return this.starts.inProgress(profile.id) !== undefined || (isLive(entry) && entry?.info.state !== "stopping");
+    };
+    if (live()) return this.starts.join(profile.id, signal, { startedBy });
+    const turn = this.roomQueue.then(async () => {
+      if (live()) return this.starts.join(profile.id, signal, { startedBy });
+      await this.makeRoom(profile, requester, signal);
+      const job = await this.starts.join(profile.id, signal, { startedBy });
+      // The next start counts this one once its process (and estimate) is in the entries.
+      await job.spawned.catch(() => undefined);
+      return job;
+    });
+    this.roomQueue = turn.catch(() => undefined);
+    return abortable(turn, signal);
+  }
+
+  /** Stops the servers the budget requires for `profile` (ApiError 503 over_budget when it cannot). */
+  private async makeRoom(profile: Profile, requester: Requester, signal: AbortSignal): Promise<void> {
+    await Promise.allSettled(this.states.pendingStops());
+    // The same checks as the launch (does_not_fit, engine_missing…): refused before anything is stopped.
+    const need = this.launcher.prepare(profile, this.options.engines[profile.engine]).fit.need.totalBytes;
+    const budget = this.budget();
+    const holders = await this.holders(profile.id);
+    const plan = planRoom({ needBytes: need, budgetBytes: budget.bytes, holders, profile: { id: profile.id, name: profile.name, group: profile.group }, requester });
+    if (plan.kind === "fits") return;
+    if (plan.kind === "blocked") {
+      this.log.warn("no room to start a model", { profile: profile.name, need, budget: budget.bytes, held: holders.map((h) => [h.profileName, h.bytes]) });
+      throw new ApiError(503, "over_budget", plan.message, undefined, { retryAfterSec: plan.retryAfterSec });
+    }
+    for (const victim of plan.victims) {
+      signal.throwIfAborted();
+      const entry = this.entries.get(victim.profileId);
+      // It took a request meanwhile, or stopped on its own: the next turn plans again.
+      if (!entry || entry.info.state !== "running" || this.options.inUse?.(victim.profileId) === true) continue;
+      entry.info.evictedFor = profile.name;
+      this.log.info("stopping a server to make room", { profile: victim.profileName, for: profile.name, freed: victim.bytes, budget: budget.bytes });
+      await this.states.stop(entry, "evicted");
+      this.options.events.publish({
+        type: "server.evicted",
+        data: { profileId: victim.profileId, profileName: victim.profileName, forProfileId: profile.id, forProfileName: profile.name, freedBytes: victim.bytes, budgetBytes: budget.bytes, at: this.now() },
+      });
+    }
+  }
+
+  /**
+   * What each live server (but `except`) holds: the larger of what it was estimated to need at its
+   * context and what it holds now (a cache grows as conversations do, and an estimate can be low).
+   */
+  private async holders(except: string | undefined): Promise<HeldMemory[]> {
+    const live = [...this.entries.values()].filter((e) => isLive(e) && e.info.profileId !== except);
+    const pids = live.filter((e) => e.info.state !== "starting").map((e) => e.info.pid ?? 0).filter((pid) => pid > 0);
+    const measured = pids.length > 0 && this.options.measureMemory ? await this.options.measureMemory(pids).catch(() => new Map<number, number>()) : new Map<number, number>();
+    return live.map((entry) => {
+      const info = entry.info;
+      const profile = this.options.profiles.find(info.profileId);
+      const estimate = info.estimatedBytes ?? this.estimateOf(profile) ?? 0;
+      const now = measured.get(info.pid ?? 0);
+      const held: HeldMemory = {
+        profileId: info.profileId,
+        profileName: info.profileName,
+        bytes: Math.max(estimate, now ?? 0),
+        source: now !== undefined && now >= estimate ? "measured" : "estimated",
+        pinned: profile?.pinned ?? false,
+        group: profile?.group ?? null,
+        busy: info.state !== "running" || (this.options.inUse?.(info.profileId) ?? false),
+        startedBy: info.startedBy ?? "user",
+      };
+      if (info.lastActivityAt !== undefined) held.lastActivityAt = info.lastActivityAt;
+      return held;
+    });
+  }
+
+  /** The estimate of a profile's model (adopted servers have none recorded), or undefined when it cannot be made. */
+  private estimateOf(profile: Profile | undefined): number | undefined {
+    if (!profile) return undefined;
+    try {
+      return this.launcher.prepare(profile, this.options.engines[profile.engine]).fit.need.totalBytes;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Stops the server of a profile (by profile id or name): SIGTERM to its group, SIGKILL after the grace period; resolves when its port is free. */

@@ -22,6 +22,10 @@ export interface WatchedServers {
   adoptedGone(entry: ServerEntry): void;
   /** The server was idle for its profile's idle timeout. */
   idle(entry: ServerEntry): void;
+  /** A request is running or waiting for the profile's server: it is not idle, however long ago the last one began. */
+  busy(profileId: string): boolean;
+  /** The idle stop of profiles that set none, in seconds (0 = never). */
+  defaultIdleTimeoutSec(): number;
   /** A health check changed what the server is: recovered, unhealthy, or to be restarted. */
   healthChanged(entry: ServerEntry, change: HealthChange): Promise<void>;
 }
@@ -39,6 +43,12 @@ export interface ServerWatcherOptions {
     | "unhealthyRestartMs"
   >;
   now: () => number;
+}
+
+/** A profile's idle stop in ms (0 = never): its own, else the default; a pinned profile never stops for idleness. */
+export function idleTimeoutMs(profile: Pick<Profile, "idleTimeoutSec" | "pinned"> | undefined, defaultSec: number): number {
+  if (profile === undefined || profile.pinned) return 0;
+  return (profile.idleTimeoutSec ?? defaultSec) * 1000;
 }
 
 /** The periodic checks of running servers: adopted ones still alive, idle ones, and health. */
@@ -77,8 +87,8 @@ export class ServerWatcher {
           continue;
         }
       }
-      if (entry.info.state !== "running" || servers.starting(entry.info.profileId)) continue;
-      const idleMs = (servers.profile(entry.info.profileId)?.idleTimeoutSec ?? 0) * 1000;
+      if (entry.info.state !== "running" || servers.starting(entry.info.profileId) || servers.busy(entry.info.profileId)) continue;
+      const idleMs = idleTimeoutMs(servers.profile(entry.info.profileId), servers.defaultIdleTimeoutSec());
       const last = entry.info.lastActivityAt ?? entry.info.readyAt ?? now;
       if (idleMs > 0 && now - last >= idleMs) {
         logger.info("stopping idle server", {

@@ -37,7 +37,7 @@ const msg = (role: LanguageModelChatMessageRole, ...content: unknown[]): Languag
 function profile(over: Partial<Profile> = {}): Profile {
   return {
     id: "p1", name: "tiny-llama", engine: "llama", model: { source: "cache", repoId: "test/tiny-gguf", file: "tiny.gguf" }, port: "auto",
-    options: {}, restartOnCrash: false, idleTimeoutSec: 0, version: 1, createdAt: 0, updatedAt: 0, ...over,
+    options: {}, restartOnCrash: false, idleTimeoutSec: 0, pinned: false, group: null, version: 1, createdAt: 0, updatedAt: 0, ...over,
   };
 }
 

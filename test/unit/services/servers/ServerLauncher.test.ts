@@ -78,6 +78,8 @@ describe("ServerLauncher (real processes)", function () {
       options: { env },
       restartOnCrash: false,
       idleTimeoutSec: 0,
+    pinned: false,
+    group: null,
       createdAt: 0,
       updatedAt: 0,
       version: 1,
