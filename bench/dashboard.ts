@@ -94,7 +94,7 @@ function metrics(servers: ServerInfo[], step: number, changeAll: boolean): Metri
       const history = Array.from({ length: 60 }, (_, j): [number, number] => [t0 + (j + k) * 1000, 1e9 + ((j * 7 + i + k) % 13) * 1e7]);
       return {
         profileId: s.profileId, profileName: s.profileName, engine: s.engine, pid: s.pid ?? 0, cpuPercent: 10 + i + k, memoryBytes: 1e9 + i * 1e8 + k * 1e6,
-        memorySource: "rss", uptimeSeconds: 600, requests: 5 + k, tokensPerSecLast: 40 + k, tokensPerSecMinute: 30 + k, ttftP50Ms: 120,
+        memorySource: "rss", uptimeSeconds: 600, requests: 5 + k, tokensPerSecLast: 40 + k, tokensPerSecMinute: 30 + k, ttftP50Ms: 120, queueWaitP50Ms: 3, queueDepth: k % 3, activeRequests: 1, slots: 1,
         history: { memoryBytes: history, tokensPerSec: history.map(([t, v]): [number, number] => [t, v / 1e8]), cpuPercent: [] },
       };
     }),

@@ -36,8 +36,15 @@ export interface ServerMetrics {
   tokensPerSecLast: number | Unavailable;
   /** Decode tokens/s over the last minute. */
   tokensPerSecMinute: number | Unavailable;
-  /** Median time to first token, in ms. */
+  /** Median time to first token, in ms, from sending upstream (the prefill; the queue wait is apart). */
   ttftP50Ms: number | Unavailable;
+  /** Median wait for a slot in the gateway's queue, in ms. */
+  queueWaitP50Ms: number | Unavailable;
+  /** Requests waiting for a slot now. */
+  queueDepth: number;
+  /** Requests being answered now, and how many the server answers at once. */
+  activeRequests: number;
+  slots: number | Unavailable;
   history: {
     memoryBytes: MetricPoint[];
     /** Tokens/s over the last minute, at each sample that had a figure. */
@@ -105,6 +112,10 @@ export const ServerMetricsSchema: z.ZodType<ServerMetrics> = z.object({
   tokensPerSecLast: nonNegative.nullable(),
   tokensPerSecMinute: nonNegative.nullable(),
   ttftP50Ms: nonNegative.nullable(),
+  queueWaitP50Ms: nonNegative.nullable(),
+  queueDepth: count,
+  activeRequests: count,
+  slots: count.nullable(),
   history: z.object({
     memoryBytes: z.array(MetricPointSchema),
     tokensPerSec: z.array(MetricPointSchema),

@@ -20,7 +20,9 @@ export interface UsageRecord {
   durationMs: number;
   /** Time spent waiting for a just-in-time start (0 when the server was running). */
   startupMs: number;
-  /** Request sent upstream → first generated text (streams only). */
+  /** Waiting for a slot of the server in the gateway's queue (absent when the gateway has no queue). */
+  queueMs?: number;
+  /** Request sent upstream → first generated text (streams only): the prefill, after any wait in the queue. */
   ttftMs?: number;
   /** Decode speed: (completion tokens − 1) / (last token time − first token time). */
   tokensPerSecond?: number;
@@ -51,8 +53,12 @@ export interface ServerUsageSnapshot {
   };
   /** Decode tokens/s of the latest request that had a measurable one. */
   tokensPerSecondLastRequest?: number;
-  /** Median time to first token over the last `windowSize` streamed requests. */
+  /** Median time to first token over the last `windowSize` streamed requests (from sending upstream: the prefill). */
   ttftP50Ms?: number;
+  /** Median wait for a slot in the gateway's queue over the last `windowSize` requests. */
+  queueWaitP50Ms?: number;
+  /** The gateway's queue of the server now: requests answered, waiting, and its slots. */
+  queue?: { active: number; waiting: number; slots: number };
   lastRequest?: UsageRecord;
   /** The last `windowSize` requests, oldest first. */
   recent: UsageRecord[];

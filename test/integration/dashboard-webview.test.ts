@@ -492,6 +492,10 @@ export function fakeMetrics(servers: ServerInfo[], n: number, changing = -1): Me
       tokensPerSecLast: 40 + k,
       tokensPerSecMinute: 30,
       ttftP50Ms: 120,
+      queueWaitP50Ms: 4,
+      queueDepth: 2,
+      activeRequests: 1,
+      slots: 1,
       history: { memoryBytes: history, tokensPerSec: history.map(([t, v]) => [t, v / 1e8]), cpuPercent: [] },
     };
   };

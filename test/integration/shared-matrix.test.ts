@@ -96,6 +96,10 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/usage": () => ({ method: "GET", path: "/api/usage" }),
     "POST /api/memory/estimate": () => ({ method: "POST", path: "/api/memory/estimate", json: { model: { source: "cache", repoId: "nobody/nothing" }, engine: "llama" } }),
     "GET /api/hub/fit": () => ({ method: "GET", path: "/api/hub/fit?repo=not%20a%20repo" }),
+    "GET /api/memory/budget": () => ({ method: "GET", path: "/api/memory/budget" }),
+    "GET /api/settings": () => ({ method: "GET", path: "/api/settings" }),
+    // An empty patch: the owner's answer is the settings unchanged, so the matrix changes nothing.
+    "PATCH /api/settings": () => ({ method: "PATCH", path: "/api/settings", json: {} }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

@@ -77,6 +77,8 @@ export function createApiServer(deps: ApiDeps): FastifyInstance {
   app.setErrorHandler(async (error: unknown, request, reply) => {
     const apiError = toApiError(error);
     if (apiError.status >= 500) log.error("request failed", { method: request.method, url: request.url.split("?")[0], error: String(error) });
+    const retryAfter = apiError.details?.["retryAfterSec"];
+    if (typeof retryAfter === "number") void reply.header("retry-after", String(retryAfter));
     await reply.code(apiError.status).send(apiError.toBody());
   });
 

@@ -12,6 +12,7 @@ import { ApiError, parseOrThrow } from "../api/ApiError";
 import { toApiError } from "../api/server";
 import { writeFileAtomicSync } from "../fs/atomicWrite";
 import { registerGatewayRoutes } from "../gateway/gatewayRoutes";
+import type { RequestQueues } from "../gateway/RequestQueues";
 import type { ResponseStore } from "../gateway/ResponseStore";
 import { ENGINES } from "../engines/registry";
 import { dialectOf, errorBody, presentedCredential } from "../gateway/dialect";
@@ -38,6 +39,8 @@ export interface SharedListenerDeps {
   onStatus?: (status: SharedStatus) => void;
   /** Kept Responses API answers, each visible only to the user who made it. */
   responses?: ResponseStore;
+  /** The gateway's per-server queues, shared with the loopback listener's gateway. */
+  queues?: RequestQueues;
 }
 
 /** JSON bodies of the shared listener's own routes (the /v1 gateway caps its bodies itself). */
@@ -211,6 +214,7 @@ export class SharedListener {
       engines: ENGINES,
       profiles: this.deps.profiles,
       ...(this.deps.responses ? { responses: this.deps.responses } : {}),
+      ...(this.deps.queues ? { queues: this.deps.queues } : {}),
       authorize: async (request) => {
         const principal = this.principals.get(request);
         return principal?.user.status === "approved" ? { userId: principal.user.id } : undefined;

@@ -19,6 +19,8 @@ export interface UsageMeterOptions {
   windowSize?: number;
   /** Epoch ms; tests move time. */
   now?: () => number;
+  /** The gateway's queue of a server now (RequestQueues.depth). */
+  queueDepth?: (profileId: string) => { active: number; waiting: number; slots: number } | undefined;
 }
 
 /** Decode tokens/s by ENGINES.md's formula, or undefined when it cannot be measured (fewer than 2 tokens, or all in one chunk). */
@@ -263,6 +265,10 @@ export class UsageMeter {
     if (w.lastTokensPerSecond !== undefined) snapshot.tokensPerSecondLastRequest = w.lastTokensPerSecond;
     const ttfts = w.recent.flatMap((r) => (r.ttftMs === undefined ? [] : [r.ttftMs])).sort((a, b) => a - b);
     if (ttfts.length > 0) snapshot.ttftP50Ms = median(ttfts);
+    const waits = w.recent.flatMap((r) => (r.queueMs === undefined ? [] : [r.queueMs])).sort((a, b) => a - b);
+    if (waits.length > 0) snapshot.queueWaitP50Ms = median(waits);
+    const depth = this.options.queueDepth?.(w.profileId);
+    if (depth !== undefined) snapshot.queue = { active: depth.active, waiting: depth.waiting, slots: depth.slots };
     if (w.lastRequest !== undefined) snapshot.lastRequest = w.lastRequest;
     return snapshot;
   }

@@ -10,6 +10,7 @@ import type { ServerDirectory } from "../servers/ServerDirectory";
 import { MultipartModelFinder, multipartBoundary, type MultipartModelField } from "./multipartModel";
 import { GatewayError, modelNotFound, toGatewayError } from "./openAiError";
 import { UpstreamClient, type RelayBody, type RelayResult } from "./UpstreamClient";
+import type { RequestQueues, Slot } from "./RequestQueues";
 import { dialectOf, errorBody } from "./dialect";
 import { PromptFitter } from "./promptFit";
 import type { AnswerTranslator } from "./translate/AnswerTranslator";
@@ -31,9 +32,11 @@ export interface GatewayDeps {
   /** Shared mode's check; without it the manager's own token check (its onRequest hook) is the gate. */
   authorize?: GatewayAuthorizer;
   /** What the gateway asks of each engine (its tokenize route, the routes it lacks, the fields each request carries); without it prompts are estimated and bodies go as sent. */
-  engines?: Readonly<Record<EngineId, Pick<EngineDescription, "tokenizePath" | "lacks" | "requestFields" | "structuredOutputProblem">>>;
+  engines?: Readonly<Record<EngineId, Pick<EngineDescription, "tokenizePath" | "lacks" | "requestFields" | "structuredOutputProblem" | "slots">>>;
   /** Kept Responses (`store`, `previous_response_id`); without it nothing is kept and a previous id is unknown. */
   responses?: ResponseStore;
+  /** Per-server queues (the engine's slots at once, the rest in order); without them every request goes at once. */
+  queues?: RequestQueues;
   /** Every profile, so `/v1/models` lists stopped ones too; without it only the servers the directory knows. */
   profiles?: { list(): Profile[] };
   limits?: {
@@ -100,7 +103,11 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): 
         const gatewayError = toGatewayError(error);
         if (gatewayError.status >= 500) gateway.log.error("gateway request failed", { url: request.url.split("?")[0], error: String(error) });
         if (gatewayError.status === 413) void reply.header("connection", "close");
-        await reply.code(gatewayError.status).send(errorBody(dialectOf(request.url), gatewayError));
+        if (gatewayError.retryAfterSec !== undefined) void reply.header("retry-after", String(gatewayError.retryAfterSec));
+        const dialect = dialectOf(request.url);
+        // Anthropic's clients read "overloaded" as 529 (and retry it); OpenAI's as 503.
+        const status = dialect === "anthropic" && gatewayError.status === 503 ? 529 : gatewayError.status;
+        await reply.code(status).send(errorBody(dialect, gatewayError));
       });
       scope.setNotFoundHandler(async (request, reply) => {
         const path = request.url.split("?")[0] ?? "";
@@ -385,32 +392,51 @@ class Gateway {
     });
   }
 
-  /** Starts the server if needed, relays, and records the request. */
+  /** Starts the server if needed, waits for a slot of it, relays, and records the request. */
   private async forward(request: FastifyRequest, reply: FastifyReply, target: Target): Promise<void> {
-    const { directory, meter } = this.deps;
+    const { directory, meter, queues } = this.deps;
     const { profile } = target;
     const client = clientSignal(reply.raw);
     directory.noteActivity(profile.id);
     meter.begin(profile.id, profile.name);
+    // Counted from here: a server with a request on its way is not stopped to make room.
+    const arrived = queues?.arrive(profile.id);
+    let slot: Slot | undefined;
     let startupMs = 0;
     let result: RelayResult | undefined;
     let failure: GatewayError | undefined;
+    const clientLeftWhile = (what: string): void => {
+      result = { status: "aborted", httpStatus: 499, stream: false, tokenEvents: 0, error: `the client disconnected while ${what}` };
+      reply.hijack();
+    };
     try {
       const startWait = performance.now();
       const wasRunning = directory.list().some((s) => s.profileId === profile.id && s.state === "running");
       let server: ServerInfo;
       try {
-        server = await directory.ensureRunning(profile.id, client.signal);
+        server = await directory.ensureRunning(profile.id, client.signal, this.users.get(request) === undefined ? "owner" : "teammate");
       } catch (error) {
         if (client.signal.aborted) {
-          result = { status: "aborted", httpStatus: 499, stream: false, tokenEvents: 0, error: "the client disconnected while the server started" };
-          reply.hijack();
+          clientLeftWhile("the server started");
           return;
         }
         throw error;
       }
       startupMs = wasRunning ? 0 : performance.now() - startWait;
       await target.prepare?.(server, client.signal);
+      if (queues !== undefined) {
+        // From here it is counted as waiting (or answered): acquire takes its place at once.
+        arrived?.();
+        try {
+          slot = await queues.acquire(profile.id, this.deps.engines?.[profile.engine].slots(profile.options) ?? 1, client.signal);
+        } catch (error) {
+          if (client.signal.aborted) {
+            clientLeftWhile("it waited for its turn");
+            return;
+          }
+          throw error;
+        }
+      }
       const upstreamModel = directory.upstreamModel(profile.id);
       reply.hijack();
       result = await this.upstream.relay({
@@ -430,12 +456,14 @@ class Gateway {
       if (failure.status >= 500) this.log.warn("could not serve a request", { profile: profile.name, error: failure.message });
       throw failure;
     } finally {
+      slot?.release();
+      arrived?.();
       directory.noteActivity(profile.id);
-      meter.record(this.usageRecord(request, target, startupMs, result, failure));
+      meter.record(this.usageRecord(request, target, startupMs, slot?.waitedMs, result, failure));
     }
   }
 
-  private usageRecord(request: FastifyRequest, target: Target, startupMs: number, result: RelayResult | undefined, failure: GatewayError | undefined): UsageRecord {
+  private usageRecord(request: FastifyRequest, target: Target, startupMs: number, queueMs: number | undefined, result: RelayResult | undefined, failure: GatewayError | undefined): UsageRecord {
     const record: UsageRecord = {
       profileId: target.profile.id,
       profileName: target.profile.name,
@@ -448,6 +476,7 @@ class Gateway {
       startupMs,
       tokenSource: "none",
     };
+    if (queueMs !== undefined) record.queueMs = queueMs;
     const userId = this.users.get(request);
     if (userId !== undefined) record.userId = userId;
     const error = result?.error ?? failure?.message;

@@ -15,6 +15,8 @@ export class GatewayError extends Error {
     readonly code: string | null,
     readonly param: string | null = null,
     readonly type: OpenAiErrorType = status >= 500 ? "server_error" : "invalid_request_error",
+    /** Sent as Retry-After: when trying again may work (a busy server, memory held by running models). */
+    readonly retryAfterSec?: number,
   ) {
     super(message);
     this.name = "GatewayError";
@@ -38,7 +40,10 @@ export function modelNotFound(model: string): GatewayError {
 /** Turns anything thrown into what a /v1 client is told (a manager ApiError keeps its status, code and message). */
 export function toGatewayError(error: unknown): GatewayError {
   if (error instanceof GatewayError) return error;
-  if (error instanceof ApiError) return new GatewayError(error.status, error.message, error.code, error.field ?? null);
+  if (error instanceof ApiError) {
+    const retryAfter = error.details?.["retryAfterSec"];
+    return new GatewayError(error.status, error.message, error.code, error.field ?? null, undefined, typeof retryAfter === "number" ? retryAfter : undefined);
+  }
   const e = error as { statusCode?: unknown; code?: unknown; message?: unknown };
   const message = typeof e.message === "string" ? e.message : "Bad request.";
   if (e.code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") return new GatewayError(415, "Send JSON with content-type: application/json.", "unsupported_media_type");

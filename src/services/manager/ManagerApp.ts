@@ -34,6 +34,9 @@ import { ProfileService } from "../profiles/ProfileService";
 import { ServerRecords } from "../servers/ServerRecords";
 import { ServerSupervisor, type SupervisorSettings } from "../servers/ServerSupervisor";
 import { Store } from "../store/Store";
+import { RequestQueues } from "../gateway/RequestQueues";
+import { registerSettingsRoutes, SettingsService } from "../settings/SettingsService";
+import type { ServerInfo } from "../../shared/servers";
 import { DataDir, type LockInfo } from "./DataDir";
 import { diskFullWhileFlagged } from "./faults";
 
@@ -112,6 +115,14 @@ export class ManagerApp {
     await models.start();
     const profiles = new ProfileService({ store, catalog: { list: () => models.models() }, events, engines: ENGINES });
     const machine = await machineMemory();
+    const settings = new SettingsService({ store, events, logger });
+    const queues = new RequestQueues(() => {
+      const now = settings.get();
+      return { maxLength: now.queueMaxLength, timeoutMs: now.queueTimeoutSec * 1000 };
+    });
+    // Before the supervisor: it measures what servers hold through it (the servers are read lazily).
+    const metricsServers: { list: () => ServerInfo[] } = { list: () => [] };
+    const metrics = (this.metrics = new MetricsService({ servers: () => metricsServers.list(), requests: { stats: (profileId) => requestStats.stats(profileId) }, logger }));
     const supervisor = (this.supervisor = new ServerSupervisor({
       profiles,
       catalog: { list: () => models.models() },
@@ -121,14 +132,22 @@ export class ManagerApp {
       engines: ENGINES,
       logDir: path.join(this.dataDir.logDir, "servers"),
       usableMemory: () => machine,
+      memoryBudget: () => {
+        const budget = settings.get().memoryBudgetBytes;
+        return budget === null ? { bytes: machine.bytes, basis: "usable_memory" } : { bytes: budget, basis: "setting" };
+      },
+      measureMemory: (pids) => metrics.memoryOf(pids),
+      inUse: (profileId) => queues.busy(profileId),
+      defaultIdleTimeoutSec: () => settings.get().defaultIdleTimeoutSec,
       ...(this.options.engineExecutables ? { executables: this.options.engineExecutables } : {}),
       ...(this.options.supervisorSettings ? { settings: this.options.supervisorSettings } : {}),
     }));
+    metricsServers.list = () => supervisor.list();
     const adoption = await supervisor.init();
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {
       logger.info("servers of the last run", { adopted: adoption.adopted.map((s) => s.profileName), cleaned: adoption.cleaned.length });
     }
-    const meter = (this.meter = new UsageMeter({ logger, store }));
+    const meter = (this.meter = new UsageMeter({ logger, store, queueDepth: (profileId) => queues.depth(profileId) }));
     const requestStats: RequestStatsSource = {
       stats: (profileId) => {
         const usage = meter.snapshot(profileId);
@@ -138,6 +157,8 @@ export class ManagerApp {
           ...(usage.tokensPerSecondLastRequest !== undefined ? { tokensPerSecLast: usage.tokensPerSecondLastRequest } : {}),
           ...(usage.lastMinute.tokensPerSecond !== undefined ? { tokensPerSecMinute: usage.lastMinute.tokensPerSecond } : {}),
           ...(usage.ttftP50Ms !== undefined ? { ttftP50Ms: usage.ttftP50Ms } : {}),
+          ...(usage.queueWaitP50Ms !== undefined ? { queueWaitP50Ms: usage.queueWaitP50Ms } : {}),
+          ...(usage.queue !== undefined ? { queue: usage.queue } : {}),
         };
       },
     };
@@ -159,6 +180,7 @@ export class ManagerApp {
       logger,
       tlsDir: path.join(this.options.dataDir, "tls"),
       responses,
+      queues,
       onStatus: (data) => events.publish({ type: "shared.changed", data }),
     }));
     sharedChanged.notify = () => events.publish({ type: "shared.changed", data: shared.status() });
@@ -168,7 +190,6 @@ export class ManagerApp {
         accounts.audit("profile_change", { kind: "owner" }, { target: event.data.name, change: event.type.slice("profile.".length) });
       }
     });
-    const metrics = (this.metrics = new MetricsService({ servers: () => supervisor.list(), requests: requestStats, logger }));
     // The Hub token: the one the extension hands over (memory only), else HF_TOKEN or the token file.
     let apiHubToken: string | undefined;
     const hub = new HubClient({
@@ -222,7 +243,9 @@ export class ManagerApp {
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens, fit: (info, context, signal, token) => hubFit({ hub, engines: ENGINES, usable: machine, platform: process.platform }, info, context, { signal, token }) });
         registerMemoryRoutes(app, { catalog: { list: () => models.models() }, engines: ENGINES, usable: () => machine });
-        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES, responses });
+        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES, responses, queues });
+        registerSettingsRoutes(app, { settings });
+        app.get("/api/memory/budget", async () => supervisor.memoryBudget());
         registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
         app.get("/api/usage", async (): Promise<UsageList> => ({ servers: meter.snapshotAll() }));
         registerOwnerRoutes(app, {

@@ -26,7 +26,7 @@ export interface RequestStatsSource {
   stats(
     profileId: string,
   ):
-    | { requests: number; tokensPerSecLast?: number; tokensPerSecMinute?: number; ttftP50Ms?: number }
+    | { requests: number; tokensPerSecLast?: number; tokensPerSecMinute?: number; ttftP50Ms?: number; queueWaitP50Ms?: number; queue?: { active: number; waiting: number; slots: number } }
     | undefined;
 }
 
@@ -341,6 +341,10 @@ export class MetricsService {
       tokensPerSecLast: finiteOrNull(stats?.tokensPerSecLast),
       tokensPerSecMinute,
       ttftP50Ms: finiteOrNull(stats?.ttftP50Ms),
+      queueWaitP50Ms: finiteOrNull(stats?.queueWaitP50Ms),
+      queueDepth: stats?.queue?.waiting ?? 0,
+      activeRequests: stats?.queue?.active ?? 0,
+      slots: stats?.queue?.slots ?? null,
       history: {
         memoryBytes: [...history.memoryBytes],
         tokensPerSec: [...history.tokensPerSec],
@@ -353,6 +357,20 @@ export class MetricsService {
     for (const profileId of this.serverHistory.keys()) {
       if (!live.has(profileId)) this.serverHistory.delete(profileId);
     }
+  }
+
+  /** What each process holds now: phys_footprint on macOS (it counts Metal buffers), RSS elsewhere. */
+  async memoryOf(pids: number[]): Promise<Map<number, number>> {
+    const [readings, footprints] = await Promise.all([
+      this.readProcesses(pids),
+      this.platform === "darwin" ? this.readFootprints(pids, this.lifetime.signal) : new Map<number, number>(),
+    ]);
+    const held = new Map<number, number>();
+    for (const pid of pids) {
+      const bytes = footprints.get(pid) ?? readings.get(pid)?.rssBytes;
+      if (bytes !== undefined) held.set(pid, bytes);
+    }
+    return held;
   }
 
   /** CPU time and RSS of every pid in one pidusage call (Linux: /proc reads; macOS: one `ps`). */

@@ -92,9 +92,18 @@ export function formatPrometheus(snapshot: MetricsSnapshot): string {
   perServer(
     "mlx_server_ttft_seconds",
     "gauge",
-    "Median time to first token through the gateway, in seconds.",
+    "Median time to first token through the gateway, in seconds, from sending the request to the server (the prefill; the queue wait is mlx_server_queue_wait_seconds).",
     (s) => [{ value: s.ttftP50Ms === null ? null : s.ttftP50Ms / 1000 }],
   );
+  perServer(
+    "mlx_server_queue_wait_seconds",
+    "gauge",
+    "Median wait for a slot of the server in the gateway's queue, in seconds.",
+    (s) => [{ value: s.queueWaitP50Ms === null ? null : s.queueWaitP50Ms / 1000 }],
+  );
+  perServer("mlx_server_queue_depth", "gauge", "Requests waiting in the gateway's queue for a slot of the server.", (s) => [{ value: s.queueDepth }]);
+  perServer("mlx_server_requests_active", "gauge", "Requests the server is answering now (at most mlx_server_slots).", (s) => [{ value: s.activeRequests }]);
+  perServer("mlx_server_slots", "gauge", "Requests the server answers at once (its parallel slots); the gateway queues the rest.", (s) => [{ value: s.slots }]);
 
   const system = snapshot.system;
   families.push(

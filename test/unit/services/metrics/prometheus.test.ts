@@ -25,6 +25,10 @@ function server(overrides: Partial<ServerMetrics> = {}): ServerMetrics {
     tokensPerSecLast: 41.2,
     tokensPerSecMinute: 38,
     ttftP50Ms: 230,
+    queueWaitP50Ms: 12,
+    queueDepth: 2,
+    activeRequests: 1,
+    slots: 1,
     history: { memoryBytes: [], tokensPerSec: [], cpuPercent: [] },
     ...overrides,
   };
