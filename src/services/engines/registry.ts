@@ -54,6 +54,11 @@ export interface EngineDescription extends EngineInfo {
    * model's size at this rate (a 70B model takes minutes).
    */
   loadBytesPerSecond: number;
+  /**
+   * Requests it answers at once (its parallel slots): the gateway sends it no more and queues the
+   * rest in order. MLX engines batch up to their decode concurrency.
+   */
+  slots(options: ProfileOptions): number;
   /** How it keeps its attention cache, for the memory estimate (docs/memory.md). */
   memory: {
     family: CacheFamily;
@@ -64,6 +69,12 @@ export interface EngineDescription extends EngineInfo {
     defaultContext(options: ProfileOptions, maxContext: number | undefined): number;
     /** The cache's precision when the profile quantizes it (undefined: 16-bit). */
     kvPrecision?(options: ProfileOptions): KvPrecision | undefined;
+    /**
+     * Caches of the whole context the engine allocates (the built-in engine: one per parallel
+     * sequence). Absent: one — llama-server's -c is shared by its slots, and the MLX engines grow
+     * each batched request's cache as it goes, so the profile's context stands for all of them.
+     */
+    sequences?(options: ProfileOptions): number;
   };
   /** What a profile of this engine can do, from its options and what the model's files say. */
   capabilities(options: ProfileOptions, model: ModelFacts): ProfileCapabilities;
@@ -177,6 +188,8 @@ const mlxLm: EngineDescription = {
   readiness: warmUpProbe("/v1/completions"),
   loadFailure: pythonLoadFailure,
   loadBytesPerSecond: 200e6,
+  // Batched decoding (--decode-concurrency, 32 by default); a draft model turns batching off.
+  slots: (options) => (options.draftModel !== undefined ? 1 : (options.decodeConcurrency ?? 32)),
   memory: {
     family: "mlx",
     // Python, MLX and the server at rest, besides weights and cache; not measured here (no Apple silicon).
@@ -286,6 +299,8 @@ const mlxOpenAiServer: EngineDescription = {
   // connections are refused meanwhile, then /health answers 200.
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  // Its batch scheduler decodes up to --decode-concurrency (32) at once; --disable-batching or a draft model: one at a time.
+  slots: (options) => (options.disableBatching === true || options.draftModel !== undefined ? 1 : (options.decodeConcurrency ?? 32)),
   memory: {
     family: "mlx",
     // The API process and the model process; not measured here (no Apple silicon).
@@ -428,6 +443,8 @@ const llamaServer: EngineDescription = {
   // /health answers 503 "Loading model" until it is loaded.
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  // -np slots; llama-server's default (-1, auto) gives 4.
+  slots: (options) => options.parallel ?? 4,
   memory: {
     family: "llama.cpp",
     // llama.cpp's own buffers: the built-in engine's figure less Node's (llama-server is not on this machine).
@@ -513,18 +530,22 @@ const llama: EngineDescription = {
   id: "llama",
   label: "Built-in llama engine (node-llama-cpp)",
   formats: ["gguf"],
-  options: ["contextLength", "threads", "seed", "embedding", "env"],
+  options: ["contextLength", "threads", "parallel", "seed", "embedding", "env"],
   appleSiliconOnly: false,
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
+  // --parallel sequences (default 1), each generating at once.
+  slots: (options) => options.parallel ?? 1,
   memory: {
     family: "llama.cpp",
     overheadBytes: LLAMA_ENGINE_OVERHEAD,
     overheadMeasured: true,
     // The engine caps an unset context at 4096 (or the model's own, when smaller).
     defaultContext: (options, maxContext) => options.contextLength ?? Math.min(maxContext ?? 4096, 4096),
+    // --ctx-size is per sequence: node-llama-cpp gives each of the --parallel sequences its own.
+    sequences: (options) => options.parallel ?? 1,
   },
   health: httpOkProbe("/health"),
   // Started with --alias: that is the name it answers to.
@@ -541,6 +562,7 @@ const llama: EngineDescription = {
     const table: Flag[] = [
       ["contextLength", "--ctx-size"],
       ["threads", "--threads"],
+      ["parallel", "--parallel"],
       ["seed", "--seed"],
       ["embedding", "--embedding"],
     ];
