@@ -1,3 +1,5 @@
+import { formatMemory } from "../shared/memory";
+import type { ManagerSettingsPatch } from "../shared/settings";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -177,6 +179,29 @@ export function buildProgram(): Command {
     });
 
   program
+    .command("settings")
+    .description("show or change the manager's settings: memory budget, default idle stop, request queue")
+    .option("--memory-budget <size>", "memory the running models may hold together, e.g. 24GB, 800MB, or auto (all this machine can give models)")
+    .option("--idle-stop <minutes>", "stop servers of profiles without their own idle stop after this many idle minutes (0: never)")
+    .option("--queue-max <n>", "requests that may wait per server before the next is refused")
+    .option("--queue-timeout <seconds>", "how long a request may wait for its turn")
+    .option("--json", "print JSON")
+    .action(async (opts: { memoryBudget?: string; idleStop?: string; queueMax?: string; queueTimeout?: string; json?: boolean }) => {
+      const client = await connect(program);
+      const patch: ManagerSettingsPatch = {};
+      if (opts.memoryBudget !== undefined) patch.memoryBudgetBytes = parseSize(opts.memoryBudget);
+      if (opts.idleStop !== undefined) patch.defaultIdleTimeoutSec = Math.round(wholeNumber(opts.idleStop, "--idle-stop") * 60);
+      if (opts.queueMax !== undefined) patch.queueMaxLength = wholeNumber(opts.queueMax, "--queue-max");
+      if (opts.queueTimeout !== undefined) patch.queueTimeoutSec = wholeNumber(opts.queueTimeout, "--queue-timeout");
+      const settings = Object.keys(patch).length > 0 ? await client.updateSettings(patch) : await client.settings();
+      if (opts.json) { json(settings); return; }
+      const budget = await client.memoryBudget();
+      out(`memory budget: ${settings.memoryBudgetBytes === null ? `auto (${formatMemory(budget.budgetBytes)}, all this machine can give models)` : formatMemory(settings.memoryBudgetBytes)}; ${formatMemory(budget.heldBytes)} held now`);
+      out(`default idle stop: ${settings.defaultIdleTimeoutSec === 0 ? "never" : `${Math.round(settings.defaultIdleTimeoutSec / 60)} min`}`);
+      out(`request queue: ${settings.queueMaxLength} waiting per server at most, ${settings.queueTimeoutSec} s at most`);
+    });
+
+  program
     .command("shutdown")
     .description("stop the running manager")
     .action(async () => {
@@ -259,7 +284,7 @@ export function buildProgram(): Command {
     .action(async (name: string, opts: { json?: boolean }) => {
       const p = await (await connect(program)).profile(name);
       if (opts.json) { json(p); return; }
-      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p)}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  aliases: ${(p.aliases ?? []).join(", ") || "none"}\n  idle stop: ${p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  version: ${p.version}\n  id: ${p.id}`);
+      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p)}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  aliases: ${(p.aliases ?? []).join(", ") || "none"}\n  idle stop: ${p.idleTimeoutSec === null ? "the manager's default" : p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  pinned: ${p.pinned}\n  group: ${p.group ?? "none"}\n  version: ${p.version}\n  id: ${p.id}`);
     });
 
   profiles
@@ -271,11 +296,13 @@ export function buildProgram(): Command {
     .option("--port <port>", "port, or auto", "auto")
     .option("--set <key=value>", "engine option (repeatable), e.g. maxTokens=512, env.FOO=bar", collect, [])
     .option("--restart-on-crash", "restart the server after a crash")
-    .option("--idle-timeout <seconds>", "stop when idle this long")
+    .option("--idle-timeout <seconds>", "stop when idle this long (0: never; default: the manager's defaultIdleTimeoutSec)")
+    .option("--pinned", "keep it running: never stopped to make room, nor for idleness")
+    .option("--group <name>", "profiles of one group make room only for each other")
     .option("--alias <name>", "another model name clients may ask for, `*` as a wildcard (repeatable), e.g. 'claude-*'", collect, [])
     .option("--from <file>", "read the profile from a JSON file")
     .option("--json", "print JSON")
-    .action(async (opts: { name?: string; engine?: string; model?: string; port: string; set: string[]; restartOnCrash?: boolean; idleTimeout?: string; alias: string[]; from?: string; json?: boolean }) => {
+    .action(async (opts: { name?: string; engine?: string; model?: string; port: string; set: string[]; restartOnCrash?: boolean; idleTimeout?: string; pinned?: boolean; group?: string; alias: string[]; from?: string; json?: boolean }) => {
       let input: ProfileInput;
       if (opts.from) {
         input = JSON.parse(fs.readFileSync(opts.from, "utf8")) as ProfileInput;
@@ -290,6 +317,8 @@ export function buildProgram(): Command {
           options: options,
           ...(opts.restartOnCrash ? { restartOnCrash: true } : {}),
           ...(opts.idleTimeout ? { idleTimeoutSec: Number(opts.idleTimeout) } : {}),
+          ...(opts.pinned ? { pinned: true } : {}),
+          ...(opts.group ? { group: opts.group } : {}),
           ...(opts.alias.length > 0 ? { aliases: opts.alias } : {}),
         };
       }
@@ -308,11 +337,13 @@ export function buildProgram(): Command {
     .option("--set <key=value>", "set an engine option (repeatable)", collect, [])
     .option("--unset <key>", "remove an engine option (repeatable)", collect, [])
     .option("--restart-on-crash <bool>", "true or false")
-    .option("--idle-timeout <seconds>", "stop when idle this long (0: never)")
+    .option("--idle-timeout <seconds>", "stop when idle this long (0: never; default: the manager's default)")
+    .option("--pinned <bool>", "true: never stopped to make room, nor for idleness")
+    .option("--group <name>", "profiles of one group make room only for each other (none: no group)")
     .option("--alias <name>", "add a model name clients may ask for (repeatable)", collect, [])
     .option("--unalias <name>", "remove an alias (repeatable)", collect, [])
     .option("--json", "print JSON")
-    .action(async (name: string, opts: { name?: string; engine?: string; model?: string; port?: string; set: string[]; unset: string[]; restartOnCrash?: string; idleTimeout?: string; alias: string[]; unalias: string[]; json?: boolean }) => {
+    .action(async (name: string, opts: { name?: string; engine?: string; model?: string; port?: string; set: string[]; unset: string[]; restartOnCrash?: string; idleTimeout?: string; pinned?: string; group?: string; alias: string[]; unalias: string[]; json?: boolean }) => {
       const client = await connect(program);
       const current = await client.profile(name);
       const patch: ProfilePatch = { version: current.version };
@@ -321,7 +352,9 @@ export function buildProgram(): Command {
       if (opts.model) patch.model = parseModel(opts.model);
       if (opts.port) patch.port = opts.port === "auto" ? "auto" : Number(opts.port);
       if (opts.restartOnCrash) patch.restartOnCrash = opts.restartOnCrash === "true";
-      if (opts.idleTimeout) patch.idleTimeoutSec = Number(opts.idleTimeout);
+      if (opts.idleTimeout) patch.idleTimeoutSec = opts.idleTimeout === "default" ? null : Number(opts.idleTimeout);
+      if (opts.pinned) patch.pinned = opts.pinned === "true";
+      if (opts.group) patch.group = opts.group === "none" ? null : opts.group;
       if (opts.alias.length > 0 || opts.unalias.length > 0) {
         const removed = new Set(opts.unalias.map((a) => a.toLowerCase()));
         patch.aliases = [...(current.aliases ?? []), ...opts.alias].filter((a) => !removed.has(a.toLowerCase()));
@@ -407,3 +440,19 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) void main();
+
+/** "24GB", "800 MB", "1.5GiB", "auto" → bytes (null for auto). */
+export function parseSize(text: string): number | null {
+  const value = text.trim().toLowerCase();
+  if (value === "auto") return null;
+  const match = /^(\d+(?:\.\d+)?)\s*(b|kb|mb|gb|tb|kib|mib|gib|tib)?$/.exec(value);
+  if (!match) throw new InvalidArgumentError(`"${text}" is not a size: write it like 24GB, 800MB or 1.5GiB, or auto`);
+  const units: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, tb: 1e12, kib: 2 ** 10, mib: 2 ** 20, gib: 2 ** 30, tib: 2 ** 40 };
+  return Math.round(Number(match[1]) * (units[match[2] ?? "b"] ?? 1));
+}
+
+function wholeNumber(text: string, flag: string): number {
+  const n = Number(text);
+  if (!/^\d+(?:\.\d+)?$/.test(text.trim()) || !Number.isFinite(n)) throw new InvalidArgumentError(`${flag} takes a number, got "${text}"`);
+  return n;
+}

@@ -1,6 +1,9 @@
 import { InvalidArgumentError, type Command } from "commander";
 import { ManagerRequestError, type ManagerClient } from "../client/ManagerClient";
+import { formatMemory } from "../shared/memory";
 import type { ServerInfo } from "../shared/servers";
+import type { MemoryBudgetView } from "../shared/settings";
+import type { ServerUsageSnapshot } from "../shared/usage";
 import { table } from "./format";
 
 const out = (text: string): void => void process.stdout.write(text.endsWith("\n") ? text : `${text}\n`);
@@ -17,24 +20,39 @@ export function formatUptime(ms: number): string {
 
 const LIVE = new Set(["starting", "running", "unhealthy", "stopping"]);
 
-/** The `ps` table: NAME ENGINE STATE PORT PID UPTIME MODEL. */
-export function serverTable(servers: readonly ServerInfo[], now = Date.now()): string {
+/** The `ps` table: NAME ENGINE STATE PORT PID UPTIME MEMORY QUEUE WAIT TTFT MODEL (memory as the budget counts it; queue and times from the gateway). */
+export function serverTable(servers: readonly ServerInfo[], now = Date.now(), extra: { usage?: readonly ServerUsageSnapshot[]; budget?: MemoryBudgetView } = {}): string {
+  const usage = new Map((extra.usage ?? []).map((u) => [u.profileId, u]));
+  const held = new Map((extra.budget?.servers ?? []).map((h) => [h.profileId, h]));
+  const ms = (value: number | undefined): string => (value === undefined ? "" : `${Math.round(value)}ms`);
   return table(
-    ["NAME", "ENGINE", "STATE", "PORT", "PID", "UPTIME", "MODEL"],
+    ["NAME", "ENGINE", "STATE", "PORT", "PID", "UPTIME", "MEMORY", "QUEUE", "WAIT P50", "TTFT P50", "MODEL"],
     servers.map((s) => {
       const live = LIVE.has(s.state);
       const since = s.readyAt ?? s.startedAt;
+      const u = usage.get(s.profileId);
+      const h = held.get(s.profileId);
+      const state = s.state === "stopped" && s.stopReason === "evicted" && s.evictedFor !== undefined ? `stopped (made room for ${s.evictedFor})` : s.state + (s.adopted && live ? " (adopted)" : "");
       return [
         s.profileName,
         s.engine,
-        s.state + (s.adopted && live ? " (adopted)" : ""),
+        state,
         String(s.port),
         live && s.pid !== undefined ? String(s.pid) : "",
         live && since !== undefined ? formatUptime(now - since) : "",
+        live && h !== undefined ? `${formatMemory(h.bytes)}${h.source === "estimated" ? " est." : ""}${h.pinned ? " pinned" : ""}` : "",
+        live && u?.queue !== undefined ? `${u.queue.active}/${u.queue.slots}+${u.queue.waiting}` : "",
+        ms(u?.queueWaitP50Ms),
+        ms(u?.ttftP50Ms),
         s.model,
       ];
     }),
   );
+}
+
+/** "Memory budget: 3.1 GB of 24.0 GB held (setting)". */
+export function budgetLine(budget: MemoryBudgetView): string {
+  return `Memory budget: ${formatMemory(budget.heldBytes)} of ${formatMemory(budget.budgetBytes)} held (${budget.basis === "setting" ? "the mlx.memory.budgetGB setting" : "all the memory this machine can give models"}).`;
 }
 
 function parseLines(value: string): number {
@@ -112,7 +130,8 @@ export function addServerCommands(program: Command, connect: () => Promise<Manag
     .description("list model servers")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const { servers } = await (await connect()).servers();
+      const client = await connect();
+      const [{ servers }, usage, budget] = await Promise.all([client.servers(), client.usage(), client.memoryBudget()]);
       if (opts.json) {
         out(JSON.stringify(servers, null, 2));
         return;
@@ -121,7 +140,8 @@ export function addServerCommands(program: Command, connect: () => Promise<Manag
         out("No servers. Start one with `mlx-manager start PROFILE`.");
         return;
       }
-      out(serverTable(servers));
+      out(serverTable(servers, Date.now(), { usage: usage.servers, budget }));
+      out(budgetLine(budget));
       for (const s of servers)
         if (s.failure && (s.state === "failed" || s.state === "unhealthy"))
           err(`${s.profileName}: ${s.failure.message}`);

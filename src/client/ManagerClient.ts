@@ -1,3 +1,5 @@
+import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
+import type { UsageList } from "../shared/usage";
 import type { HubFit, MemoryEstimateRequest, MemoryFit } from "../shared/memory";
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
 import { z } from "zod";
@@ -258,6 +260,20 @@ export class ManagerClient {
   }
   audit(limit?: number): Promise<AuditList> {
     return this.request("GET", `/api/audit${limit === undefined ? "" : `?limit=${limit}`}`);
+  }
+  /** The gateway's rolling figures per server (queue, TTFT, tokens/s). */
+  usage(): Promise<UsageList> {
+    return this.request("GET", "/api/usage");
+  }
+  settings(): Promise<ManagerSettings> {
+    return this.request("GET", "/api/settings");
+  }
+  updateSettings(patch: ManagerSettingsPatch): Promise<ManagerSettings> {
+    return this.request("PATCH", "/api/settings", patch);
+  }
+  /** The memory budget and what each running server holds of it. */
+  memoryBudget(): Promise<MemoryBudgetView> {
+    return this.request("GET", "/api/memory/budget");
   }
   usageByUser(query: { from?: string; to?: string } = {}): Promise<UserUsageList> {
     const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => typeof e[1] === "string"));
