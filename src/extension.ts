@@ -97,6 +97,17 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   };
   let versionChecked = false;
   let connectedAfterMs: number | undefined;
+  /** Hands the manager the settings the user set in VS Code; a refused value is said once, in the log and a message. */
+  const pushManagerSettings = async (): Promise<void> => {
+    const patch = readSettings().manager;
+    if (Object.keys(patch).length === 0) return;
+    try {
+      await (await connection.client()).updateSettings(patch);
+    } catch (error) {
+      log.warn(`could not hand the manager its settings: ${String(error)}`);
+      void vscode.window.showWarningMessage(vscode.l10n.t("The manager refused a setting (mlx.memory, mlx.servers or mlx.gateway): {0}", error instanceof Error ? error.message : String(error)));
+    }
+  };
   context.subscriptions.push(
     // Disposed when VS Code quits (or the window closes): servers keep running unless asked.
     new vscode.Disposable(() => {
@@ -142,6 +153,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
       if (current.kind !== "connected") return;
       connectedAfterMs ??= performance.now() - started;
       void pushHfToken(ctx);
+      void pushManagerSettings();
       if (!versionChecked && current.status.version !== version) {
         versionChecked = true;
         void offerManagerRestart(current.status.version, version);
@@ -149,6 +161,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     }),
     vscode.workspace.onDidChangeConfiguration((event) => {
       if (event.affectsConfiguration("mlx.manager") || event.affectsConfiguration("mlx.huggingFace")) void connection.retry().catch(() => undefined);
+      else if (["mlx.memory.budgetGB", "mlx.servers.idleStopMinutes", "mlx.gateway"].some((key) => event.affectsConfiguration(key))) void pushManagerSettings();
     }),
   );
   void vscode.commands.executeCommand("setContext", "mlx.connection", "connecting");

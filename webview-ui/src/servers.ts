@@ -128,7 +128,7 @@ class ServerTile {
   private readonly state = h("span", { class: "state" });
   private readonly model = h("div", { class: "tile-model" });
   private readonly meta = h("div", { class: "tile-meta" });
-  private readonly values: Record<"memory" | "cpu" | "tpsLast" | "tpsMinute" | "ttft" | "requests", HTMLElement>;
+  private readonly values: Record<"memory" | "cpu" | "tpsLast" | "tpsMinute" | "ttft" | "queue" | "queueWait" | "requests", HTMLElement>;
   private readonly memorySpark = new Sparkline("Memory over the last minutes");
   private readonly tpsSpark = new Sparkline("Tokens per second over the last minutes");
   private readonly failure = h("div", { class: "failure", hidden: true });
@@ -141,7 +141,7 @@ class ServerTile {
 
   constructor(readonly profileId: string, private readonly view: ServersView) {
     const value = (): HTMLElement => h("span", { class: "value" }, "n/a");
-    this.values = { memory: value(), cpu: value(), tpsLast: value(), tpsMinute: value(), ttft: value(), requests: value() };
+    this.values = { memory: value(), cpu: value(), tpsLast: value(), tpsMinute: value(), ttft: value(), queue: value(), queueWait: value(), requests: value() };
     const figure = (label: string, el: HTMLElement): HTMLElement => h("div", { class: "figure" }, h("span", { class: "label" }, label), el);
     const button = (action: string, label: string, secondary = true): HTMLElement => {
       const el = h("vscode-button", { "data-action": action, secondary }, label);
@@ -170,6 +170,8 @@ class ServerTile {
         figure("Tokens/s last", this.values.tpsLast),
         figure("Tokens/s 1 min", this.values.tpsMinute),
         figure("TTFT p50", this.values.ttft),
+        figure("Queue", this.values.queue),
+        figure("Queue wait p50", this.values.queueWait),
         figure("Requests", this.values.requests),
       ),
       h("div", { class: "sparks" }, h("div", { class: "spark" }, h("span", { class: "label" }, "Memory"), this.memorySpark.element), h("div", { class: "spark" }, h("span", { class: "label" }, "Tokens/s"), this.tpsSpark.element)),
@@ -188,7 +190,8 @@ class ServerTile {
     setText(this.name, server.profileName);
     for (const [action, el] of Object.entries(this.buttons)) setAttr(el, "aria-label", `${action === "start" && server.state === "failed" ? "Retry" : capitalise(action)} ${server.profileName}`);
     const loading = server.state === "starting" && server.loading !== undefined && server.loading.modelBytes > 0 ? server.loading : undefined;
-    setText(this.state, loading ? `loading ${formatBytes(loading.modelBytes)} (up to ${formatDuration(loading.timeoutMs / 1000)})` : server.state);
+    const evicted = server.state === "stopped" && server.stopReason === "evicted" && server.evictedFor !== undefined ? `stopped to make room for ${server.evictedFor}` : undefined;
+    setText(this.state, loading ? `loading ${formatBytes(loading.modelBytes)} (up to ${formatDuration(loading.timeoutMs / 1000)})` : (evicted ?? server.state));
     setAttr(this.element, "data-state", server.state);
     setText(this.model, server.model);
     setText(this.meta, `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}`);
@@ -214,6 +217,8 @@ class ServerTile {
     setText(this.values.tpsLast, formatNumber(metrics.tokensPerSecLast, 1));
     setText(this.values.tpsMinute, formatNumber(metrics.tokensPerSecMinute, 1));
     setText(this.values.ttft, formatNumber(metrics.ttftP50Ms, 0, " ms"));
+    setText(this.values.queue, `${metrics.activeRequests}/${metrics.slots ?? "–"}${metrics.queueDepth > 0 ? ` · ${metrics.queueDepth} waiting` : ""}`);
+    setText(this.values.queueWait, formatNumber(metrics.queueWaitP50Ms, 0, " ms"));
     setText(this.values.requests, String(metrics.requests));
     this.memorySpark.update(metrics.history.memoryBytes);
     this.tpsSpark.update(metrics.history.tokensPerSec);

@@ -29,7 +29,8 @@ export class ServerItem extends vscode.TreeItem {
         parts.unshift(vscode.l10n.t("loading {0}", formatBytes(server.loading.modelBytes)));
         parts.push(vscode.l10n.t("up to {0}", formatDuration(server.loading.timeoutMs / 1000)));
       } else {
-        parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
+        if (server.state === "stopped" && server.stopReason === "evicted" && server.evictedFor !== undefined) parts.unshift(vscode.l10n.t("stopped to make room for {0}", server.evictedFor));
+        else parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
       }
     }
     this.description = parts.join(" · ");
