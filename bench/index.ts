@@ -10,6 +10,7 @@ import { benchGateway } from "./gateway";
 import { benchManager } from "./manager";
 import { benchMetrics } from "./metrics";
 import { benchScan } from "./scan";
+import { benchScheduler } from "./scheduler";
 import type { BenchRow } from "./types";
 
 const suites: [string, () => Promise<BenchRow[]>][] = [
@@ -19,6 +20,7 @@ const suites: [string, () => Promise<BenchRow[]>][] = [
   ["gateway", benchGateway],
   ["download", benchDownload],
   ["engine", benchEngine],
+  ["scheduler", benchScheduler],
   ["auth", benchAuth],
   ["extension", benchExtension],
   ["dashboard", benchDashboard],
