@@ -3,18 +3,30 @@ interface Waiter {
   cancel: (reason: Error) => void;
 }
 
-/** Runs one task at a time, in arrival order; a waiting task whose signal aborts leaves the queue. */
+/**
+ * Runs up to `slots` tasks at once; the rest wait in arrival order (FIFO) for a slot to free.
+ * A waiting task whose signal aborts leaves the queue.
+ */
 export class GenerationQueue {
   private readonly waiting: Waiter[] = [];
-  private busy = false;
+  private active = 0;
   private closedReason: Error | undefined;
 
-  /** Tasks waiting behind the running one. */
+  constructor(readonly slots = 1) {
+    if (!Number.isSafeInteger(slots) || slots < 1) throw new RangeError(`slots must be a positive integer, got ${slots}`);
+  }
+
+  /** Tasks waiting for a slot. */
   get waitingCount(): number {
     return this.waiting.length;
   }
 
-  /** Waits for the turn of this task, then runs it. Rejects with `signal.reason` if aborted while waiting. */
+  /** Tasks holding a slot now. */
+  get runningCount(): number {
+    return this.active;
+  }
+
+  /** Waits for a free slot, then runs the task in it. Rejects with `signal.reason` if aborted while waiting. */
   async run<T>(signal: AbortSignal, task: () => Promise<T>): Promise<T> {
     await this.acquire(signal);
     try {
@@ -24,7 +36,7 @@ export class GenerationQueue {
     }
   }
 
-  /** Refuses new tasks and rejects those waiting; the running one is the caller's to abort. */
+  /** Refuses new tasks and rejects those waiting; the running ones are the caller's to abort. */
   close(reason: Error): void {
     this.closedReason = reason;
     for (const waiter of this.waiting.splice(0)) waiter.cancel(reason);
@@ -34,8 +46,9 @@ export class GenerationQueue {
     if (this.closedReason !== undefined) return Promise.reject(this.closedReason);
     if (signal.aborted)
       return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error("aborted"));
-    if (!this.busy) {
-      this.busy = true;
+    // A free slot goes to a newcomer only when nobody waits, so arrival order holds.
+    if (this.active < this.slots && this.waiting.length === 0) {
+      this.active++;
       return Promise.resolve();
     }
     return new Promise<void>((resolve, reject) => {
@@ -59,9 +72,10 @@ export class GenerationQueue {
     });
   }
 
+  /** Hands the slot straight to the first waiter (it stays taken), or frees it. */
   private release(): void {
     const next = this.waiting.shift();
     if (next) next.start();
-    else this.busy = false;
+    else this.active--;
   }
 }

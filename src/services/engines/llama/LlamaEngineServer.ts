@@ -47,6 +47,8 @@ export interface LlamaEngineServerOptions {
   modelId: string;
   /** Used when a request gives no seed. */
   defaultSeed?: number;
+  /** Generations run at once (the generator's sequences); later ones wait in arrival order. Default 1. */
+  parallel?: number;
   log: EngineLog;
 }
 
@@ -79,11 +81,14 @@ interface RequestRecord {
   notes: string[];
 }
 
-/** The engine's OpenAI-compatible HTTP server: one generation at a time, first come first served. */
+/** The engine's OpenAI-compatible HTTP server: `parallel` generations at once, the rest first come first served. */
 export class LlamaEngineServer {
   private state: EngineState = { status: "loading" };
   private readonly server: http.Server;
-  private readonly queue = new GenerationQueue();
+  /** Generations: one slot per sequence of the generator's context. */
+  private readonly queue: GenerationQueue;
+  /** Embeddings: their context has a single sequence, so one request at a time (beside generations). */
+  private readonly embeddingQueue = new GenerationQueue(1);
   private readonly running = new Set<AbortController>();
   private readonly createdAt = Math.floor(Date.now() / 1000);
   private closing = false;
@@ -91,6 +96,7 @@ export class LlamaEngineServer {
   private schemas: Promise<Schemas> | undefined;
 
   constructor(private readonly options: LlamaEngineServerOptions) {
+    this.queue = new GenerationQueue(options.parallel ?? 1);
     this.server = http.createServer((req, res) => {
       void this.handle(req, res);
     });
@@ -119,6 +125,7 @@ export class LlamaEngineServer {
     this.closing = true;
     const reason = new ShuttingDown();
     this.queue.close(reason);
+    this.embeddingQueue.close(reason);
     for (const controller of this.running) controller.abort(reason);
     const closed = new Promise<void>((resolve) => {
       this.server.close(() => {
@@ -350,7 +357,7 @@ export class LlamaEngineServer {
     };
   }
 
-  /** `POST /v1/embeddings`: one vector per input, in the generation queue's turn. */
+  /** `POST /v1/embeddings`: one vector per input, one request at a time. */
   private async embeddings(
     res: http.ServerResponse,
     record: RequestRecord,
@@ -372,7 +379,7 @@ export class LlamaEngineServer {
     const inputs = typeof request.input === "string" ? [request.input] : request.input;
     const { abort, release } = this.requestAbort(res);
     try {
-      const { vectors, tokens } = await this.queue.run(abort.signal, () => embed(inputs, abort.signal));
+      const { vectors, tokens } = await this.embeddingQueue.run(abort.signal, () => embed(inputs, abort.signal));
       const size = vectors[0]?.length ?? 0;
       if (request.dimensions !== undefined && request.dimensions !== size) {
         sendJson(res, 400, openAiError(`This model's embeddings have ${size} dimensions; it cannot give ${request.dimensions}.`, { param: "dimensions", code: "invalid_value" }));

@@ -76,7 +76,10 @@ export interface GenerationResult {
 
 /** What the HTTP server needs from a loaded model. */
 export interface TextGenerator {
+  /** The context size of one sequence, which is what one generation can use. */
   readonly contextSize: number;
+  /** Generations that may run at once (the context's sequences); the caller keeps to it. */
+  readonly parallel: number;
   /** Generates from a fresh state, calling `onEvent` with each piece as it is decoded. */
   generate(
     input: GenerationInput,
@@ -86,7 +89,7 @@ export interface TextGenerator {
   ): Promise<GenerationResult>;
   /** The number of tokens the chat prompt renders to with the model's template (tools included). */
   countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number;
-  /** Embeddings of `inputs`, when the engine was started with --embedding; else undefined. */
+  /** Embeddings of `inputs`, when the engine was started with --embedding; else undefined. One call at a time. */
   embed: ((inputs: readonly string[], signal: AbortSignal) => Promise<{ vectors: number[][]; tokens: number }>) | undefined;
   dispose(): Promise<void>;
 }
@@ -94,8 +97,14 @@ export interface TextGenerator {
 export interface LlamaLoadOptions {
   modelPath: string;
   threads: number;
-  /** Exact context size; when absent, the model's training size capped at `defaultContextCap`. */
+  /**
+   * Exact context size of each sequence (node-llama-cpp's contextSize is per sequence: the
+   * context holds contextSize × sequences cells); when absent, the model's training size capped
+   * at `defaultContextCap`.
+   */
   contextSize?: number;
+  /** Sequences of the context: generations that run at once, decoded together in batches (default 1). */
+  sequences?: number;
   /** Also create an embedding context (for /v1/embeddings). */
   embedding?: boolean;
   gpu: false | "auto";
@@ -104,21 +113,31 @@ export interface LlamaLoadOptions {
 
 const defaultContextCap = 4096;
 
-/** One model and one context sequence of node-llama-cpp, used by one generation at a time. */
+/**
+ * One model and one node-llama-cpp context with `parallel` sequences: each generation takes a free
+ * sequence and gives it back, and node-llama-cpp decodes the busy ones together in one batch.
+ */
 export class LlamaTextGenerator implements TextGenerator {
+  /** The sequences no generation holds now. */
+  private readonly freeSequences: LlamaContextSequence[];
+
   private constructor(
     private readonly lib: NodeLlamaCpp,
     private readonly llama: Llama,
     private readonly model: LlamaModel,
     private readonly context: LlamaContext,
-    private readonly sequence: LlamaContextSequence,
+    sequences: readonly LlamaContextSequence[],
     /** The chat prompt format, resolved once from the model's template or name. */
     readonly chatWrapper: LlamaChatWrapper,
     private readonly embeddingContext: LlamaEmbeddingContext | undefined,
   ) {
+    this.freeSequences = [...sequences];
+    this.parallel = sequences.length;
     this.embed =
       embeddingContext === undefined ? undefined : (inputs, signal) => this.embedWith(embeddingContext, inputs, signal);
   }
+
+  readonly parallel: number;
 
   readonly embed: TextGenerator["embed"];
   private readonly grammars = new Map<string, LlamaGrammar>();
@@ -141,25 +160,28 @@ export class LlamaTextGenerator implements TextGenerator {
         modelPath: options.modelPath,
         ...(options.gpu === false ? { gpuLayers: 0 } : {}),
       });
+      const parallel = options.sequences ?? 1;
       const context = await model.createContext({
         contextSize: options.contextSize ?? { max: Math.min(defaultContextCap, model.trainContextSize) },
         threads: options.threads,
-        sequences: 1,
+        sequences: parallel,
       });
-      const sequence = context.getSequence();
-      const probe = new lib.LlamaChat({ contextSequence: sequence, chatWrapper: "auto" });
+      const first = context.getSequence();
+      const sequences = [first, ...Array.from({ length: parallel - 1 }, () => context.getSequence())];
+      const probe = new lib.LlamaChat({ contextSequence: first, chatWrapper: "auto" });
       const chatWrapper = probe.chatWrapper;
       probe.dispose();
       const embeddingContext = options.embedding
         ? await model.createEmbeddingContext({ contextSize: { max: Math.min(defaultContextCap, model.trainContextSize) }, threads: options.threads })
         : undefined;
-      return new LlamaTextGenerator(lib, llama, model, context, sequence, chatWrapper, embeddingContext);
+      return new LlamaTextGenerator(lib, llama, model, context, sequences, chatWrapper, embeddingContext);
     } catch (error) {
       await llama.dispose().catch(() => undefined);
       throw error;
     }
   }
 
+  /** Per sequence, as node-llama-cpp counts it. */
   get contextSize(): number {
     return this.context.contextSize;
   }
@@ -174,15 +196,34 @@ export class LlamaTextGenerator implements TextGenerator {
     onEvent: (event: GenerationEvent) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult> {
-    // No state leaks from one request to the next: every generation starts from an empty sequence.
-    await this.sequence.clearHistory();
+    const sequence = this.freeSequences.pop();
+    if (sequence === undefined)
+      throw new Error(`All ${this.parallel} sequences are generating: run at most ${this.parallel} generations at once.`);
+    try {
+      // No state leaks from one request to the next: every generation starts from an empty sequence.
+      await sequence.clearHistory();
+      return await this.generateOn(sequence, input, sampling, onEvent, signal);
+    } finally {
+      // Also after an abort or an error: the next generation clears what is left.
+      this.freeSequences.push(sequence);
+    }
+  }
+
+  /** One generation on a sequence it holds alone; usage is read from that sequence's own token meter. */
+  private async generateOn(
+    sequence: LlamaContextSequence,
+    input: GenerationInput,
+    sampling: Sampling,
+    onEvent: (event: GenerationEvent) => void,
+    signal: AbortSignal,
+  ): Promise<GenerationResult> {
     const started = performance.now();
-    const meterAtStart = this.sequence.tokenMeter.getState();
+    const meterAtStart = sequence.tokenMeter.getState();
     let promptTokens: number | undefined;
     let firstChunkAt: number | undefined;
     let lastChunkAt = started;
     const promptTokensSoFar = (): number =>
-      this.sequence.tokenMeter.getState().usedInputTokens - meterAtStart.usedInputTokens + 1;
+      sequence.tokenMeter.getState().usedInputTokens - meterAtStart.usedInputTokens + 1;
 
     const options: LlamaGenerateOptions = {
       signal,
@@ -218,7 +259,7 @@ export class LlamaTextGenerator implements TextGenerator {
     let result: LlamaGenerationResult;
     let toolCalls: GeneratedToolCall[] = [];
     if (input.kind === "completion") {
-      const completion = new this.lib.LlamaCompletion({ contextSequence: this.sequence });
+      const completion = new this.lib.LlamaCompletion({ contextSequence: sequence });
       try {
         result = await completion.generateCompletionWithMeta(input.prompt, options);
       } finally {
@@ -228,7 +269,7 @@ export class LlamaTextGenerator implements TextGenerator {
       const tools = input.tools;
       const grammar = input.format === undefined ? undefined : await this.grammarFor(input.format);
       const chatWrapper = tools?.force ? this.forcedCallWrapper() : this.chatWrapper;
-      const chat = new this.lib.LlamaChat({ contextSequence: this.sequence, chatWrapper });
+      const chat = new this.lib.LlamaChat({ contextSequence: sequence, chatWrapper });
       const calls: GeneratedToolCall[] = [];
       try {
         result = await chat.generateResponse(input.history, {
@@ -265,7 +306,7 @@ export class LlamaTextGenerator implements TextGenerator {
     // Every sampled token is decoded with logits once (the last prompt token stands for the last
     // generated one, which is never fed back), so the output count is the number generated.
     const completionTokens =
-      this.sequence.tokenMeter.getState().usedOutputTokens - meterAtStart.usedOutputTokens;
+      sequence.tokenMeter.getState().usedOutputTokens - meterAtStart.usedOutputTokens;
     const stopReason = result.metadata.stopReason;
     const generated: GenerationResult = {
       text: result.response,

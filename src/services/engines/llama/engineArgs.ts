@@ -8,7 +8,10 @@ export interface EngineArgs {
   host: string;
   port: number;
   threads: number;
+  /** Context size of each sequence in tokens (node-llama-cpp's contextSize is per sequence). */
   ctxSize?: number;
+  /** Sequences decoded together in one context: requests generated at once (1..MAX_PARALLEL). */
+  parallel: number;
   alias?: string;
   seed?: number;
   /** Also serve /v1/embeddings (an embedding context next to the chat one). */
@@ -16,8 +19,11 @@ export interface EngineArgs {
   llamaModuleDir?: string;
 }
 
+/** The most sequences one engine decodes together. */
+export const MAX_PARALLEL = 64;
+
 export const ENGINE_USAGE = `Usage: llama-engine --model PATH [--host 127.0.0.1] [--port 8080] [--threads N] [--ctx-size N]
-                    [--alias NAME] [--seed N] [--embedding] [--llama-module-dir DIR]
+                    [--parallel N] [--alias NAME] [--seed N] [--embedding] [--llama-module-dir DIR]
 
 An OpenAI-compatible server (GET /health, GET /v1/models, POST /v1/chat/completions with tools,
 POST /v1/completions, POST /v1/embeddings, POST /tokenize) for one GGUF model, on node-llama-cpp.
@@ -25,7 +31,10 @@ POST /v1/completions, POST /v1/embeddings, POST /tokenize) for one GGUF model, o
   --host HOST              address to bind (default 127.0.0.1)
   --port N                 port to listen on (default 8080; 0 picks a free one)
   --threads N              CPU threads (default 1 on <= 2 cores, else cores - 2)
-  --ctx-size N             context size in tokens (default min(4096, the model's training size))
+  --ctx-size N             context size in tokens of EACH sequence (default min(4096, the model's
+                           training size)); the KV cache holds ctx-size x parallel tokens
+  --parallel N             requests generated at once: N sequences of one context, decoded
+                           together in batches (1 to ${MAX_PARALLEL}, default 1); others wait in turn
   --alias NAME             model id in /v1/models and responses (default the file name)
   --seed N                 sampling seed when a request gives none (default random)
   --embedding              also serve POST /v1/embeddings
@@ -64,6 +73,7 @@ export function parseEngineArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
         port: { type: "string" },
         threads: { type: "string", short: "t" },
         "ctx-size": { type: "string", short: "c" },
+        parallel: { type: "string" },
         alias: { type: "string" },
         seed: { type: "string" },
         embedding: { type: "boolean" },
@@ -86,11 +96,13 @@ export function parseEngineArgs(argv: readonly string[], env: NodeJS.ProcessEnv)
     host: text("host") ?? "127.0.0.1",
     port: 8080,
     threads: defaultThreads(),
+    parallel: 1,
     embedding: values["embedding"] === true,
   };
   try {
     args.port = integerFlag("port", text("port"), 0, 65535) ?? args.port;
     args.threads = integerFlag("threads", text("threads"), 1, 1024) ?? args.threads;
+    args.parallel = integerFlag("parallel", text("parallel"), 1, MAX_PARALLEL) ?? args.parallel;
     const ctxSize = integerFlag("ctx-size", text("ctx-size"), 16, 1 << 24);
     if (ctxSize !== undefined) args.ctxSize = ctxSize;
     const seed = integerFlag("seed", text("seed"), 0, 2 ** 32 - 1);

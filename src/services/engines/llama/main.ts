@@ -49,6 +49,7 @@ async function run(args: EngineArgs): Promise<void> {
   const server = new LlamaEngineServer({
     modelId,
     log,
+    parallel: args.parallel,
     ...(args.seed !== undefined ? { defaultSeed: args.seed } : {}),
   });
   const address = await server
@@ -87,13 +88,14 @@ async function run(args: EngineArgs): Promise<void> {
         log.error(`[llama.cpp ${level}] ${message.trimEnd()}`);
       },
       ...(args.ctxSize !== undefined ? { contextSize: args.ctxSize } : {}),
+      sequences: args.parallel,
       embedding: args.embedding,
     });
     if (lifecycle.stopping) return;
     server.setState({ status: "ready", generator });
     const rssMb = Math.round(process.memoryUsage().rss / (1024 * 1024));
     log.info(
-      `ready in ${Math.round(performance.now() - processStarted)}ms: ctx=${generator.contextSize} threads=${args.threads} ` +
+      `ready in ${Math.round(performance.now() - processStarted)}ms: ctx=${generator.contextSize} parallel=${generator.parallel} threads=${args.threads} ` +
         `chat_format=${generator.chatWrapper.wrapperName} build=${generator.buildType} node-llama-cpp=${version} rss=${rssMb}MB`,
     );
   } catch (error) {

@@ -10,6 +10,7 @@ import path from "node:path";
 import OpenAI from "openai";
 import { defaultThreads, parseEngineArgs } from "../../../../src/services/engines/llama/engineArgs";
 import { GenerationQueue } from "../../../../src/services/engines/llama/GenerationQueue";
+import { ENGINES } from "../../../../src/services/engines/registry";
 import {
   ensureLlamaEngineBuilt,
   ensureLlamaModuleInstalled,
@@ -19,7 +20,7 @@ import {
   repoRoot,
   type EngineTimings,
 } from "../../../helpers/llamaEngine";
-import { postSse } from "../../../helpers/llamaSse";
+import { postSse, type SseResult } from "../../../helpers/llamaSse";
 import { tinyGgufBytes, writeTinyGguf } from "../../../helpers/tinyGguf";
 
 /** Karpathy's 260K-parameter TinyStories model, kept next to the repository on these machines. */
@@ -448,6 +449,168 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
     });
   });
 
+  describe("serving the tiny model with --parallel 2", () => {
+    let engine: LlamaEngineProcess;
+    let client: OpenAI;
+
+    /** A streaming chat whose content chunks are timed as they arrive; `hangUp()` ends it from the client side. */
+    const timedStream = (
+      content: string,
+      maxTokens: number,
+    ): { done: Promise<SseResult>; contentAt: number[]; started: Promise<void>; hangUp: () => void } => {
+      const contentAt: number[] = [];
+      const flags = { hangUp: false };
+      let firstContent: () => void = () => undefined;
+      const started = new Promise<void>((resolve) => (firstContent = resolve));
+      const done = postSse(
+        `${engine.url}/v1/chat/completions`,
+        { messages: [{ role: "user", content }], max_tokens: maxTokens, stream: true },
+        (data) => {
+          if (data !== "[DONE]" && (parseChunk(data).choices[0]?.delta.content ?? "") !== "") {
+            contentAt.push(performance.now());
+            firstContent();
+          }
+          return flags.hangUp ? "hang-up" : undefined;
+        },
+      );
+      return { done, contentAt, started, hangUp: () => (flags.hangUp = true) };
+    };
+
+    before(async function () {
+      this.timeout(120_000);
+      engine = await LlamaEngineProcess.start([
+        "--model", tinyModel, "--threads", "1", "--alias", "tiny", "--parallel", "2", "--ctx-size", "512", "--embedding",
+      ]);
+      await engine.waitUntilReady();
+      client = new OpenAI({ baseURL: `${engine.url}/v1`, apiKey: "x", maxRetries: 0 });
+    });
+
+    after(async () => {
+      await engine.stop();
+    });
+
+    it("logs parallel=2, and /tokenize reports the context of one sequence", async () => {
+      assert.match(engine.stdout, /ready in \d+ms: ctx=512 parallel=2 threads=1 /);
+      const answer = await httpRequest(`${engine.url}/tokenize`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ messages: [{ role: "user", content: "Hi" }] }),
+      });
+      assert.equal(answer.status, 200, answer.body);
+      assert.equal((JSON.parse(answer.body) as { context_size: number }).context_size, 512);
+    });
+
+    it("generates two streaming chats together, while a third waits for a free sequence and then completes", async () => {
+      const a = timedStream("A story", 160);
+      await a.started;
+      const b = timedStream("B story", 160);
+      await b.started;
+      const c = client.chat.completions
+        .create({ model: "tiny", messages: [{ role: "user", content: "C" }], max_tokens: 5 })
+        .then((answer) => ({ answer, endedAt: performance.now() }));
+      const [ra, rb, rc] = await Promise.all([a.done, b.done, c]);
+      for (const r of [ra, rb]) {
+        assert.equal(r.status, 200);
+        assert.equal(r.events.at(-1), "[DONE]");
+      }
+      const [aFirst, aLast, bFirst, bLast] = [a.contentAt[0], a.contentAt.at(-1), b.contentAt[0], b.contentAt.at(-1)];
+      assert.ok(aFirst !== undefined && aLast !== undefined && bFirst !== undefined && bLast !== undefined);
+      // Together, not one after the other: each had streamed tokens before the other's last one,
+      // and A kept streaming while B did.
+      assert.ok(bFirst < aLast && aFirst < bLast, `A ${aFirst.toFixed(0)}–${aLast.toFixed(0)} ms, B ${bFirst.toFixed(0)}–${bLast.toFixed(0)} ms`);
+      const aWhileB = a.contentAt.filter((t) => t > bFirst && t < bLast).length;
+      assert.ok(aWhileB >= 10, `A streamed ${aWhileB} chunks while B streamed`);
+      // The third got no sequence until one of them was done.
+      assert.equal(rc.answer.choices[0]?.finish_reason, "length");
+      assert.ok(rc.endedAt > Math.min(ra.endedAt, rb.endedAt), "the third request ended before a sequence was free");
+      await engine.waitForLog(/POST \/v1\/chat\/completions 200 queued=\d+ms prompt_tokens=\d+ completion_tokens=5 /);
+    });
+
+    it("counts each request's own usage when they run together", async () => {
+      const requests = [
+        { messages: [{ role: "user" as const, content: "Tell me about a dog." }], max_tokens: 6, seed: 1 },
+        {
+          messages: [
+            { role: "system" as const, content: "You tell long stories about the sun and the sky." },
+            { role: "user" as const, content: "A story, please." },
+          ],
+          max_tokens: 17,
+          seed: 2,
+        },
+      ];
+      const promptTokens = await Promise.all(
+        requests.map(async ({ messages }) => {
+          const answer = await httpRequest(`${engine.url}/tokenize`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ messages }),
+          });
+          return (JSON.parse(answer.body) as { prompt_tokens: number }).prompt_tokens;
+        }),
+      );
+      assert.notEqual(promptTokens[0], promptTokens[1]);
+      for (let round = 0; round < 2; round++) {
+        const answers = await Promise.all(requests.map((request) => client.chat.completions.create({ model: "tiny", ...request })));
+        answers.forEach((answer, i) => {
+          assert.deepEqual(
+            [answer.usage?.prompt_tokens, answer.usage?.completion_tokens, answer.choices[0]?.finish_reason],
+            [promptTokens[i], requests[i]?.max_tokens, "length"],
+            `request ${i}, round ${round}`,
+          );
+        });
+      }
+    });
+
+    it("answers concurrent embeddings (one at a time, on their own context) while a chat streams", async () => {
+      const chat = timedStream("Keep going", 100_000);
+      await chat.started;
+      const inputs = ["the dog", "a cat in the park", "the dog"];
+      const answers = await Promise.all(inputs.map((input) => client.embeddings.create({ model: "tiny", input })));
+      const vectors = answers.map((answer) => answer.data[0]?.embedding ?? []);
+      assert.ok(vectors.every((vector) => vector.length > 0));
+      assert.deepEqual(vectors[2], vectors[0], "the same input gives the same vector");
+      assert.notDeepEqual(vectors[1], vectors[0]);
+      const streamedMeanwhile = chat.contentAt.length;
+      chat.hangUp();
+      assert.ok((await chat.done).hungUp && streamedMeanwhile > 0);
+    });
+
+    it("frees the sequence of a client that hangs up mid-stream", async () => {
+      // B never ends on its own (100 000 tokens); A hangs up after 5 events. Were A's sequence
+      // still held, the next request would wait for B for ever.
+      const b = timedStream("Long", 100_000);
+      await b.started;
+      const a = postSse(
+        `${engine.url}/v1/chat/completions`,
+        { messages: [{ role: "user", content: "Short-lived" }], max_tokens: 100_000, stream: true },
+        (_data, count) => (count >= 5 ? "hang-up" : undefined),
+      );
+      const within5s = async <T,>(promise: Promise<T>): Promise<T | undefined> => {
+        let timer: NodeJS.Timeout | undefined;
+        try {
+          return await Promise.race([promise, new Promise<undefined>((resolve) => (timer = setTimeout(resolve, 5000, undefined)))]);
+        } finally {
+          clearTimeout(timer);
+        }
+      };
+      assert.ok((await within5s(a))?.hungUp, "A got no second sequence to stream from");
+      const started = performance.now();
+      const next = await within5s(
+        client.chat.completions.create({ model: "tiny", messages: [{ role: "user", content: "Next" }], max_tokens: 5 }),
+      );
+      const waited = performance.now() - started;
+      assert.ok(next !== undefined, "the next request got no sequence within 5 s: the hung-up request still holds one");
+      assert.equal(next.choices[0]?.finish_reason, "length");
+      assert.equal(next.usage?.completion_tokens, 5);
+      const bChunks = b.contentAt.length;
+      b.hangUp();
+      const rb = await b.done;
+      assert.ok(rb.hungUp && bChunks > 0, "B was still streaming throughout");
+      assert.ok(waited < 3000, `the next request waited ${waited.toFixed(0)} ms`);
+      await engine.waitForLog(/aborted: client disconnected after \d+ chunks/);
+    });
+  });
+
   describe("starting and stopping", () => {
     it("exits non-zero with a clear message when the model file is missing", async () => {
       const missing = path.join(workDir, "no-such-model.gguf");
@@ -494,6 +657,19 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
       const engine = await LlamaEngineProcess.start(["--model", tinyModel, "--threads", "many"]);
       assert.equal((await engine.exited).code, 2);
       assert.match(engine.stderr, /--threads must be an integer/);
+    });
+
+    it("exits with a clear message for a --parallel outside 1..64 or not a number", async () => {
+      const engines = await Promise.all(
+        ["0", "65", "x"].map((value) => LlamaEngineProcess.start(["--model", tinyModel, "--parallel", value])),
+      );
+      for (const [i, value] of ["0", "65", "x"].entries()) {
+        const engine = engines[i];
+        assert.ok(engine);
+        assert.equal((await engine.exited).code, 2, engine.stderr);
+        assert.match(engine.stderr, new RegExp(`--parallel must be an integer from 1 to 64, got "${value}"`));
+        assert.match(engine.stderr, /--parallel N +requests generated at once/);
+      }
     });
 
     it(`writes readable English on ${existsSync(storiesModel) ? "stories260K.gguf" : "the tiny model (stories260K.gguf is absent)"}, chatting without a template, and exits 0 within a second of SIGTERM mid-stream`, async function () {
@@ -578,6 +754,30 @@ describe("llama engine parts", () => {
       assert.deepEqual(events, ["start a", "end a", "start b", "end b", "start c", "end c"]);
     });
 
+    it("runs up to its slots at once; the rest start in arrival order as slots free", async () => {
+      const queue = new GenerationQueue(2);
+      const events: string[] = [];
+      let active = 0;
+      let most = 0;
+      const task = (name: string, ms: number) => async (): Promise<string> => {
+        most = Math.max(most, ++active);
+        events.push(`start ${name}`);
+        await new Promise((resolve) => setTimeout(resolve, ms));
+        events.push(`end ${name}`);
+        active--;
+        return name;
+      };
+      const signal = new AbortController().signal;
+      const runs = [queue.run(signal, task("a", 40)), queue.run(signal, task("b", 10)), queue.run(signal, task("c", 5)), queue.run(signal, task("d", 5))];
+      assert.deepEqual([queue.runningCount, queue.waitingCount], [2, 2]);
+      assert.deepEqual(await Promise.all(runs), ["a", "b", "c", "d"]);
+      assert.equal(most, 2);
+      // c takes b's slot, d takes c's, while a still runs.
+      assert.deepEqual(events, ["start a", "start b", "end b", "start c", "end c", "start d", "end d", "end a"]);
+      assert.deepEqual([queue.runningCount, queue.waitingCount], [0, 0]);
+      assert.throws(() => new GenerationQueue(0), RangeError);
+    });
+
     it("drops a waiting task whose signal aborts, and rejects waiting tasks on close", async () => {
       const queue = new GenerationQueue();
       let finishFirst: () => void = () => undefined;
@@ -639,6 +839,8 @@ describe("llama engine parts", () => {
           "3",
           "--ctx-size",
           "2048",
+          "--parallel",
+          "4",
           "--alias",
           "tiny",
           "--seed",
@@ -654,6 +856,7 @@ describe("llama engine parts", () => {
         port: 9000,
         threads: 3,
         ctxSize: 2048,
+        parallel: 4,
         alias: "tiny",
         seed: 7,
         embedding: true,
@@ -665,11 +868,29 @@ describe("llama engine parts", () => {
       assert.equal(flagWins.kind === "run" ? flagWins.args.llamaModuleDir : undefined, "/x");
     });
 
+    it("parses the command line the manager builds for a profile with parallel and a context", () => {
+      const built = ENGINES.llama.buildCommand(
+        { modelPath: "/m.gguf", port: 9001, alias: "p", options: { parallel: 3, contextLength: 1024, threads: 2 }, nodePath: "node", llamaScript: "/x/llama-engine.js" },
+        "",
+      );
+      const parsed = parseEngineArgs(built.args.slice(1), {});
+      assert.equal(parsed.kind, "run");
+      assert.deepEqual([parsed.args.parallel, parsed.args.ctxSize, parsed.args.threads, parsed.args.port], [3, 1024, 2, 9001]);
+    });
+
     it("refuses a missing model, unknown flags and bad numbers", () => {
       assert.deepEqual(parseEngineArgs([], {}), { kind: "error", message: "--model PATH is required" });
       assert.equal(parseEngineArgs(["--model", "m", "--gpu-layers", "9"], {}).kind, "error");
       assert.equal(parseEngineArgs(["--model", "m", "--port", "70000"], {}).kind, "error");
       assert.equal(parseEngineArgs(["--model", "m", "--ctx-size", "1.5"], {}).kind, "error");
+      const parallel = (value: string): ReturnType<typeof parseEngineArgs> => parseEngineArgs(["--model", "m", "--parallel", value], {});
+      assert.deepEqual(
+        ["0", "65", "x", "2.5"].map((value) => parallel(value)),
+        ["0", "65", "x", "2.5"].map((value) => ({ kind: "error", message: `--parallel must be an integer from 1 to 64, got "${value}"` })),
+      );
+      assert.deepEqual([parallel("1"), parallel("64")].map((p) => (p.kind === "run" ? p.args.parallel : p.kind)), [1, 64]);
+      const defaults = parseEngineArgs(["--model", "m"], {});
+      assert.equal(defaults.kind === "run" ? defaults.args.parallel : undefined, 1, "one sequence unless asked");
       assert.equal(parseEngineArgs(["--help"], {}).kind, "help");
     });
   });
