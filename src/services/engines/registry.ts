@@ -535,6 +535,11 @@ const llama: EngineDescription = {
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
   readiness: httpOkProbe("/health"),
+  // Its --parallel stops at 64 sequences (profiles allow llama-server's 256 slots).
+  optionProblem: (options) =>
+    options.parallel !== undefined && options.parallel > 64
+      ? { field: "options.parallel", message: `The built-in engine runs at most 64 parallel sequences, not ${options.parallel}: each holds a cache of the whole context. Use 64 or fewer.` }
+      : undefined,
   loadBytesPerSecond: 200e6,
   // --parallel sequences (default 1), each generating at once.
   slots: (options) => options.parallel ?? 1,

@@ -67,6 +67,16 @@ describe("engine facts", () => {
       assert.equal(problem("mlx-lm", { numDraftTokens: 4, draftModel: "/d" }), undefined);
       assert.equal(problem("llama-server", { chatTemplate: "chatml", chatTemplateFile: "/t.jinja" }), "options.chatTemplateFile");
       assert.equal(problem("llama-server", { jinja: false, chatTemplateArgs: { enable_thinking: false } }), "options.chatTemplateArgs");
+      assert.equal(problem("llama", { parallel: 65 }), "options.parallel");
+      assert.equal(problem("llama", { parallel: 64 }), undefined);
+      assert.equal(problem("llama-server", { parallel: 256 }), undefined);
+    });
+
+    it("tell the gateway's queue how many requests each engine answers at once", () => {
+      assert.deepEqual([ENGINES.llama.slots({}), ENGINES.llama.slots({ parallel: 4 })], [1, 4]);
+      assert.deepEqual([ENGINES["llama-server"].slots({}), ENGINES["llama-server"].slots({ parallel: 2 })], [4, 2]);
+      assert.deepEqual([ENGINES["mlx-lm"].slots({}), ENGINES["mlx-lm"].slots({ decodeConcurrency: 8 }), ENGINES["mlx-lm"].slots({ draftModel: "/d" })], [32, 8, 1]);
+      assert.deepEqual([ENGINES["mlx-openai-server"].slots({}), ENGINES["mlx-openai-server"].slots({ disableBatching: true })], [32, 1]);
     });
 
     it("give llama-server the profile's maxTokens as each request's default, not as --n-predict (which caps every request)", () => {

@@ -30,6 +30,16 @@ describe("memory estimate: the formula on real architectures", () => {
     assert.match(shape.notes[0] ?? "", /GQA: 8 KV heads of 32, 128 wide/);
   });
 
+  it("parallel sequences of the built-in engine: a cache of the whole context each, said in the summary", () => {
+    const shape = config("llama-3.1-8b-instruct");
+    const one = memoryNeed({ weightsBytes: 1e9, shape, context: 4096, family: "llama.cpp", overheadBytes: 0 });
+    const four = memoryNeed({ weightsBytes: 1e9, shape, context: 4096, family: "llama.cpp", overheadBytes: 0, sequences: 4 });
+    assert.equal(four.kvBytes, 4 * one.kvBytes);
+    assert.equal(four.totalBytes, 1e9 + 4 * one.kvBytes);
+    assert.match(describeNeed(four), /cache at 4,096 tokens × 4 sequences/);
+    assert.doesNotMatch(describeNeed(one), /sequences/);
+  });
+
   it("Qwen3 8B (head_dim given, sliding_window null and off): 147,456 bytes a token", () => {
     const shape = config("qwen3-8b");
     assert.deepEqual(shape.groups, [{ kind: "full", layers: 36, elementsPerToken: 2048 }]);
