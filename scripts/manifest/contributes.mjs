@@ -17,6 +17,7 @@ const commandList = [
   ["mlx.createProfile", "Create Profile…", "add"],
   ["mlx.editProfile", "Edit Profile (JSON)", "edit"],
   ["mlx.duplicateProfile", "Duplicate Profile", "copy"],
+  ["mlx.togglePinProfile", "Pin or Unpin Profile", "pin"],
   ["mlx.deleteProfile", "Delete Profile…", "trash"],
   ["mlx.exportProfiles", "Export Profiles…", "export"],
   ["mlx.startServer", "Start Server", "debug-start"],
@@ -110,6 +111,7 @@ const menus = {
     item("mlx.useInCodex", "mlx.profiles", "/^profile\\./", "2_copy@3"),
     item("mlx.editProfile", "mlx.profiles", "/^profile\\./", "3_edit@1"),
     item("mlx.duplicateProfile", "mlx.profiles", "/^profile\\./", "3_edit@2"),
+    item("mlx.togglePinProfile", "mlx.profiles", "/^profile\\./", "3_edit@3"),
     item("mlx.exportProfiles", "mlx.profiles", "/^profile\\./", "3_edit@3"),
     item("mlx.deleteProfile", "mlx.profiles", "/^profile\\./", "9_delete@1"),
 

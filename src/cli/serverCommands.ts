@@ -131,7 +131,8 @@ export function addServerCommands(program: Command, connect: () => Promise<Manag
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
       const client = await connect();
-      const [{ servers }, usage, budget] = await Promise.all([client.servers(), client.usage(), client.memoryBudget()]);
+      // A team server shows a teammate its servers only: no usage or budget (the owner's).
+      const [{ servers }, usage, budget] = await Promise.all([client.servers(), client.usage().catch(() => undefined), client.memoryBudget().catch(() => undefined)]);
       if (opts.json) {
         out(JSON.stringify(servers, null, 2));
         return;
@@ -140,8 +141,8 @@ export function addServerCommands(program: Command, connect: () => Promise<Manag
         out("No servers. Start one with `mlx-manager start PROFILE`.");
         return;
       }
-      out(serverTable(servers, Date.now(), { usage: usage.servers, budget }));
-      out(budgetLine(budget));
+      out(serverTable(servers, Date.now(), { ...(usage === undefined ? {} : { usage: usage.servers }), ...(budget === undefined ? {} : { budget }) }));
+      if (budget !== undefined) out(budgetLine(budget));
       for (const s of servers)
         if (s.failure && (s.state === "failed" || s.state === "unhealthy"))
           err(`${s.profileName}: ${s.failure.message}`);

@@ -16,6 +16,7 @@ import { createProfile } from "./createProfile";
 import { deleteModel } from "./deleteModel";
 import { deleteProfile } from "./deleteProfile";
 import { duplicateProfile } from "./duplicateProfile";
+import { togglePinProfile } from "./togglePinProfile";
 import { editProfile } from "./editProfile";
 import { installEngine } from "./installEngine";
 import { exportProfiles } from "./exportProfiles";
@@ -46,6 +47,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   createProfile,
   editProfile,
   duplicateProfile,
+  togglePinProfile,
   deleteProfile,
   exportProfiles,
   startServer,

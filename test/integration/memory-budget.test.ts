@@ -91,7 +91,8 @@ describe("memory budget and request queues through the real manager", function (
 
     // alpha streams (its reader paused: the request stays in flight), beta is pinned: gamma cannot start.
     const controller = new AbortController();
-    const stream = await openai.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "Tell me a long story" }], max_tokens: 200, stream: true }, { signal: controller.signal });
+    // 5,000 tokens take the tiny model seconds to write (it never stops early) and fill more than the sockets hold.
+    const stream = await openai.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "Tell me a long story" }], max_tokens: 5000, stream: true }, { signal: controller.signal });
     const reader = stream[Symbol.asyncIterator]();
     await reader.next();
     const refused = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${openai.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "gamma", messages: [{ role: "user", content: "Hi" }] }) });

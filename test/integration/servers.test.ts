@@ -437,8 +437,10 @@ describe("servers through the manager (real processes)", function () {
       /Started "tiny" \(llama\) on http:\/\/127\.0\.0\.1:\d+, pid \d+, ready in \d+\.\d s\./,
     );
     const ps = await runCli(["ps"], env);
-    assert.match(ps.stdout, /^NAME\s+ENGINE\s+STATE\s+PORT\s+PID\s+UPTIME\s+MODEL$/m);
-    assert.match(ps.stdout, /^tiny\s+llama\s+running\s+\d+\s+\d+\s+\d+s\s+test\/tiny-gguf$/m);
+    assert.match(ps.stdout, /^NAME\s+ENGINE\s+STATE\s+PORT\s+PID\s+UPTIME\s+MEMORY\s+QUEUE\s+WAIT P50\s+TTFT P50\s+MODEL$/m);
+    // Started, not yet asked anything: its memory (measured or estimated), no queue or medians yet.
+    assert.match(ps.stdout, /^tiny\s+llama\s+running\s+\d+\s+\d+\s+\d+s\s+\d+ MB( est\.)?\s+test\/tiny-gguf$/m);
+    assert.match(ps.stdout, /^Memory budget: \d+ MB of [\d.]+ GB held \(all the memory this machine can give models\)\.$/m);
     const psJson = JSON.parse((await runCli(["ps", "--json"], env)).stdout) as ServerInfo[];
     for (const s of psJson) if (s.pid !== undefined) spawned.add(s.pid);
     const logs = await runCli(["logs", "tiny", "-n", "2"], env);

@@ -14,7 +14,7 @@ export function withoutSchema(json: unknown): unknown {
 
 /** The fields of a profile a user edits (no id, version or timestamps), after the schema the editor checks them with. */
 function editable(profile: Profile, schema: string | undefined): Record<string, unknown> {
-  return { ...(schema === undefined ? {} : { $schema: schema }), name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec };
+  return { ...(schema === undefined ? {} : { $schema: schema }), name: profile.name, aliases: profile.aliases ?? [], engine: profile.engine, model: profile.model, port: profile.port, options: profile.options, restartOnCrash: profile.restartOnCrash, idleTimeoutSec: profile.idleTimeoutSec, pinned: profile.pinned, group: profile.group };
 }
 
 /**

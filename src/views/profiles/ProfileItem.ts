@@ -23,7 +23,8 @@ export class ProfileItem extends vscode.TreeItem {
     this.runState =
       state === "running" || state === "unhealthy" ? "running" : state === "starting" || state === "stopping" ? "starting" : state === "failed" ? "failed" : "stopped";
     const port = server && this.runState !== "stopped" ? String(server.port) : profile.port === "auto" ? vscode.l10n.t("auto port") : String(profile.port);
-    this.description = `${profile.engine} · ${describeModelRef(profile)} · ${port}`;
+    const keeps = [profile.pinned ? vscode.l10n.t("pinned") : undefined, profile.group === null ? undefined : vscode.l10n.t("group {0}", profile.group)].filter((part): part is string => part !== undefined);
+    this.description = [`${profile.engine} · ${describeModelRef(profile)} · ${port}`, ...keeps].join(" · ");
     this.contextValue = `profile.${this.runState}`;
     this.iconPath = new vscode.ThemeIcon(
       this.runState === "running" ? "vm-running" : this.runState === "starting" ? "loading~spin" : this.runState === "failed" ? "error" : "vm-outline",
@@ -36,7 +37,8 @@ export class ProfileItem extends vscode.TreeItem {
         `${vscode.l10n.t("Engine")}: ${profile.engine}  `,
         `${vscode.l10n.t("Model")}: ${describeModelRef(profile)}  `,
         `${vscode.l10n.t("Port")}: ${port}  `,
-        `${vscode.l10n.t("State")}: ${state ?? "stopped"}`,
+        `${vscode.l10n.t("State")}: ${state ?? "stopped"}  `,
+        profile.pinned ? vscode.l10n.t("Pinned: never stopped to make room for another model, nor when idle.") : vscode.l10n.t("Stopped to make room for another model when it is idle and memory is short."),
       ].join("\n"),
     );
   }

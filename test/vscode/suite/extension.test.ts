@@ -138,7 +138,7 @@ describe("MLX Model Manager in a real VS Code", function () {
     assert.equal(editor.document.lineAt(diagnostic.range.start.line).text.trim(), '"port": "auto",');
 
     // A valid edit saves through the manager.
-    const good = editor.document.getText().replace(/"port": "auto"/, '"port": "auto"').replace(/"idleTimeoutSec": \d+/, '"idleTimeoutSec": 600');
+    const good = editor.document.getText().replace(/"port": "auto"/, '"port": "auto"').replace(/"idleTimeoutSec": (?:\d+|null)/, '"idleTimeoutSec": 600');
     await vscode.workspace.fs.writeFile(uri, new TextEncoder().encode(good));
     await waitFor(() => api.state.profiles.find((p) => p.name === PROFILE)?.idleTimeoutSec === 600, "the edit to reach the manager");
     assert.equal(vscode.languages.getDiagnostics(uri).length, 0);
@@ -164,6 +164,11 @@ describe("MLX Model Manager in a real VS Code", function () {
     const [copy] = await vscode.commands.executeCommand<Profile[]>("mlx.duplicateProfile", PROFILE);
     assert.ok(copy);
     await waitFor(() => api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy in Profiles");
+    const [pinned] = await vscode.commands.executeCommand<Profile[]>("mlx.togglePinProfile", copy.name);
+    assert.equal(pinned?.pinned, true);
+    await waitFor(() => api.profiles.getChildren().some((p) => p.profile.id === copy.id && String(p.description).includes("pinned")), "the copy shown as pinned");
+    const [unpinned] = await vscode.commands.executeCommand<Profile[]>("mlx.togglePinProfile", copy.name);
+    assert.equal(unpinned?.pinned, false);
     const target = vscode.Uri.file(path.join(fx.root, "export.json"));
     await vscode.commands.executeCommand("mlx.exportProfiles", copy.name, target);
     const exported = JSON.parse(fs.readFileSync(target.fsPath, "utf8")) as { kind: string; profiles: { name: string }[] };

@@ -69,7 +69,18 @@ describe("ProfileService", () => {
     assert.equal(p.port, "auto");
     assert.deepEqual(p.options, {});
     assert.equal(p.restartOnCrash, false);
-    assert.equal(p.idleTimeoutSec, 0);
+    assert.equal(p.idleTimeoutSec, null, "the manager's default idle stop");
+    assert.equal(p.pinned, false);
+    assert.equal(p.group, null);
+  });
+
+  it("keeps pinned and group, and refuses a pinned profile that would also stop when idle", () => {
+    const p = service.create({ ...base, pinned: true, group: "coders" });
+    assert.deepEqual([p.pinned, p.group], [true, "coders"]);
+    expectApiError(() => service.update(p.id, { version: p.version, idleTimeoutSec: 600 }), "validation_failed", "idleTimeoutSec");
+    const unpinned = service.update(p.id, { version: p.version, pinned: false, idleTimeoutSec: 600, group: null });
+    assert.deepEqual([unpinned.pinned, unpinned.idleTimeoutSec, unpinned.group], [false, 600, null]);
+    expectApiError(() => service.create({ ...base, name: "g", group: " -x" }), "validation_failed", "group");
   });
 
   it("names the field of each invalid input", () => {
