@@ -138,6 +138,37 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     await dash.close();
   });
 
+  it("shows a tile's queue, and says when its server was stopped to make room for another model", async () => {
+    const { dash } = await openDashboard();
+    const story = tile(dash, profile.id);
+    await story.waitFor({ state: "visible", timeout: 10_000 });
+    for await (const _ of client.chatStream({ model: "Story", messages: [{ role: "user", content: "Once upon a time" }], max_tokens: 8 }, new AbortController().signal)) {
+      // drain
+    }
+    await waitFor(async () => /^0\/1$/.test(await story.locator(".figure", { has: dash.page.locator(".label", { hasText: /^Queue$/ }) }).locator(".value").innerText()), 15_000, "the queue figure: none answered of 1 slot");
+    assert.match(await story.locator(".figure", { hasText: "Queue wait p50" }).locator(".value").innerText(), /^\d+ ms$/);
+
+    // A budget of one server: a request for another profile stops Story to make room.
+    const other = await client.createProfile({ name: "Other", engine: "llama", model: { source: "cache", repoId: GGUF_REPO }, options: { threads: 1, contextLength: 2048 } });
+    const held = (await client.memoryBudget()).heldBytes;
+    await client.updateSettings({ memoryBudgetBytes: Math.round(held * 1.5) });
+    try {
+      for await (const _ of client.chatStream({ model: "Other", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 }, new AbortController().signal)) {
+        // drain
+      }
+      const otherServer = await client.server(other.id);
+      if (otherServer.pid !== undefined) spawned.add(otherServer.pid);
+      await waitFor(async () => (await story.locator(".tile-header").innerText()).includes("stopped to make room for Other"), 20_000, "Story's tile to say it made room");
+      assert.equal(await story.getAttribute("data-state"), "stopped");
+      await story.scrollIntoViewIfNeeded();
+      await dash.screenshot("servers-made-room-dark");
+    } finally {
+      await client.updateSettings({ memoryBudgetBytes: null });
+      await client.stopServer(other.id).catch(() => undefined);
+    }
+    await dash.close();
+  });
+
   it("streams a real reply from the llama engine through the host, with its figures, and saves the conversation", async () => {
     const { dash } = await openDashboard({ theme: "light" });
     await chatTab(dash);
