@@ -100,12 +100,17 @@ export const ProfileOptions = z
   .strict();
 export type ProfileOptions = z.infer<typeof ProfileOptions>;
 
-export const ProfileName = z
-  .string()
-  .trim()
-  .min(1, "a profile needs a name")
-  .max(64, "profile names are at most 64 characters")
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, "use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit");
+/** A name people give (a profile, a group): up to 64 letters, digits, spaces, '.', '_' and '-', starting with a letter or digit. */
+function givenName(missing: string, tooLong: string): z.ZodString {
+  return z
+    .string()
+    .trim()
+    .min(1, missing)
+    .max(64, tooLong)
+    .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, "use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit");
+}
+
+export const ProfileName = givenName("a profile needs a name", "profile names are at most 64 characters");
 
 /**
  * Another name clients may ask for the profile's model by (Claude Code asks for `claude-…` names):
@@ -120,12 +125,7 @@ export const ModelAlias = z
   .regex(/^[A-Za-z0-9*][A-Za-z0-9._:/@+*-]*$/, "aliases use letters, digits and . _ : / @ + - (and * as a wildcard), no spaces");
 
 /** A name for profiles that may stop each other to make room. */
-export const ProfileGroup = z
-  .string()
-  .trim()
-  .min(1, "a group needs a name")
-  .max(64, "group names are at most 64 characters")
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} ._-]*$/u, "use letters, digits, spaces, '.', '_' and '-', starting with a letter or digit");
+export const ProfileGroup = givenName("a group needs a name", "group names are at most 64 characters");
 
 const ProfileFields = {
   name: ProfileName,

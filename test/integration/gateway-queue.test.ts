@@ -2,13 +2,13 @@
 // timing, not the engine's, is under test): FIFO order, a wait that times out, a client that
 // leaves while waiting, a full queue in the OpenAI and Anthropic shapes.
 import assert from "node:assert/strict";
-import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import { MemoryLogger } from "../../src/services/logging/Logger";
 import { RequestQueues, type QueueLimits } from "../../src/services/gateway/RequestQueues";
 import { UsageMeter } from "../../src/services/gateway/UsageMeter";
 import { ENGINES } from "../../src/services/engines/registry";
 import { FakeServerDirectory, FakeUpstream, fakeProfile, startGatewayApp, type GatewayApp } from "../helpers/upstreams";
+import { assertOverloaded } from "../helpers/overloaded";
 
 describe("gateway request queues (paced fake engine)", function () {
   this.timeout(30_000);
@@ -91,13 +91,7 @@ describe("gateway request queues (paced fake engine)", function () {
     assert.equal(full.status, 503);
     assert.equal(full.headers.get("retry-after"), "1");
     assert.equal(((await full.json()) as { error: { code: string } }).error.code, "queue_full");
-    const anthropic = new Anthropic({ baseURL: gateway.url, apiKey: gateway.token, maxRetries: 0 });
-    await assert.rejects(anthropic.messages.create({ model: "slow", max_tokens: 5, messages: [{ role: "user", content: "full" }] }), (e: unknown) => {
-      assert.ok(e instanceof Anthropic.APIError);
-      assert.equal(e.status, 529);
-      assert.equal((e.error as { error: { type: string } }).error.type, "overloaded_error");
-      return true;
-    });
+    await assertOverloaded(gateway.url, gateway.token, "slow");
     limits.maxLength = 512;
     await first;
     assert.equal(upstream.requests.filter((r) => JSON.stringify(r.json).includes('"leaves"')).length, 0, "the request that left never reached the engine");

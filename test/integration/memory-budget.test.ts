@@ -5,20 +5,22 @@
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
-import Anthropic from "@anthropic-ai/sdk";
 import OpenAI from "openai";
 import type { ServerInfo } from "../../src/shared/servers";
 import type { ManagerSettings, MemoryBudgetView } from "../../src/shared/settings";
 import type { UsageList } from "../../src/shared/usage";
 import { makeTempDir, removeTempDir, writeHfRepo } from "../helpers/hfCache";
 import { runCli, startManager, type RunningManager } from "../helpers/manager";
+import { approvedUser, call, openShared } from "../helpers/shared";
 import { tinyGgufBytes } from "../helpers/tinyGguf";
+import { assertOverloaded } from "../helpers/overloaded";
 
 describe("memory budget and request queues through the real manager", function () {
   this.timeout(180_000);
   let root: string;
   let manager: RunningManager;
   let openai: OpenAI;
+  let key: string;
 
   before(async () => {
     root = makeTempDir("mlx-budget-");
@@ -30,8 +32,8 @@ describe("memory budget and request queues through the real manager", function (
       const created = await manager.api("POST", "/api/profiles", { name, engine: "llama", model: { source: "cache", repoId: "test/tiny-gguf", file: "tiny.gguf" }, options: { threads: 1, contextLength: 256 } });
       assert.equal(created.status, 201, created.text);
     }
-    const key = await manager.api("GET", "/api/gateway-key");
-    openai = new OpenAI({ baseURL: `${manager.url}/v1`, apiKey: (key.json as { key: string }).key, maxRetries: 0 });
+    key = ((await manager.api("GET", "/api/gateway-key")).json as { key: string }).key;
+    openai = new OpenAI({ baseURL: `${manager.url}/v1`, apiKey: key, maxRetries: 0 });
   });
 
   after(async () => {
@@ -95,7 +97,7 @@ describe("memory budget and request queues through the real manager", function (
     const stream = await openai.chat.completions.create({ model: "alpha", messages: [{ role: "user", content: "Tell me a long story" }], max_tokens: 5000, stream: true }, { signal: controller.signal });
     const reader = stream[Symbol.asyncIterator]();
     await reader.next();
-    const refused = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${openai.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "gamma", messages: [{ role: "user", content: "Hi" }] }) });
+    const refused = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "gamma", messages: [{ role: "user", content: "Hi" }] }) });
     assert.equal(refused.status, 503);
     assert.equal(refused.headers.get("retry-after"), "10");
     const error = ((await refused.json()) as { error: { code: string; message: string } }).error;
@@ -103,13 +105,7 @@ describe("memory budget and request queues through the real manager", function (
     assert.match(error.message, /Not enough memory to start "gamma": it needs about \d+ MB, and the memory budget of \d+ MB is held by /);
     assert.match(error.message, /"alpha" \d+ MB \(answering a request\)/);
     assert.match(error.message, /"beta" \d+ MB \(pinned\)/);
-    const anthropic = new Anthropic({ baseURL: manager.url, apiKey: openai.apiKey, maxRetries: 0 });
-    await assert.rejects(anthropic.messages.create({ model: "gamma", max_tokens: 2, messages: [{ role: "user", content: "Hi" }] }), (e: unknown) => {
-      assert.ok(e instanceof Anthropic.APIError);
-      assert.equal(e.status, 529);
-      assert.equal((e.error as { error: { type: string } }).error.type, "overloaded_error");
-      return true;
-    });
+    await assertOverloaded(manager.url, key, "gamma");
     assert.equal((await servers()).get("alpha")?.state, "running", "a streaming server is never stopped");
     controller.abort();
     await reader.return?.();
@@ -119,6 +115,33 @@ describe("memory budget and request queues through the real manager", function (
     now = await servers();
     assert.deepEqual([now.get("alpha")?.state, now.get("beta")?.state, now.get("gamma")?.state], ["stopped", "running", "running"]);
     await settings({ memoryBudgetBytes: null });
+  });
+
+  it("in shared mode a teammate's request stops only servers that requests started, never one the owner started", async () => {
+    await manager.api("POST", "/api/servers/stop-all", {});
+    const beta0 = (await manager.api("GET", "/api/profiles/beta")).json as { version: number };
+    assert.equal((await manager.api("PATCH", "/api/profiles/beta", { version: beta0.version, pinned: false })).status, 200, "beta unpinned (the test before pinned it)");
+    assert.equal((await manager.api("POST", "/api/servers/alpha/start", {})).status, 200, "the owner starts alpha");
+    const shared = await openShared(manager);
+    try {
+      const teammate = await approvedUser(manager, shared, "mate@example.com", "a long enough passphrase");
+      const ask = async (model: string): Promise<number> => (await call(shared, "POST", "/v1/chat/completions", { auth: teammate.token, body: { model, messages: [{ role: "user", content: "Hi" }], max_tokens: 2 } })).status;
+      assert.equal(await ask("beta"), 200);
+      const now = await servers();
+      assert.deepEqual([now.get("alpha")?.startedBy, now.get("beta")?.startedBy], ["user", "request"]);
+      const two = new Map(((await manager.api("GET", "/api/memory/budget")).json as MemoryBudgetView).servers.map((h) => [h.profileName, h.bytes]));
+      const alpha = two.get("alpha") ?? 0;
+      const beta = two.get("beta") ?? 0;
+      await settings({ memoryBudgetBytes: Math.round(alpha + beta + (now.get("beta")?.estimatedBytes ?? 0) - Math.min(alpha, beta) / 2) });
+      // alpha is the least recently used, but the owner started it: the teammate's start stops beta.
+      assert.equal(await ask("gamma"), 200);
+      const after = await servers();
+      assert.deepEqual([after.get("alpha")?.state, after.get("beta")?.state, after.get("gamma")?.state], ["running", "stopped", "running"]);
+      assert.equal(after.get("beta")?.evictedFor, "gamma");
+    } finally {
+      await settings({ memoryBudgetBytes: null });
+      await manager.api("POST", "/api/shared/stop", {});
+    }
   });
 
   it("queues requests per server: one slot, 50 concurrent clients, none lost; a full queue is a 503 with Retry-After; the wait is metered", async () => {
@@ -132,7 +155,7 @@ describe("memory budget and request queues through the real manager", function (
     await settings({ queueMaxLength: 5, queueTimeoutSec: 1 });
     const statuses = await Promise.all(
       Array.from({ length: 50 }, async () => {
-        const response = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${openai.apiKey}`, "content-type": "application/json" }, body: JSON.stringify({ model: "queued", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 }) });
+        const response = await fetch(`${manager.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "queued", messages: [{ role: "user", content: "Hi" }], max_tokens: 2 }) });
         const body = (await response.json()) as { error?: { code: string } };
         return { status: response.status, code: body.error?.code, retryAfter: response.headers.get("retry-after") };
       }),

@@ -178,6 +178,26 @@ describe("MLX Model Manager in a real VS Code", function () {
     await waitFor(() => !api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy to leave Profiles");
   });
 
+  it("hands the manager the memory budget, idle stop and queue settings set in VS Code", async () => {
+    const api = await extensionApi();
+    const client = await api.connection.client();
+    const config = vscode.workspace.getConfiguration("mlx");
+    try {
+      await config.update("memory.budgetGB", 5.5, vscode.ConfigurationTarget.Global);
+      await config.update("servers.idleStopMinutes", 12, vscode.ConfigurationTarget.Global);
+      await waitFor(async () => {
+        const settings = await client.settings();
+        return (settings.memoryBudgetBytes === 5.5e9 && settings.defaultIdleTimeoutSec === 720) || undefined;
+      }, "the settings to reach the manager");
+      assert.equal((await client.memoryBudget()).basis, "setting");
+    } finally {
+      await config.update("memory.budgetGB", undefined, vscode.ConfigurationTarget.Global);
+      await config.update("servers.idleStopMinutes", undefined, vscode.ConfigurationTarget.Global);
+      // Unset in VS Code, the manager keeps its value (the CLI's stays too): back to automatic by hand.
+      await client.updateSettings({ memoryBudgetBytes: null, defaultIdleTimeoutSec: 1800 });
+    }
+  });
+
   it("Restart Manager starts a fresh manager and the views reload from it", async () => {
     const api = await extensionApi();
     const before = api.connection.state.kind === "connected" ? api.connection.state.status.pid : undefined;
