@@ -145,6 +145,9 @@ describe("memory budget and request queues through the real manager", function (
   });
 
   it("queues requests per server: one slot, 50 concurrent clients, none lost; a full queue is a 503 with Retry-After; the wait is metered", async () => {
+    assert.equal((await manager.api("POST", "/api/servers/queued/start", {})).status, 200);
+    const before = await (await fetch(`${manager.url}/metrics`, { headers: { authorization: `Bearer ${manager.token}` } })).text();
+    assert.match(before, /mlx_server_slots\{profile="queued",[^}]*\} 1\n/, "its slots are known before its first request");
     await chat("queued");
     const answers = await Promise.allSettled(Array.from({ length: 50 }, () => chat("queued")));
     assert.deepEqual(answers.filter((a) => a.status === "rejected").map((a) => String(a.reason)), [], "every request was answered");
@@ -165,8 +168,12 @@ describe("memory budget and request queues through the real manager", function (
     assert.equal(ok + full, 50, JSON.stringify(statuses.filter((s) => s.status !== 200 && s.code !== "queue_full")));
     assert.ok(ok >= 6 && full > 0, `${ok} answered, ${full} refused`);
 
-    const metrics = await fetch(`${manager.url}/metrics`, { headers: { authorization: `Bearer ${manager.token}` } });
-    const text = await metrics.text();
+    // /metrics answers from a sample up to 2 s old: read it until the requests above are in it.
+    let text = "";
+    for (let tries = 0; tries < 40 && !/mlx_server_queue_wait_seconds\{profile="queued"/.test(text); tries++) {
+      if (tries > 0) await new Promise((resolve) => setTimeout(resolve, 100));
+      text = await (await fetch(`${manager.url}/metrics`, { headers: { authorization: `Bearer ${manager.token}` } })).text();
+    }
     assert.match(text, /mlx_server_slots\{profile="queued",[^}]*\} 1\n/);
     assert.match(text, /mlx_server_requests_active\{profile="queued",[^}]*\} 0\n/);
     assert.match(text, /mlx_server_queue_wait_seconds\{profile="queued",[^}]*\} \d/);

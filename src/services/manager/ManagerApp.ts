@@ -151,14 +151,17 @@ export class ManagerApp {
     const requestStats: RequestStatsSource = {
       stats: (profileId) => {
         const usage = meter.snapshot(profileId);
-        if (!usage) return undefined;
+        // Before its first request a server's queue is empty, and its slots are known from its engine.
+        const profile = profiles.find(profileId);
+        const queue = usage?.queue ?? (profile === undefined ? undefined : { active: 0, waiting: 0, slots: ENGINES[profile.engine].slots(profile.options) });
+        if (!usage) return queue === undefined ? undefined : { requests: 0, queue };
         return {
           requests: usage.total.requests,
           ...(usage.tokensPerSecondLastRequest !== undefined ? { tokensPerSecLast: usage.tokensPerSecondLastRequest } : {}),
           ...(usage.lastMinute.tokensPerSecond !== undefined ? { tokensPerSecMinute: usage.lastMinute.tokensPerSecond } : {}),
           ...(usage.ttftP50Ms !== undefined ? { ttftP50Ms: usage.ttftP50Ms } : {}),
           ...(usage.queueWaitP50Ms !== undefined ? { queueWaitP50Ms: usage.queueWaitP50Ms } : {}),
-          ...(usage.queue !== undefined ? { queue: usage.queue } : {}),
+          ...(queue !== undefined ? { queue } : {}),
         };
       },
     };
