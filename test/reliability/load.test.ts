@@ -89,7 +89,9 @@ describe("reliability: load on the real manager", function () {
   });
 
   it("200 concurrent streaming chats through the real manager: no error, every one metered, the manager's memory bounded", async () => {
-    assert.equal((await manager.api("POST", "/api/profiles", fakeProfile("wide", { FAKE_LLAMA_INTERVAL_MS: "10" }))).status, 201);
+    // 200 slots (llama-server's --parallel 200): the gateway sends a server at most its slots at once
+    // and queues the rest, so this is what lets all 200 streams run together.
+    assert.equal((await manager.api("POST", "/api/profiles", { ...fakeProfile("wide"), options: { env: { FAKE_LLAMA_INTERVAL_MS: "10" }, parallel: 200 } })).status, 201);
     assert.equal((await manager.api("POST", "/api/servers/wide/start")).status, 200);
     const rssBefore = rssOf(manager.child.pid!) ?? 0;
     let peak = rssBefore;
@@ -102,6 +104,8 @@ describe("reliability: load on the real manager", function () {
     }));
     clearInterval(sampler);
     const bad = results.filter((r) => r.status !== 200 || r.tokens !== 100 || !r.done);
+    const waits = ((await manager.api("GET", "/api/usage")).json as UsageList).servers.find((x) => x.profileName === "wide")?.recent.map((r) => r.queueMs ?? 0) ?? [];
+    assert.ok(Math.max(...waits) < 1000, `no stream waited for a slot (longest wait ${Math.round(Math.max(...waits))} ms)`);
     assert.deepEqual(bad, [], "every stream complete");
     const usage = (await manager.api("GET", "/api/usage")).json as UsageList;
     assert.equal(usage.servers.find((x) => x.profileName === "wide")?.total.requests, 200, "every one metered");
