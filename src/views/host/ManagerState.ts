@@ -61,7 +61,8 @@ export class ManagerState implements vscode.Disposable {
 
   /** Servers worth showing: all but the stopped ones. */
   get visibleServers(): ServerInfo[] {
-    return [...this.servers.values()].filter((s) => s.state !== "stopped").sort((a, b) => a.profileName.localeCompare(b.profileName));
+    // A server stopped to make room for another model stays listed, saying so, until it starts again.
+    return [...this.servers.values()].filter((s) => s.state !== "stopped" || s.stopReason === "evicted").sort((a, b) => a.profileName.localeCompare(b.profileName));
   }
 
   serverOf(profileId: string): ServerInfo | undefined {

@@ -12,7 +12,9 @@ export class ServerItem extends vscode.TreeItem {
   ) {
     super(server.profileName, vscode.TreeItemCollapsibleState.None);
     this.id = `server:${server.profileId}`;
-    this.contextValue = `server.${server.state}`;
+    const evicted = server.state === "stopped" && server.stopReason === "evicted";
+    // Not `server.…`: none of a live server's actions apply to it (a request or Start brings it back).
+    this.contextValue = evicted ? "evicted-server" : `server.${server.state}`;
     const parts: string[] = [`:${server.port}`];
     if (server.state === "failed") {
       parts.unshift(vscode.l10n.t("failed"));
@@ -29,8 +31,10 @@ export class ServerItem extends vscode.TreeItem {
         parts.unshift(vscode.l10n.t("loading {0}", formatBytes(server.loading.modelBytes)));
         parts.push(vscode.l10n.t("up to {0}", formatDuration(server.loading.timeoutMs / 1000)));
       } else {
-        if (server.state === "stopped" && server.stopReason === "evicted" && server.evictedFor !== undefined) parts.unshift(vscode.l10n.t("stopped to make room for {0}", server.evictedFor));
-        else parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
+        if (evicted) {
+          parts.length = 0;
+          parts.push(server.evictedFor === undefined ? vscode.l10n.t("stopped to make room") : vscode.l10n.t("stopped to make room for {0}", server.evictedFor));
+        } else parts.unshift(server.state === "starting" ? vscode.l10n.t("starting") : server.state);
       }
     }
     this.description = parts.join(" · ");
@@ -41,7 +45,9 @@ export class ServerItem extends vscode.TreeItem {
           ? new vscode.ThemeIcon("error", new vscode.ThemeColor("testing.iconFailed"))
           : server.state === "unhealthy"
             ? new vscode.ThemeIcon("warning", new vscode.ThemeColor("list.warningForeground"))
-            : new vscode.ThemeIcon("loading~spin");
+            : evicted
+              ? new vscode.ThemeIcon("arrow-swap")
+              : new vscode.ThemeIcon("loading~spin");
     const tooltip = new vscode.MarkdownString();
     tooltip.appendMarkdown(`**${server.profileName}** — ${server.state}\n\n`);
     tooltip.appendText(`${server.engine}${server.engineVersion === undefined ? "" : ` ${server.engineVersion}`} · ${server.model}\n${server.upstreamUrl}${server.pid === undefined ? "" : ` · pid ${server.pid}`}\n`);

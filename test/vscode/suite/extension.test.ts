@@ -178,6 +178,33 @@ describe("MLX Model Manager in a real VS Code", function () {
     await waitFor(() => !api.profiles.getChildren().some((p) => p.profile.id === copy.id), "the copy to leave Profiles");
   });
 
+  it("lists a server stopped to make room for another model in Servers, saying for which, until it starts again", async () => {
+    const api = await extensionApi();
+    const client = await api.connection.client();
+    const [other] = await vscode.commands.executeCommand<Profile[]>("mlx.duplicateProfile", PROFILE);
+    assert.ok(other);
+    try {
+      const started = await vscode.commands.executeCommand<ServerInfo[]>("mlx.startServer", PROFILE);
+      assert.equal(started[0]?.state, "running", `start failed: ${api.errors.recent.join("; ")}`);
+      // A budget of one server: starting the copy stops the first to make room.
+      await client.updateSettings({ memoryBudgetBytes: Math.round((await client.memoryBudget()).heldBytes * 1.5) });
+      const [copy] = await vscode.commands.executeCommand<ServerInfo[]>("mlx.startServer", other.name);
+      assert.equal(copy?.state, "running", `start failed: ${api.errors.recent.join("; ")}`);
+      const item = await waitFor(() => api.servers.getChildren().find((s) => s.server.profileName === PROFILE && s.contextValue === "evicted-server"), "the stopped server in Servers");
+      assert.equal(String(item.description), `stopped to make room for ${other.name}`);
+      await waitFor(() => api.statusBar.text.endsWith(" 1") || undefined, `the status bar to count only the copy as running (${api.statusBar.text})`);
+    } finally {
+      await client.updateSettings({ memoryBudgetBytes: null });
+      await vscode.commands.executeCommand("mlx.stopServer", other.name);
+      await vscode.commands.executeCommand("mlx.deleteProfile", other.name, [], { confirmed: true });
+    }
+    // Started again, it is an ordinary running server; stopped by the user, it leaves the list.
+    await vscode.commands.executeCommand("mlx.startServer", PROFILE);
+    await waitFor(() => api.servers.getChildren().find((s) => s.server.profileName === PROFILE && s.contextValue === "server.running"), "the server running again");
+    await vscode.commands.executeCommand("mlx.stopServer", PROFILE);
+    await waitFor(() => !api.servers.getChildren().some((s) => s.server.profileName === PROFILE), "the server to leave Servers");
+  });
+
   it("hands the manager the memory budget, idle stop and queue settings set in VS Code", async () => {
     const api = await extensionApi();
     const client = await api.connection.client();
