@@ -65,7 +65,10 @@ export function planRoom(request: RoomRequest): RoomPlan {
   if (remaining + request.needBytes <= request.budgetBytes) return { kind: "evict", victims };
   const holders = [...request.holders]
     .sort((a, b) => b.bytes - a.bytes)
-    .map((h) => `"${h.profileName}" ${formatBytes(h.bytes)}${keptBecause(h, request) === undefined ? "" : ` (${keptBecause(h, request) ?? ""})`}`);
+    .map((h) => {
+      const why = keptBecause(h, request);
+      return `"${h.profileName}" ${formatBytes(h.bytes)}${why === undefined ? "" : ` (${why})`}`;
+    });
   const busy = request.holders.some((h) => h.busy);
   return {
     kind: "blocked",

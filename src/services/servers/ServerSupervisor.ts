@@ -383,7 +383,12 @@ export class ServerSupervisor implements ServerDirectory {
     return live.map((entry) => {
       const info = entry.info;
       const profile = this.options.profiles.find(info.profileId);
-      const estimate = info.estimatedBytes ?? this.estimateOf(profile) ?? 0;
+      // Adopted servers have no estimate recorded: made once (it reads the model's files), then kept.
+      if (info.estimatedBytes === undefined) {
+        const made = this.estimateOf(profile);
+        if (made !== undefined) info.estimatedBytes = made;
+      }
+      const estimate = info.estimatedBytes ?? 0;
       const now = measured.get(info.pid ?? 0);
       const held: HeldMemory = {
         profileId: info.profileId,
