@@ -16,6 +16,10 @@ function takenBy(name: EngineOptionName, sample: unknown): string {
   const uses: string[] = [];
   for (const engine of Object.values(ENGINES)) {
     if (!engine.options.includes(name)) continue;
+    if (!engine.runsHere) {
+      uses.push(`${engine.id} (the gateway's own)`);
+      continue;
+    }
     const build = (options: ProfileOptions): string[] => engine.buildCommand({ modelPath: "/m", port: 1, alias: "a", options, nodePath: "", llamaScript: "" }, engine.executable).args;
     const base = new Set(build({}));
     const added = build({ [name]: sample }).filter((arg) => arg.startsWith("-") && !base.has(arg));

@@ -9,7 +9,7 @@ import { ensureManager, resolveDataDir } from "../client/discovery";
 import { fetchGatewayKey, rotateGatewayKey } from "../client/gatewayKey";
 import { ManagerClient, ManagerRequestError } from "../client/ManagerClient";
 import { DEFAULT_MANAGER_PORT } from "../shared/api";
-import type { Profile, ProfileInput, ProfilePatch } from "../shared/profiles";
+import { modelRefLabel, type Profile, type ProfileInput, type ProfilePatch } from "../shared/profiles";
 import { formatBytes, formatCount, table } from "./format";
 import { addHubCommands } from "./hubCommands";
 import { ContextStore } from "./contexts";
@@ -101,8 +101,7 @@ function parseModel(spec: string): ProfileInput["model"] {
 }
 
 function describeModel(profile: Profile): string {
-  const m = profile.model;
-  return m.source === "path" ? m.path : `${m.repoId}${m.revision ? `@${m.revision}` : ""}${m.file ? `:${m.file}` : ""}`;
+  return modelRefLabel(profile.model);
 }
 
 async function confirm(question: string): Promise<boolean> {

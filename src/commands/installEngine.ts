@@ -4,17 +4,20 @@ import * as vscode from "vscode";
 import type { EngineId } from "../shared/engines";
 import type { CommandDefinition } from "./CommandContext";
 
+/** The engines that run on this machine (a remote backend is added, not installed). */
+type LocalEngineId = Exclude<EngineId, "remote">;
+
 /** How an engine gets onto this machine: a command line (an argument array), a setting, or nothing to do. */
 export type InstallPlan =
-  | { engine: EngineId; kind: "run"; command: string; args: string[]; cwd?: string; what: string }
-  | { engine: EngineId; kind: "bundled"; what: string }
-  | { engine: EngineId; kind: "setting"; setting: string; what: string }
-  | { engine: EngineId; kind: "unsupported"; what: string };
+  | { engine: LocalEngineId; kind: "run"; command: string; args: string[]; cwd?: string; what: string }
+  | { engine: LocalEngineId; kind: "bundled"; what: string }
+  | { engine: LocalEngineId; kind: "setting"; setting: string; what: string }
+  | { engine: LocalEngineId; kind: "unsupported"; what: string };
 
 /** `<os>-<cpu>` as VS Code names package targets (darwin-arm64, linux-x64, win32-x64, ...). */
 export type PlatformKey = `${NodeJS.Platform}-${string}`;
 
-const SETTING: Record<EngineId, string> = {
+const SETTING: Record<LocalEngineId, string> = {
   "mlx-lm": "mlx.engines.mlxLm.executable",
   "mlx-openai-server": "mlx.engines.mlxOpenAiServer.executable",
   "llama-server": "mlx.engines.llamaServer.executable",
@@ -22,7 +25,7 @@ const SETTING: Record<EngineId, string> = {
 };
 
 /** The way to install `engine` on `platform`; `extensionPath` tells whether the llama engine came with the package. */
-export function installPlan(engine: EngineId, platform: PlatformKey, extensionPath: string): InstallPlan {
+export function installPlan(engine: LocalEngineId, platform: PlatformKey, extensionPath: string): InstallPlan {
   const mac = platform.startsWith("darwin-");
   const appleSilicon = platform === "darwin-arm64";
   const windows = platform.startsWith("win32-");
@@ -72,9 +75,9 @@ export function installPlan(engine: EngineId, platform: PlatformKey, extensionPa
 }
 
 const EXTENSION_ID = "mlx-model-manager.mlx-model-manager";
-const ENGINES: readonly EngineId[] = ["mlx-lm", "mlx-openai-server", "llama", "llama-server"];
+const ENGINES: readonly LocalEngineId[] = ["mlx-lm", "mlx-openai-server", "llama", "llama-server"];
 
-function engineLabel(engine: EngineId): string {
+function engineLabel(engine: LocalEngineId): string {
   switch (engine) {
     case "mlx-lm":
       return vscode.l10n.t("mlx-lm (MLX models, Apple silicon)");
@@ -94,7 +97,7 @@ export function commandLine(plan: Extract<InstallPlan, { kind: "run" }>): string
 
 /** What a caller (a walkthrough link, a test) may hand over instead of being asked. */
 interface InstallArgs {
-  engine?: EngineId;
+  engine?: LocalEngineId;
   /** describe: return the plan; copy: copy the command; terminal: run it in a terminal. */
   action?: "describe" | "copy" | "terminal";
   platform?: PlatformKey;
@@ -104,7 +107,7 @@ function argsOf(value: unknown): InstallArgs {
   if (typeof value !== "object" || value === null) return {};
   const { engine, action, platform } = value as Record<string, unknown>;
   return {
-    ...(ENGINES.includes(engine as EngineId) ? { engine: engine as EngineId } : {}),
+    ...(ENGINES.includes(engine as LocalEngineId) ? { engine: engine as LocalEngineId } : {}),
     ...(action === "describe" || action === "copy" || action === "terminal" ? { action } : {}),
     ...(typeof platform === "string" && /^[a-z0-9]+-[a-z0-9]+$/.test(platform) ? { platform: platform as PlatformKey } : {}),
   };

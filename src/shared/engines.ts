@@ -1,7 +1,8 @@
 import { z } from "zod";
 import type { ModelFormat } from "./models";
 
-export const EngineId = z.enum(["mlx-lm", "mlx-openai-server", "llama-server", "llama"]);
+/** The engines the manager runs, and `remote`: a server another machine runs (a remote backend's model). */
+export const EngineId = z.enum(["mlx-lm", "mlx-openai-server", "llama-server", "llama", "remote"]);
 export type EngineId = z.infer<typeof EngineId>;
 
 /** Names of the profile options an engine may take (see ProfileOptions). */
@@ -63,4 +64,6 @@ export interface EngineInfo {
   executable: string;
   /** How a user installs it. */
   installHint: string;
+  /** `remote`: nothing runs here; requests go to a remote backend (profiles of it are made from its model list). */
+  runsHere: boolean;
 }

@@ -37,6 +37,12 @@ export const ErrorCode = z.enum([
   "insufficient_space",
   "does_not_fit",
   "over_budget",
+  "in_use",
+  "plain_http",
+  "certificate_unconfirmed",
+  "certificate_mismatch",
+  "remote_unreachable",
+  "remote_model_missing",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

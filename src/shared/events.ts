@@ -2,6 +2,7 @@ import type { SharedStatus } from "./auth";
 import type { Download } from "./hub";
 import type { CachedModel } from "./models";
 import type { Profile } from "./profiles";
+import type { RemoteBackend } from "./remotes";
 import type { ServerInfo } from "./servers";
 import type { ManagerSettings } from "./settings";
 
@@ -26,6 +27,9 @@ export type ManagerEvent =
   | { type: "settings.changed"; data: ManagerSettings }
   /** A server was stopped to make room for another model (the stopped server's own server.changed says so too). */
   | { type: "server.evicted"; data: ServerEviction }
+  /** A remote backend was added, edited, or its health changed (never its key). */
+  | { type: "remote.changed"; data: RemoteBackend }
+  | { type: "remote.removed"; data: { id: string; name: string } }
   | { type: "resync"; data: { reason: string } };
 
 /** A server stopped to make room: who, for whom, and what the budget was. */

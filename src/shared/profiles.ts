@@ -15,8 +15,22 @@ export const ModelRef = z.discriminatedUnion("source", [
     source: z.literal("path"),
     path: z.string().min(1).max(4096),
   }),
+  z.object({
+    source: z.literal("remote"),
+    /** The remote backend's id (GET /api/remotes). */
+    backend: z.string().min(1).max(200),
+    /** The model as the backend's /v1/models names it. */
+    model: z.string().min(1).max(1000),
+  }),
 ]);
 export type ModelRef = z.infer<typeof ModelRef>;
+
+/** A profile's model for people: `org/name[@revision][:file]`, the path, or `model on backend`. */
+export function modelRefLabel(m: ModelRef, backendName?: (id: string) => string | undefined): string {
+  if (m.source === "path") return m.path;
+  if (m.source === "remote") return `${m.model} on ${backendName?.(m.backend) ?? m.backend}`;
+  return `${m.repoId}${m.revision ? `@${m.revision}` : ""}${m.file ? `:${m.file}` : ""}`;
+}
 
 /** mlx-openai-server's parsers at v1.8.1 (app/parsers/__init__.py): the names its --tool-call-parser takes. */
 export const TOOL_CALL_PARSERS = ["functiongemma", "gemma4", "glm4_moe", "harmony", "hermes", "iquest_coder_v1", "kimi_k2", "longcat_flash_lite", "minimax_m2", "nemotron3_nano", "qwen3", "qwen3_coder", "qwen3_moe", "qwen3_vl", "solar_open", "step_35"] as const;

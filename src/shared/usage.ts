@@ -32,6 +32,10 @@ export interface UsageRecord {
   tokenSource: "usage" | "counted" | "none";
   /** Why it failed, for the log and the dashboard. */
   error?: string;
+  /** The `model` the client asked for, when it named replicas (several profiles): this profile is the one chosen. */
+  requestedModel?: string;
+  /** Replicas tried first that failed before answering (their profile names, in order). */
+  failedOver?: string[];
 }
 
 /** A server's figures in the rolling window (what the dashboard and metrics show). */

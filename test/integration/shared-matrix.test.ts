@@ -100,6 +100,12 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/settings": () => ({ method: "GET", path: "/api/settings" }),
     // An empty patch: the owner's answer is the settings unchanged, so the matrix changes nothing.
     "PATCH /api/settings": () => ({ method: "PATCH", path: "/api/settings", json: {} }),
+    "GET /api/remotes": () => ({ method: "GET", path: "/api/remotes" }),
+    "POST /api/remotes/probe": () => ({ method: "POST", path: "/api/remotes/probe", json: { url: "http://127.0.0.1:9/v1" } }),
+    "POST /api/remotes": () => ({ method: "POST", path: "/api/remotes", json: { name: "matrix", url: "http://127.0.0.1:9/v1" } }),
+    "PATCH /api/remotes/:id": () => ({ method: "PATCH", path: "/api/remotes/matrix", json: {} }),
+    "DELETE /api/remotes/:id": () => ({ method: "DELETE", path: "/api/remotes/none" }),
+    "POST /api/remotes/:id/check": () => ({ method: "POST", path: "/api/remotes/none/check", json: {} }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

@@ -2,12 +2,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { ServerList, ServerLogTail } from "../../shared/servers";
 import { followLog, readLogTail, fileSize } from "../servers/serverLogs";
-import type { ServerSupervisor } from "../servers/ServerSupervisor";
+import type { ServerControl } from "../servers/ServerDirectory";
 import { ApiError, parseOrThrow } from "./ApiError";
 import { openSseStream } from "./sse";
 
 export interface ServerRoutesDeps {
-  supervisor: ServerSupervisor;
+  /** Local and remote servers (ServerFleet). */
+  supervisor: ServerControl;
   /** SSE keep-alive interval of `logs?follow=1`. */
   keepAliveMs?: number;
 }

@@ -19,8 +19,7 @@ import { dialectOf, errorBody, presentedCredential } from "../gateway/dialect";
 import { GatewayError } from "../gateway/openAiError";
 import type { UsageMeter } from "../gateway/UsageMeter";
 import type { Logger } from "../logging/Logger";
-import type { ServerDirectory } from "../servers/ServerDirectory";
-import type { ServerSupervisor } from "../servers/ServerSupervisor";
+import type { ServerControl } from "../servers/ServerDirectory";
 import type { Profile } from "../../shared/profiles";
 import { userInfo, type Actor, type UserRecord } from "./AccountService";
 import { registerAdminRoutes } from "./accountRoutes";
@@ -29,7 +28,8 @@ import { registerWebRoutes } from "./webRoutes";
 
 export interface SharedListenerDeps {
   access: SharedAccess;
-  supervisor: ServerSupervisor & ServerDirectory;
+  /** Local and remote servers (ServerFleet). */
+  supervisor: ServerControl;
   profiles: { list(): Profile[] };
   meter: UsageMeter;
   logger: Logger;

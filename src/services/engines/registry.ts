@@ -182,6 +182,7 @@ const mlxLm: EngineDescription = {
   appleSiliconOnly: true,
   executable: "mlx_lm.server",
   installHint: "pip install mlx-lm",
+  runsHere: true,
   // Its /health answers 200 at once and the model loads in a background thread; a request waits for
   // the load (and forever when it failed). Ready = a 1-token completion answered; the log is watched
   // for the traceback of a failed load meanwhile.
@@ -295,6 +296,7 @@ const mlxOpenAiServer: EngineDescription = {
   appleSiliconOnly: true,
   executable: "mlx-openai-server",
   installHint: "pipx install mlx-openai-server",
+  runsHere: true,
   // It does not listen until its model is loaded (and exits when the load fails or takes 300 s):
   // connections are refused meanwhile, then /health answers 200.
   readiness: httpOkProbe("/health"),
@@ -440,6 +442,7 @@ const llamaServer: EngineDescription = {
   appleSiliconOnly: false,
   executable: "llama-server",
   installHint: "brew install llama.cpp (macOS) or build llama.cpp and put llama-server on PATH",
+  runsHere: true,
   // /health answers 503 "Loading model" until it is loaded.
   readiness: httpOkProbe("/health"),
   loadBytesPerSecond: 200e6,
@@ -534,6 +537,7 @@ const llama: EngineDescription = {
   appleSiliconOnly: false,
   executable: "",
   installHint: "npm run setup:llama (installs node-llama-cpp into .engines/llama)",
+  runsHere: true,
   readiness: httpOkProbe("/health"),
   // Its --parallel stops at 64 sequences (profiles allow llama-server's 256 slots).
   optionProblem: (options) =>
@@ -589,16 +593,46 @@ const llama: EngineDescription = {
   },
 };
 
+/**
+ * A model another machine serves (a remote backend: another manager's team server, LM Studio,
+ * Ollama, vLLM, LiteLLM). Nothing is launched: the remote backends service checks it and the
+ * gateway relays to it (src/services/remotes). Its options are what the gateway itself needs.
+ */
+const remote: EngineDescription = {
+  id: "remote",
+  label: "Remote backend (OpenAI-compatible)",
+  formats: [],
+  options: ["contextLength", "parallel"],
+  appleSiliconOnly: false,
+  executable: "",
+  installHint: "Add the backend with MLX: Add Remote Backend (or `mlx-manager remotes add URL`).",
+  runsHere: false,
+  readiness: httpOkProbe("/v1/models"),
+  health: httpOkProbe("/v1/models"),
+  loadBytesPerSecond: 1e12,
+  // The backend has its own queue; the gateway sends it at most this many at once (`parallel`, default 16).
+  slots: (options) => options.parallel ?? 16,
+  memory: { family: "llama.cpp", overheadBytes: 0, overheadMeasured: false, defaultContext: (options) => options.contextLength ?? 0, sequences: () => 0 },
+  requestModel: (ctx) => ctx.alias,
+  streamUsage: "include_usage_chunk",
+  // What the backend's model can do is its own business: the gateway relays tools and images as sent.
+  capabilities: (options) => ({ toolCalling: true, imageInput: true, ...(options.contextLength === undefined ? {} : { contextLength: options.contextLength }) }),
+  buildCommand() {
+    throw new Error("A remote profile runs nothing on this machine: its backend serves it.");
+  },
+};
+
 /** Every engine the manager knows, by id. */
 export const ENGINES: Readonly<Record<EngineId, EngineDescription>> = {
   "mlx-lm": mlxLm,
   "mlx-openai-server": mlxOpenAiServer,
   "llama-server": llamaServer,
   llama,
+  remote,
 };
 
 /** The client-facing part of a description. */
 export function engineInfo(engine: EngineDescription): EngineInfo {
-  const { id, label, formats, options, appleSiliconOnly, executable, installHint } = engine;
-  return { id, label, formats, options, appleSiliconOnly, executable, installHint };
+  const { id, label, formats, options, appleSiliconOnly, executable, installHint, runsHere } = engine;
+  return { id, label, formats, options, appleSiliconOnly, executable, installHint, runsHere };
 }

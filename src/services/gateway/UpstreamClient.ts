@@ -1,4 +1,5 @@
 import http from "node:http";
+import https from "node:https";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
 import { z } from "zod";
@@ -7,6 +8,7 @@ import { GatewayError } from "./openAiError";
 import { readUsage, SseStreamMeter, type TokenUsage } from "./SseStreamMeter";
 import { SseDataReader, type AnswerTranslator } from "./translate/AnswerTranslator";
 import type { RequestStatus } from "./UsageMeter";
+import { pinnedTlsOptions, type CertificatePin } from "../remotes/remoteHttp";
 
 /** What is sent upstream: a body in memory, or a head in memory followed by the rest of the client's upload. */
 export type RelayBody =
@@ -46,6 +48,17 @@ export interface RelayOptions {
   describe: string;
   /** The client speaks another API (Anthropic Messages, OpenAI Responses): answers and errors are translated. */
   translate?: AnswerTranslator;
+  /** A remote backend's key (`Bearer …`): sent upstream, never logged. */
+  authorization?: string;
+  /** An https backend's pinned certificate: nothing else is trusted. */
+  pin?: CertificatePin;
+  /** What to tell the client when the backend refuses our key (401/403), instead of relaying a refusal that reads as theirs. */
+  keyRefused?: string;
+  /**
+   * Another replica can take the request: a failure before any byte reached the client (no
+   * answer, a 5xx or 429, a refused key) is not sent but returned as `failedOver`.
+   */
+  mayFailOver?: boolean;
 }
 
 /** How one relayed exchange went. Times are performance.now(). */
@@ -64,6 +77,8 @@ export interface RelayResult {
   retried?: boolean;
   usage?: TokenUsage;
   error?: string;
+  /** With mayFailOver: it failed before the client got anything (nothing was sent); another replica may try. */
+  failedOver?: GatewayError;
 }
 
 export interface UpstreamClientOptions {
@@ -90,16 +105,36 @@ const STALE_CONNECTION_CODES = new Set(["ECONNRESET", "EPIPE"]);
  */
 class PoolAgent extends http.Agent {
   constructor(private readonly freeTtlMs: number) {
-    super({ keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: "lifo" });
+    super(POOL_OPTIONS);
   }
 
-  // Typed as void in @types/node; Node's own returns whether the socket may be kept (false: destroyed).
   override keepSocketAlive(socket: Socket): boolean {
-    const keep = (super.keepSocketAlive as (socket: Socket) => boolean | undefined).call(this, socket) !== false;
-    // The agent destroys a free socket whose timeout fires.
-    if (keep) socket.setTimeout(this.freeTtlMs);
-    return keep;
+    return keepWithTtl(http.Agent.prototype, this, socket, this.freeTtlMs);
   }
+}
+
+/** The same pool for an https backend (a remote one), its pinned certificate in every connection. */
+class TlsPoolAgent extends https.Agent {
+  constructor(
+    private readonly freeTtlMs: number,
+    tls: https.AgentOptions,
+  ) {
+    super({ ...POOL_OPTIONS, ...tls });
+  }
+
+  override keepSocketAlive(socket: Socket): boolean {
+    return keepWithTtl(https.Agent.prototype, this, socket, this.freeTtlMs);
+  }
+}
+
+const POOL_OPTIONS: http.AgentOptions = { keepAlive: true, keepAliveMsecs: 1000, maxFreeSockets: 256, scheduling: "lifo" };
+
+/** Node's keepSocketAlive, then a timeout on the freed socket (the agent destroys it when it fires). */
+function keepWithTtl(proto: http.Agent, agent: http.Agent, socket: Socket, ttlMs: number): boolean {
+  // Typed as void in @types/node; Node's own returns whether the socket may be kept (false: destroyed).
+  const keep = (proto.keepSocketAlive as (socket: Socket) => boolean | undefined).call(agent, socket) !== false;
+  if (keep) socket.setTimeout(ttlMs);
+  return keep;
 }
 
 /** A usage body worth parsing is small; bigger answers (images) are relayed without it. */
@@ -123,7 +158,7 @@ const UsageCarrier = z.looseObject({ usage: z.unknown() });
 /** Sends gateway requests to model servers over kept-alive connections and relays the answers byte for byte. */
 export class UpstreamClient {
   /** One pool per profile, for its current process only. */
-  private readonly pools = new Map<string, { process: string; agent: PoolAgent }>();
+  private readonly pools = new Map<string, { process: string; agent: http.Agent }>();
   private readonly tunedSockets = new WeakSet<Socket>();
   private readonly idleTimeoutMs: number;
   private readonly freeSocketTtlMs: number;
@@ -158,13 +193,14 @@ export class UpstreamClient {
     return [...Object.values(agent.sockets), ...Object.values(agent.freeSockets)].reduce((n, list) => n + (list?.length ?? 0), 0);
   }
 
-  /** The pool of the profile's current process; the pool of an earlier process is closed. */
-  private agentFor(upstream: RelayOptions["upstream"]): http.Agent {
+  /** The pool of the profile's current process (or backend key and pin); the pool of an earlier one is closed. */
+  private agentFor(options: RelayOptions): http.Agent {
+    const upstream = options.upstream;
     const pool = this.pools.get(upstream.profileId);
     if (pool?.process === upstream.process) return pool.agent;
     // Its requests in flight keep their sockets; only the pooled ones are closed.
     pool?.agent.destroy();
-    const agent = new PoolAgent(this.freeSocketTtlMs);
+    const agent = options.baseUrl.startsWith("https:") ? new TlsPoolAgent(this.freeSocketTtlMs, options.pin === undefined ? {} : pinnedTlsOptions(options.baseUrl, options.pin)) : new PoolAgent(this.freeSocketTtlMs);
     this.pools.set(upstream.profileId, { process: upstream.process, agent });
     return agent;
   }
@@ -172,7 +208,7 @@ export class UpstreamClient {
   /** Forwards one request and relays its answer to `options.res`; never rejects. */
   relay(options: RelayOptions): Promise<RelayResult> {
     return new Promise((resolve) => {
-      const exchange = new Exchange(options, this.agentFor(options.upstream), this.tunedSockets, (result) => {
+      const exchange = new Exchange(options, this.agentFor(options), this.tunedSockets, (result) => {
         this.active.delete(exchange);
         resolve(result);
       });
@@ -243,9 +279,13 @@ class Exchange {
     const headers: http.OutgoingHttpHeaders = { "content-type": body.contentType, accept: "*/*" };
     if (body.kind === "buffer") headers["content-length"] = body.bytes.length;
     else if (body.length !== undefined) headers["content-length"] = body.length;
-    const url = new URL(this.o.path, this.o.baseUrl);
+    if (this.o.authorization !== undefined) headers["authorization"] = this.o.authorization;
+    const url = new URL(this.o.baseUrl + this.o.path);
     // The retry takes a connection of its own: the pool may hold more connections the server closed.
-    const request = http.request(url, { method: "POST", agent: mayRetry ? this.agent : false, headers });
+    const request =
+      url.protocol === "https:"
+        ? https.request(url, { method: "POST", agent: mayRetry ? this.agent : false, headers, ...(this.o.pin === undefined ? {} : pinnedTlsOptions(this.o.baseUrl, this.o.pin)) })
+        : http.request(url, { method: "POST", agent: mayRetry ? this.agent : false, headers });
     this.request = request;
     request.on("socket", (socket) => {
       // Free, it had a timeout armed (PoolAgent); in use, the sweeper watches it instead.
@@ -313,8 +353,15 @@ class Exchange {
     const message = timedOut
       ? `The model server of ${this.o.describe} did not answer in time (${error.message}).`
       : `The model server of ${this.o.describe} is not answering (${why}). It may have crashed or be restarting: check \`mlx-manager ps\` and its log.`;
-    this.sendError(new GatewayError(timedOut ? 504 : 502, message, timedOut ? "upstream_timeout" : "upstream_unreachable"));
-    this.settle("error", message);
+    this.failOverOrSend(new GatewayError(timedOut ? 504 : 502, message, timedOut ? "upstream_timeout" : "upstream_unreachable"));
+  }
+
+  /** A failure before any byte of the answer: handed back for another replica, or sent to the client. */
+  private failOverOrSend(error: GatewayError): void {
+    if (this.o.mayFailOver === true) this.result.failedOver = error;
+    else this.sendError(error);
+    this.result.httpStatus = error.status;
+    this.settle("error", error.message);
   }
 
   /** The upstream broke off after answering: end the client's stream with an error event, or cut a plain answer short. */
@@ -513,6 +560,14 @@ class Exchange {
     });
     response.once("end", () => {
       const body = upstreamErrorBody(status, Buffer.concat(chunks).toString("utf8").slice(0, MAX_ERROR_BODY_BYTES), this.o.describe);
+      if ((status === 401 || status === 403) && this.o.keyRefused !== undefined) {
+        this.failOverOrSend(new GatewayError(502, this.o.keyRefused, "remote_key_refused"));
+        return;
+      }
+      if (this.o.mayFailOver === true && (status >= 500 || status === 429)) {
+        this.failOverOrSend(new GatewayError(status, body.error.message, body.error.code ?? "upstream_error", body.error.param ?? null, body.error.type === "invalid_request_error" ? "invalid_request_error" : "server_error"));
+        return;
+      }
       this.sendJson(status, body);
       this.settle("error", body.error.message);
     });

@@ -13,6 +13,7 @@ import { UpstreamClient, type RelayBody, type RelayResult } from "./UpstreamClie
 import type { RequestQueues, Slot } from "./RequestQueues";
 import { dialectOf, errorBody } from "./dialect";
 import { PromptFitter } from "./promptFit";
+import { ReplicaChooser } from "./ReplicaChooser";
 import type { AnswerTranslator } from "./translate/AnswerTranslator";
 import { AnthropicAnswer } from "./translate/anthropicAnswer";
 import { chatRequestFromMessages, CountTokensRequest, droppedServerTools, MessagesRequest } from "./translate/anthropicRequest";
@@ -151,7 +152,12 @@ export function registerGatewayRoutes(app: FastifyInstance, deps: GatewayDeps): 
 }
 
 interface Target {
+  /** The profile the name routes to first; replicas of the same name may serve instead. */
   profile: Profile;
+  /** The `model` the client named. */
+  requested: string;
+  /** The body can be sent again (not a streamed upload): a replica that failed before answering may hand it to the next. */
+  replayable: boolean;
   endpoint: GatewayEndpoint;
   path: string;
   /** Arrival at the gateway (performance.now()) and its epoch ms. */
@@ -162,8 +168,8 @@ interface Target {
   /** The body to send once the server's model is known. */
   /** The body to send, given the `model` the engine answers to and the fields its profile adds to every request. */
   body: (upstreamModel: string, fields: Record<string, unknown>) => RelayBody;
-  /** Checks made once the server runs, before the body is built (the prompt against its context). */
-  prepare?: (server: ServerInfo, signal: AbortSignal) => Promise<void>;
+  /** Checks made once the server (of the replica chosen) runs, before the body is built (the prompt against its context). */
+  prepare?: (server: ServerInfo, profile: Profile, signal: AbortSignal) => Promise<void>;
   /** The client speaks another API: its answer is translated. */
   translate?: AnswerTranslator;
 }
@@ -176,8 +182,15 @@ class Gateway {
   private readonly uploadBytes: number;
   private readonly messagesBodyBytes: number;
   private readonly contexts: PromptFitter;
+  private readonly replicas: ReplicaChooser;
 
   constructor(private readonly deps: GatewayDeps) {
+    this.replicas = new ReplicaChooser({
+      servers: () => deps.directory.list(),
+      depth: (profileId) => deps.queues?.depth(profileId),
+      slots: (profile) => deps.engines?.[profile.engine].slots(profile.options) ?? 1,
+      ...(deps.directory.available ? { available: (profileId: string) => deps.directory.available?.(profileId) } : {}),
+    });
     this.log = deps.logger.child({ part: "gateway" });
     this.upstream = new UpstreamClient(deps.limits?.upstreamIdleMs === undefined ? {} : { idleTimeoutMs: deps.limits.upstreamIdleMs });
     this.jsonBodyBytes = deps.limits?.jsonBodyBytes ?? JSON_BODY_BYTES;
@@ -224,6 +237,8 @@ class Gateway {
     const streaming = route.generates && stream === true;
     await this.forward(request, reply, {
       profile,
+      requested: model,
+      replayable: true,
       endpoint: route.endpoint,
       path: route.path,
       t0,
@@ -250,7 +265,7 @@ class Gateway {
     const chat = chatRequestFromMessages(messages, abilitiesOf(profile));
     const dropped = droppedServerTools(messages);
     if (dropped.length > 0) reply.raw.setHeader("mlx-manager-dropped-tools", dropped.join(", "));
-    await this.relayTranslated(request, reply, { profile, endpoint: "messages", t0, startedAt, chat, streaming: messages.stream === true, translate: new AnthropicAnswer(messages.model) });
+    await this.relayTranslated(request, reply, { profile, requested: messages.model, endpoint: "messages", t0, startedAt, chat, streaming: messages.stream === true, translate: new AnthropicAnswer(messages.model) });
   }
 
   /**
@@ -260,11 +275,14 @@ class Gateway {
   private async relayTranslated(
     request: FastifyRequest,
     reply: FastifyReply,
-    target: Pick<Target, "profile" | "endpoint" | "t0" | "startedAt"> & { chat: ChatRequestBody; streaming: boolean; translate: AnswerTranslator },
+    target: Pick<Target, "profile" | "requested" | "endpoint" | "t0" | "startedAt"> & { chat: ChatRequestBody; streaming: boolean; translate: AnswerTranslator },
   ): Promise<void> {
     const { profile, chat, streaming } = target;
+    const asked = chat.max_tokens;
     await this.forward(request, reply, {
       profile,
+      requested: target.requested,
+      replayable: true,
       endpoint: target.endpoint,
       path: "/chat/completions",
       t0: target.t0,
@@ -272,8 +290,11 @@ class Gateway {
       meterUsage: true,
       dropUsageOnly: false,
       translate: target.translate,
-      prepare: async (server, signal) => {
-        const fit = await this.contexts.fit(server, profile, chat, signal);
+      prepare: async (server, replica, signal) => {
+        // Each replica's context decides (a failed-over request is checked again on the next one).
+        if (asked === undefined) delete chat.max_tokens;
+        else chat.max_tokens = asked;
+        const fit = await this.contexts.fit(server, replica, chat, signal);
         if (fit.clampedFrom !== undefined) reply.raw.setHeader("mlx-manager-max-tokens", `${fit.maxTokens} (asked ${fit.clampedFrom}; context ${fit.contextSize}, prompt ${fit.promptTokens}${fit.exact ? "" : " estimated"})`);
         if (fit.maxTokens !== undefined) chat.max_tokens = fit.maxTokens;
       },
@@ -320,7 +341,7 @@ class Gateway {
     const responses = body.store === false ? undefined : this.deps.responses;
     const input = [...history, ...inputItems(body.input)];
     const answer = new ResponsesAnswer(body.model, responseEcho(body), plan.customTools, responses === undefined ? undefined : (response) => { responses.save(owner, { response, input }); });
-    await this.relayTranslated(request, reply, { profile, endpoint: "responses", t0, startedAt, chat: plan.chat, streaming: body.stream === true, translate: answer });
+    await this.relayTranslated(request, reply, { profile, requested: body.model, endpoint: "responses", t0, startedAt, chat: plan.chat, streaming: body.stream === true, translate: answer });
   }
 
   /** `GET /v1/responses/{id}`: a kept response of the caller's. */
@@ -371,6 +392,9 @@ class Gateway {
     if (profile === undefined) throw modelNotFound(field.model);
     await this.forward(request, reply, {
       profile,
+      requested: field.model,
+      // The upload is streamed through as it arrives: it cannot be sent to a second replica.
+      replayable: false,
       endpoint: "audio.transcriptions",
       path,
       t0,
@@ -392,11 +416,46 @@ class Gateway {
     });
   }
 
-  /** Starts the server if needed, waits for a slot of it, relays, and records the request. */
+  /**
+   * Serves the request from the replica with the shortest queue of those the name routes to (one
+   * profile, or several sharing the name): starts its server if needed, waits for a slot, relays,
+   * and records the request. A replica that fails before the client got a byte hands the request to
+   * the next (a stream that has begun is never replayed) and cools down.
+   */
   private async forward(request: FastifyRequest, reply: FastifyReply, target: Target): Promise<void> {
-    const { directory, meter, queues } = this.deps;
-    const { profile } = target;
+    const replicas = this.replicas.order(this.deps.directory.replicasOf?.(target.requested) ?? [target.profile]);
     const client = clientSignal(reply.raw);
+    const failedOver: string[] = [];
+    // Set from inside attempt(): an object, so the flow analysis does not fix it at false.
+    const taken = { over: false };
+    for (let i = 0; i < replicas.length; i++) {
+      const profile = replicas[i] ?? target.profile;
+      const last = i === replicas.length - 1 || client.signal.aborted;
+      let outcome: "done" | "next";
+      try {
+        outcome = await this.attempt(request, reply, target, profile, { client, mayFailOver: !last, failedOver, hijack: () => { taken.over = true; }, replicated: replicas.length > 1 });
+      } catch (error) {
+        if (!taken.over) throw error;
+        // An earlier replica took the reply over from Fastify: its error handler cannot answer now.
+        this.sendError(request, reply, toGatewayError(error));
+        return;
+      }
+      if (outcome === "done") return;
+      failedOver.push(profile.name);
+    }
+  }
+
+  /** One replica's try: "next" when it failed before answering and another may take the request. */
+  private async attempt(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    target: Target,
+    profile: Profile,
+    how: { client: AbortController; mayFailOver: boolean; failedOver: string[]; hijack: () => void; replicated: boolean },
+  ): Promise<"done" | "next"> {
+    const { directory, meter, queues } = this.deps;
+    const { client } = how;
+    const mayFailOver = how.mayFailOver && target.replayable;
     directory.noteActivity(profile.id);
     meter.begin(profile.id, profile.name);
     // Counted from here: a server with a request on its way is not stopped to make room.
@@ -408,6 +467,7 @@ class Gateway {
     const clientLeftWhile = (what: string): void => {
       result = { status: "aborted", httpStatus: 499, stream: false, tokenEvents: 0, error: `the client disconnected while ${what}` };
       reply.hijack();
+      how.hijack();
     };
     try {
       const startWait = performance.now();
@@ -418,12 +478,16 @@ class Gateway {
       } catch (error) {
         if (client.signal.aborted) {
           clientLeftWhile("the server started");
-          return;
+          return "done";
+        }
+        if (mayFailOver) {
+          failure = toGatewayError(error);
+          return "next";
         }
         throw error;
       }
       startupMs = wasRunning ? 0 : performance.now() - startWait;
-      await target.prepare?.(server, client.signal);
+      await target.prepare?.(server, profile, client.signal);
       if (queues !== undefined) {
         // From here it is counted as waiting (or answered): acquire takes its place at once.
         arrived?.();
@@ -432,25 +496,45 @@ class Gateway {
         } catch (error) {
           if (client.signal.aborted) {
             clientLeftWhile("it waited for its turn");
-            return;
+            return "done";
+          }
+          if (mayFailOver) {
+            failure = toGatewayError(error);
+            return "next";
           }
           throw error;
         }
       }
       const upstreamModel = directory.upstreamModel(profile.id);
+      const access = directory.accessOf?.(profile.id);
       reply.hijack();
+      how.hijack();
       result = await this.upstream.relay({
         baseUrl: server.upstreamUrl,
-        upstream: { profileId: profile.id, process: `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
+        upstream: { profileId: profile.id, process: access?.generation ?? `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
         path: `/v1${target.path}`,
         body: target.body(upstreamModel, this.deps.engines?.[profile.engine].requestFields?.(profile.options) ?? {}),
         res: reply.raw,
         signal: client.signal,
         meterUsage: target.meterUsage,
         dropUsageOnly: target.dropUsageOnly,
-        describe: `profile "${profile.name}" (${server.engine} at ${server.upstreamUrl})`,
+        describe: `profile "${profile.name}" (${server.remote === undefined ? `${server.engine} at ${server.upstreamUrl}` : `remote backend "${server.remote.backendName}" at ${server.upstreamUrl}`})`,
+        mayFailOver,
+        ...(access?.authorization === undefined ? {} : { authorization: access.authorization }),
+        ...(access?.pin === undefined ? {} : { pin: access.pin }),
+        ...(server.remote === undefined ? {} : { keyRefused: `Remote backend "${server.remote.backendName}" (${server.upstreamUrl}) refused this manager's key for it. Set a valid key: MLX: Edit Remote Backend, or \`mlx-manager remotes set-key ${server.remote.backendName}\`.` }),
         ...(target.translate ? { translate: target.translate } : {}),
       });
+      if (result.failedOver !== undefined) {
+        failure = result.failedOver;
+        return "next";
+      }
+      if (result.status === "error" && (result.stream || result.httpStatus >= 500)) {
+        // It broke off, or failed with nothing to fail over to: the next requests prefer the others.
+        this.replicas.failed(profile.id);
+        directory.reportFailure?.(profile.id, result.error ?? "failed");
+      } else if (result.status === "ok") this.replicas.succeeded(profile.id);
+      return "done";
     } catch (error) {
       failure = toGatewayError(error);
       if (failure.status >= 500) this.log.warn("could not serve a request", { profile: profile.name, error: failure.message });
@@ -459,14 +543,35 @@ class Gateway {
       slot?.release();
       arrived?.();
       directory.noteActivity(profile.id);
-      meter.record(this.usageRecord(request, target, startupMs, slot?.waitedMs, result, failure));
+      const record = this.usageRecord(request, target, profile, startupMs, slot?.waitedMs, result, failure);
+      if (how.replicated) record.requestedModel = target.requested;
+      if (how.failedOver.length > 0) record.failedOver = [...how.failedOver];
+      if (failure !== undefined && (result?.failedOver !== undefined || (mayFailOver && result === undefined))) {
+        // Nothing reached the client: the next replica takes it. This one cools down.
+        record.error = `${failure.message} (handed to the next replica)`;
+        this.replicas.failed(profile.id);
+        directory.reportFailure?.(profile.id, failure.message);
+        this.log.warn("a replica failed before answering; trying the next", { profile: profile.name, error: failure.message });
+      }
+      meter.record(record);
     }
   }
 
-  private usageRecord(request: FastifyRequest, target: Target, startupMs: number, queueMs: number | undefined, result: RelayResult | undefined, failure: GatewayError | undefined): UsageRecord {
+  /** An error for a reply already taken over from Fastify (the error handler's shape and status). */
+  private sendError(request: FastifyRequest, reply: FastifyReply, error: GatewayError): void {
+    const res = reply.raw;
+    if (res.headersSent || res.destroyed) return;
+    const dialect = dialectOf(request.url);
+    const status = dialect === "anthropic" && error.status === 503 ? 529 : error.status;
+    const text = JSON.stringify(errorBody(dialect, error));
+    res.writeHead(status, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(text), ...(error.retryAfterSec === undefined ? {} : { "retry-after": String(error.retryAfterSec) }) });
+    res.end(text);
+  }
+
+  private usageRecord(request: FastifyRequest, target: Target, profile: Profile, startupMs: number, queueMs: number | undefined, result: RelayResult | undefined, failure: GatewayError | undefined): UsageRecord {
     const record: UsageRecord = {
-      profileId: target.profile.id,
-      profileName: target.profile.name,
+      profileId: profile.id,
+      profileName: profile.name,
       endpoint: target.endpoint,
       stream: result?.stream ?? false,
       status: result?.status ?? "error",

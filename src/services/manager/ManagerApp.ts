@@ -37,6 +37,10 @@ import { Store } from "../store/Store";
 import { RequestQueues } from "../gateway/RequestQueues";
 import { registerSettingsRoutes, SettingsService } from "../settings/SettingsService";
 import type { ServerInfo } from "../../shared/servers";
+import { RemoteBackends } from "../remotes/RemoteBackends";
+import { registerRemoteRoutes } from "../remotes/remoteRoutes";
+import { RemoteServers } from "../remotes/RemoteServers";
+import { ServerFleet } from "../remotes/ServerFleet";
 import { DataDir, type LockInfo } from "./DataDir";
 import { diskFullWhileFlagged } from "./faults";
 
@@ -65,6 +69,8 @@ export class ManagerApp {
   private store?: Store;
   private models?: ModelService;
   private supervisor?: ServerSupervisor;
+  private remotes?: RemoteBackends;
+  private remoteServers?: RemoteServers;
   private meter?: UsageMeter;
   private metrics?: MetricsService;
   private accounts?: AccountService;
@@ -113,7 +119,14 @@ export class ManagerApp {
       watch: this.options.watchCache ?? true,
     }));
     await models.start();
-    const profiles = new ProfileService({ store, catalog: { list: () => models.models() }, events, engines: ENGINES });
+    const remotes = (this.remotes = new RemoteBackends({
+      store,
+      events,
+      logger,
+      keyDir: path.join(this.options.dataDir, "remote-keys"),
+      ...(process.env["MLX_MANAGER_REMOTE_CHECK_MS"] ? { checkIntervalMs: Number(process.env["MLX_MANAGER_REMOTE_CHECK_MS"]) } : {}),
+    }));
+    const profiles = new ProfileService({ store, catalog: { list: () => models.models() }, events, engines: ENGINES, remotes });
     const machine = await machineMemory();
     const settings = new SettingsService({ store, events, logger });
     const queues = new RequestQueues(() => {
@@ -142,7 +155,12 @@ export class ManagerApp {
       ...(this.options.engineExecutables ? { executables: this.options.engineExecutables } : {}),
       ...(this.options.supervisorSettings ? { settings: this.options.supervisorSettings } : {}),
     }));
-    metricsServers.list = () => supervisor.list();
+    const remoteServers = (this.remoteServers = new RemoteServers({ backends: remotes, profiles, events, logger }));
+    remoteServers.start();
+    remotes.start();
+    // Local servers and remote profiles' backends, one directory for the gateway, the API and shared mode.
+    const fleet = new ServerFleet(supervisor, remoteServers, profiles);
+    metricsServers.list = () => fleet.list();
     const adoption = await supervisor.init();
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {
       logger.info("servers of the last run", { adopted: adoption.adopted.map((s) => s.profileName), cleaned: adoption.cleaned.length });
@@ -177,7 +195,7 @@ export class ManagerApp {
     disconnect.user = (userId) => void access.disconnect(userId);
     const shared = (this.shared = new SharedListener({
       access,
-      supervisor,
+      supervisor: fleet,
       profiles,
       meter,
       logger,
@@ -241,12 +259,13 @@ export class ManagerApp {
       status,
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
-        registerServerRoutes(app, { supervisor });
+        registerServerRoutes(app, { supervisor: fleet });
+        registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });
         registerHubRoutes(app, { hub, downloads, tokens: hubTokens, fit: (info, context, signal, token) => hubFit({ hub, engines: ENGINES, usable: machine, platform: process.platform }, info, context, { signal, token }) });
         registerMemoryRoutes(app, { catalog: { list: () => models.models() }, engines: ENGINES, usable: () => machine });
-        registerGatewayRoutes(app, { directory: supervisor, meter, logger, profiles, engines: ENGINES, responses, queues });
+        registerGatewayRoutes(app, { directory: fleet, meter, logger, profiles, engines: ENGINES, responses, queues });
         registerSettingsRoutes(app, { settings });
         app.get("/api/memory/budget", async () => supervisor.memoryBudget());
         registerGatewayKeyRoutes(app, { keys: gatewayKeys, events });
@@ -280,6 +299,8 @@ export class ManagerApp {
       await this.api?.close().catch(() => undefined);
       await this.downloads?.close().catch(() => undefined);
       this.metrics?.close();
+      this.remotes?.close();
+      this.remoteServers?.close();
       this.meter?.close();
       this.accounts?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);

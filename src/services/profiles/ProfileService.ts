@@ -29,6 +29,8 @@ export interface ProfileServiceDeps {
   catalog: ModelCatalog;
   events: EventBus;
   engines: Readonly<Record<EngineId, EngineDescription>>;
+  /** The remote backends a remote profile may name (by id). */
+  remotes?: { find(id: string): { id: string; name: string } | undefined };
   now?: () => number;
 }
 
@@ -158,6 +160,15 @@ export class ProfileService {
     }
     const problem = engine.optionProblem?.(spec.options);
     if (problem !== undefined) throw new ApiError(400, "validation_failed", problem.message, problem.field);
+    if ((spec.engine === "remote") !== (spec.model.source === "remote")) {
+      throw new ApiError(400, "validation_failed", spec.engine === "remote" ? 'A remote profile names its model as {"source": "remote", "backend": <backend id>, "model": <its model id>}.' : `A model of a remote backend is served by the "remote" engine, not ${engine.label}.`, spec.engine === "remote" ? "model" : "engine");
+    }
+    if (spec.model.source === "remote") {
+      const backend = spec.model.backend;
+      if (this.deps.remotes?.find(backend) === undefined) throw new ApiError(404, "not_found", `No remote backend "${backend}". Add it first (MLX: Add Remote Backend, or \`mlx-manager remotes add URL\`).`, "model.backend");
+      if (spec.port !== "auto") throw new ApiError(400, "validation_failed", "A remote profile runs nothing here, so it has no port: leave port out (auto).", "port");
+      return;
+    }
     const model = resolveModel(spec.model, this.deps.catalog);
     if (!engine.formats.includes(model.format)) {
       throw new ApiError(
@@ -169,21 +180,18 @@ export class ProfileService {
     }
   }
 
-  /** An alias names one profile only: not another profile's name or alias, not twice. */
+  /**
+   * An alias is given once, and is not the profile's own name. An exact alias that another profile
+   * has too, or that is another profile's name, makes the two replicas of that name (the gateway
+   * serves it from either). A profile's name may not be another profile's alias (rename one instead).
+   */
   private validateAliases(spec: ProfileSpec, selfId: string | undefined): void {
-    const aliases = spec.aliases ?? [];
-    if (aliases.length === 0) return;
-    const taken = new Map<string, string>();
-    for (const other of this.list()) {
-      if (other.id === selfId) continue;
-      taken.set(nameKey(other.name), `the name of profile "${other.name}"`);
-      for (const alias of other.aliases ?? []) taken.set(nameKey(alias), `an alias of profile "${other.name}"`);
-    }
+    const others = this.list().filter((p) => p.id !== selfId);
+    const named = others.find((p) => (p.aliases ?? []).some((a) => nameKey(a) === nameKey(spec.name)));
+    if (named !== undefined) throw new ApiError(409, "alias_taken", `"${spec.name}" is an alias of profile "${named.name}". To make this profile a replica of that name, give it the alias instead; or choose another name.`, "name");
     const seen = new Set<string>([nameKey(spec.name)]);
-    aliases.forEach((alias, i) => {
+    (spec.aliases ?? []).forEach((alias, i) => {
       const key = nameKey(alias);
-      const owner = taken.get(key);
-      if (owner !== undefined) throw new ApiError(409, "alias_taken", `The alias "${alias}" is already ${owner}. Remove it there first, or choose another.`, `aliases.${i}`);
       if (seen.has(key)) throw new ApiError(400, "validation_failed", `The alias "${alias}" is given twice (or is the profile's own name).`, `aliases.${i}`);
       seen.add(key);
     });

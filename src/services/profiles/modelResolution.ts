@@ -20,6 +20,7 @@ export interface ResolvedModel {
 /** Finds the model a profile names, or says precisely what is missing (field `model...`). */
 export function resolveModel(ref: ModelRef, catalog: ModelCatalog): ResolvedModel {
   if (ref.source === "path") return resolveLocalPath(ref.path);
+  if (ref.source === "remote") throw new ApiError(400, "validation_failed", `"${ref.model}" is served by a remote backend: nothing of it is on this machine.`, "model");
   const model = catalog.list().find((m) => m.id === ref.repoId);
   if (!model) {
     throw new ApiError(404, "model_missing", `The model "${ref.repoId}" is not in the Hugging Face cache. Download it first, or pick a cached model.`, "model.repoId");

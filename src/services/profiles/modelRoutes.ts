@@ -1,8 +1,8 @@
 import type { Profile } from "../../shared/profiles";
 
-// The one table that turns the `model` a client sends into the profile that answers it. A name
-// leads to a list of candidates, so that replicas (one name, several servers) are rows of this
-// same table later; today every list has one profile, or none.
+// The one table that turns the `model` a client sends into the profiles that answer it. A name
+// leads to a list of candidates: several when they are replicas (one name, several servers: a
+// profile's name given as another profile's alias, or one alias shared by several profiles).
 
 /** How a name matched, most specific first. */
 export type RouteMatch = "name" | "alias" | "model" | "pattern";
@@ -29,18 +29,24 @@ function specificity(pattern: string): number {
 
 /**
  * The profiles a request's `model` names, best first: a profile's id or name (case-insensitive),
- * then an exact alias, then the repo id / path / `repo:file` of exactly one profile (or of the one
- * running, when several share it), then the most specific `*` alias that matches.
+ * with the profiles that have that name as an exact alias (its replicas); else every profile with
+ * that exact alias (replicas); then the repo id / path / `repo:file` of exactly one profile (or of
+ * the one running, when several share it), then the most specific `*` alias that matches.
  */
 export function routeModel(model: string, profiles: readonly Profile[], isLive: (profileId: string) => boolean): ModelRoute[] {
   const wanted = key(model);
+  const hasAlias = (p: Profile, name: string): boolean => (p.aliases ?? []).some((a) => !a.includes("*") && key(a) === name);
   const byName = profiles.find((p) => p.id === model || key(p.name) === wanted);
-  if (byName) return [{ profile: byName, match: "name" }];
-  const byAlias = profiles.filter((p) => (p.aliases ?? []).some((a) => !a.includes("*") && key(a) === wanted));
+  if (byName) {
+    const nameKey = key(byName.name);
+    return [{ profile: byName, match: "name" }, ...profiles.filter((p) => p !== byName && hasAlias(p, nameKey)).map((profile): ModelRoute => ({ profile, match: "alias" }))];
+  }
+  const byAlias = profiles.filter((p) => hasAlias(p, wanted));
   if (byAlias.length > 0) return byAlias.map((profile) => ({ profile, match: "alias" }));
   const byModel = profiles.filter((p) => {
     const m = p.model;
     if (m.source === "path") return m.path === model;
+    if (m.source === "remote") return m.model === model;
     return m.repoId === model || (m.file !== undefined && `${m.repoId}:${m.file}` === model);
   });
   if (byModel.length === 1 && byModel[0]) return [{ profile: byModel[0], match: "model" }];

@@ -1,5 +1,6 @@
 import type { Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
+import type { RemoteAccess } from "../remotes/remoteHttp";
 
 /** What the /v1 gateway needs from the supervisor: find, start just in time, and note use. */
 export interface ServerDirectory {
@@ -17,4 +18,22 @@ export interface ServerDirectory {
   upstreamModel(profileId: string): string;
   /** Every server the supervisor knows, in any state. */
   list(): ServerInfo[];
+  /** Every profile the name routes to, the routing table's best first: several when they are replicas (one name, several servers). */
+  replicasOf?(model: string): Profile[];
+  /** How to reach a remote profile's backend (its key and pinned certificate); undefined for a server of this machine. */
+  accessOf?(profileId: string): RemoteAccess | undefined;
+  /** False while the profile's server is known to be down (a remote backend that stopped answering), true when a probe found it up; undefined when nothing probes it. */
+  available?(profileId: string): boolean | undefined;
+  /** The gateway met a failure of the profile's server before or while answering. */
+  reportFailure?(profileId: string, error: string): void;
+}
+
+/** What the API's server routes (and shared mode's start/stop) do with servers, local or remote. */
+export interface ServerControl extends ServerDirectory {
+  get(idOrName: string): ServerInfo | undefined;
+  start(idOrName: string, signal?: AbortSignal, options?: { wait?: boolean }): Promise<ServerInfo>;
+  stop(idOrName: string, signal?: AbortSignal): Promise<ServerInfo>;
+  restart(idOrName: string, signal?: AbortSignal, options?: { wait?: boolean }): Promise<ServerInfo>;
+  stopAll(signal?: AbortSignal): Promise<ServerInfo[]>;
+  logFileOf(idOrName: string): { profileId: string; file: string };
 }

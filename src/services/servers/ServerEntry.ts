@@ -1,5 +1,5 @@
 import { type ChildProcess } from "node:child_process";
-import type { Profile } from "../../shared/profiles";
+import { modelRefLabel, type Profile } from "../../shared/profiles";
 import type { ServerInfo, ServerState } from "../../shared/servers";
 import type { HealthCounters } from "./healthPolicy";
 
@@ -70,10 +70,7 @@ export function snapshot(info: ServerInfo): ServerInfo {
 
 /** The model of a profile for display: repo id (@revision, :file) or path. */
 export function describeModelRef(profile: Profile): string {
-  const m = profile.model;
-  return m.source === "path"
-    ? m.path
-    : `${m.repoId}${m.revision ? `@${m.revision}` : ""}${m.file ? `:${m.file}` : ""}`;
+  return modelRefLabel(profile.model);
 }
 
 /** Engines listen on loopback only; this is where the manager reaches one. */

@@ -180,4 +180,26 @@ export const MIGRATIONS: Migration[] = [
       `ALTER TABLE servers ADD COLUMN started_by TEXT`,
     ],
   },
+  {
+    version: 8,
+    name: "remote backends",
+    up: [
+      // OpenAI-compatible servers on other machines. Their keys are NOT here: each is a 0600 file
+      // of the data dir (remote-keys/<id>), so the database, its backups and exports never hold one.
+      // cert_pem/fingerprint: the certificate pinned after the user confirmed it (NULL: the
+      // system's CAs decide, or plain http). plain_http: 1 when the user accepted clear text to
+      // another machine.
+      `CREATE TABLE remote_backends (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        name_key TEXT NOT NULL UNIQUE,
+        url TEXT NOT NULL,
+        cert_pem TEXT,
+        fingerprint TEXT,
+        plain_http INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      )`,
+    ],
+  },
 ];

@@ -6,7 +6,7 @@ import type { ChatMessage, Conversation, ReplyStats } from "../../shared/convers
 import { TEAM_TARGET_PREFIX, WebviewMessage, type HostMessage, type ProfileOption, type RequestResults, type StreamState, type WebviewRequest } from "../../shared/dashboard";
 import type { SequencedEvent } from "../../shared/events";
 import type { MetricsSnapshot } from "../../shared/metrics";
-import type { Profile } from "../../shared/profiles";
+import { modelRefLabel, type Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
 
 /** The part of ManagerClient the dashboard uses (tests may hand a narrower fake). */
@@ -430,7 +430,7 @@ function chatRequest(conversation: Conversation): ChatStreamRequest {
 }
 
 function profileOption(profile: Profile): ProfileOption {
-  const model = profile.model.source === "path" ? profile.model.path : `${profile.model.repoId}${profile.model.file ? `/${profile.model.file}` : ""}`;
+  const model = modelRefLabel(profile.model);
   return { id: profile.id, name: profile.name, engine: profile.engine, model };
 }
 

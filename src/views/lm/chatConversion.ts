@@ -9,7 +9,7 @@ import type {
 } from "vscode";
 import type { ChatContentPart, ChatMessage, ChatTool, ChatToolCall } from "../../client/chatCompletions";
 import type { CachedModel } from "../../shared/models";
-import type { Profile } from "../../shared/profiles";
+import { modelRefLabel, type Profile } from "../../shared/profiles";
 import { estimateTokens, MESSAGE_OVERHEAD } from "../../shared/tokenEstimate";
 import type { ServerInfo } from "../../shared/servers";
 
@@ -34,9 +34,7 @@ export function isChatProfile(profile: Profile): boolean {
 
 /** How a profile's model is written for people: `org/name[:file]` or the path. */
 export function modelLabel(profile: Profile): string {
-  const m = profile.model;
-  if (m.source === "path") return m.path;
-  return `${m.repoId}${m.revision ? `@${m.revision}` : ""}${m.file ? `:${m.file}` : ""}`;
+  return modelRefLabel(profile.model);
 }
 
 /** One profile as VS Code's chat sees it: "MLX · <profile>", its context size as the input limit (the host adds the localised detail and tooltip). */

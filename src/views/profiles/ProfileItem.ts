@@ -1,12 +1,12 @@
 import * as vscode from "vscode";
-import type { Profile } from "../../shared/profiles";
+import { modelRefLabel, type Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
 
 /** What a profile's inline actions match on: `profile.running`, `profile.stopped`, ... */
 export type ProfileRunState = "running" | "starting" | "stopped" | "failed";
 
 export function describeModelRef(profile: Profile): string {
-  return profile.model.source === "cache" ? `${profile.model.repoId}${profile.model.file ? `:${profile.model.file}` : ""}` : profile.model.path;
+  return modelRefLabel(profile.model);
 }
 
 /** A profile with its engine, model and port; its contextValue carries its server's state. */

@@ -164,14 +164,19 @@ describe("ProfileService", () => {
     assert.deepEqual(service.list().map((p) => p.name), ["Llama"]);
   });
 
-  it("keeps aliases, refuses one another profile has (or its name) with 409, and routes names to profiles in a fixed order", async () => {
+  it("keeps aliases; one shared with another profile (or another's name) makes replicas of that name; routes names to profiles in a fixed order", async () => {
     const claude = service.create({ ...base, name: "Coder", aliases: ["claude-sonnet-4-5", "claude-*"] });
     const small = service.create({ ...base, name: "Small", aliases: ["claude-*haiku*"] });
     const fallback = service.create({ ...base, name: "Any", aliases: ["*"] });
     assert.deepEqual(claude.aliases, ["claude-sonnet-4-5", "claude-*"]);
-    expectApiError(() => service.create({ ...base, name: "Other", aliases: ["CLAUDE-SONNET-4-5"] }), "alias_taken", "aliases.0");
-    expectApiError(() => service.create({ ...base, name: "Other", aliases: ["small"] }), "alias_taken", "aliases.0");
+    expectApiError(() => service.create({ ...base, name: "claude-sonnet-4-5" }), "alias_taken", "name");
     expectApiError(() => service.create({ ...base, name: "Other", aliases: ["has space"] }), "validation_failed");
+    const replicas = (model: string): string[] => routeModel(model, service.list(), () => false).map((r) => r.profile.name);
+    const twin = service.create({ ...base, name: "Coder twin", aliases: ["CLAUDE-SONNET-4-5", "small"] });
+    assert.deepEqual(replicas("claude-sonnet-4-5"), ["Coder", "Coder twin"], "an alias two profiles share: both serve it");
+    assert.deepEqual(replicas("Small"), ["Small", "Coder twin"], "a name given as another profile's alias: the named one first");
+    assert.deepEqual(replicas("Coder"), ["Coder"], "a name no one else gives is one profile");
+    service.delete(twin.id);
     expectApiError(() => service.create({ ...base, name: "Coder2", aliases: ["x", "x"] }), "validation_failed", "aliases.1");
     const route = (model: string): string | undefined => routeModel(model, service.list(), () => false)[0]?.profile.name;
     assert.equal(route("coder"), "Coder", "a name, whatever its case");

@@ -1,0 +1,31 @@
+import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
+import type { RemoteBackend, RemoteBackendList, RemoteProbe } from "../../shared/remotes";
+import { parseOrThrow } from "../api/ApiError";
+import type { RemoteBackends } from "./RemoteBackends";
+
+const ById = z.object({ id: z.string().min(1).max(200) });
+
+/** Aborts when the client goes away before the answer is sent. */
+function clientSignal(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.once("close", () => {
+    if (!reply.raw.writableFinished) controller.abort(new Error("the client closed the connection"));
+  });
+  return controller.signal;
+}
+
+/**
+ * `/api/remotes`: the remote backends (loopback and the local token only; shared mode has no route
+ * to them). Answers never carry a key: `hasKey` says whether one is kept.
+ */
+export function registerRemoteRoutes(app: FastifyInstance, deps: { remotes: RemoteBackends; usedBy: (backendId: string) => string[] }): void {
+  const { remotes } = deps;
+  app.get("/api/remotes", async (): Promise<RemoteBackendList> => ({ remotes: remotes.list() }));
+  app.post("/api/remotes/probe", async (request, reply): Promise<RemoteProbe> => remotes.probe(request.body, clientSignal(reply)));
+  app.post("/api/remotes", async (request, reply) => reply.code(201).send(await remotes.add(request.body, clientSignal(reply))));
+  app.get("/api/remotes/:id", async (request): Promise<RemoteBackend> => remotes.get(parseOrThrow(ById, request.params).id));
+  app.patch("/api/remotes/:id", async (request, reply): Promise<RemoteBackend> => remotes.update(parseOrThrow(ById, request.params).id, request.body ?? {}, clientSignal(reply)));
+  app.delete("/api/remotes/:id", async (request): Promise<RemoteBackend> => remotes.remove(parseOrThrow(ById, request.params).id, deps.usedBy));
+  app.post("/api/remotes/:id/check", async (request, reply): Promise<RemoteBackend> => remotes.check(parseOrThrow(ById, request.params).id, clientSignal(reply)));
+}
