@@ -101,7 +101,8 @@ describe("remote backends and replicas: two real managers on loopback", function
   });
 
   after(async () => {
-    for (const manager of [a, b]) {
+    // Either may not have started (a failed before hook).
+    for (const manager of [a, b] as (RunningManager | undefined)[]) {
       if (manager === undefined) continue;
       await manager.api("POST", "/api/servers/stop-all", {}).catch(() => undefined);
       await manager.stop();
