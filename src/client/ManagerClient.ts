@@ -1,4 +1,5 @@
 import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
+import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBackendPatch, RemoteProbe } from "../shared/remotes";
 import type { UsageList } from "../shared/usage";
 import type { HubFit, MemoryEstimateRequest, MemoryFit } from "../shared/memory";
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
@@ -267,6 +268,25 @@ export class ManagerClient {
   }
   settings(): Promise<ManagerSettings> {
     return this.request("GET", "/api/settings");
+  }
+  remotes(signal?: AbortSignal): Promise<RemoteBackendList> {
+    return this.request("GET", "/api/remotes", undefined, signal);
+  }
+  /** What is at a URL before it is added: the certificate (and whether this machine trusts it), the plain-http warning. */
+  probeRemote(url: string, signal?: AbortSignal): Promise<RemoteProbe> {
+    return this.request("POST", "/api/remotes/probe", { url }, signal);
+  }
+  addRemote(input: RemoteBackendInput, signal?: AbortSignal): Promise<RemoteBackend> {
+    return this.request("POST", "/api/remotes", input, signal);
+  }
+  updateRemote(idOrName: string, patch: RemoteBackendPatch, signal?: AbortSignal): Promise<RemoteBackend> {
+    return this.request("PATCH", `/api/remotes/${encodeURIComponent(idOrName)}`, patch, signal);
+  }
+  removeRemote(idOrName: string): Promise<RemoteBackend> {
+    return this.request("DELETE", `/api/remotes/${encodeURIComponent(idOrName)}`);
+  }
+  checkRemote(idOrName: string, signal?: AbortSignal): Promise<RemoteBackend> {
+    return this.request("POST", `/api/remotes/${encodeURIComponent(idOrName)}/check`, {}, signal);
   }
   updateSettings(patch: ManagerSettingsPatch): Promise<ManagerSettings> {
     return this.request("PATCH", "/api/settings", patch);

@@ -17,6 +17,11 @@ import { deleteModel } from "./deleteModel";
 import { deleteProfile } from "./deleteProfile";
 import { duplicateProfile } from "./duplicateProfile";
 import { togglePinProfile } from "./togglePinProfile";
+import { addRemoteBackend } from "./addRemoteBackend";
+import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
+import { checkRemoteBackend } from "./checkRemoteBackend";
+import { removeRemoteBackend } from "./removeRemoteBackend";
+import { setRemoteBackendKey } from "./setRemoteBackendKey";
 import { editProfile } from "./editProfile";
 import { installEngine } from "./installEngine";
 import { exportProfiles } from "./exportProfiles";
@@ -48,6 +53,12 @@ export const COMMANDS: readonly CommandDefinition[] = [
   editProfile,
   duplicateProfile,
   togglePinProfile,
+  addRemoteBackend,
+  removeRemoteBackend,
+  checkRemoteBackend,
+  setRemoteBackendKey,
+  addRemoteProfile,
+  addRemoteReplica,
   deleteProfile,
   exportProfiles,
   startServer,

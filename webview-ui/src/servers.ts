@@ -194,7 +194,7 @@ class ServerTile {
     setText(this.state, loading ? `loading ${formatBytes(loading.modelBytes)} (up to ${formatDuration(loading.timeoutMs / 1000)})` : (evicted ?? server.state));
     setAttr(this.element, "data-state", server.state);
     setText(this.model, server.model);
-    setText(this.meta, `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}`);
+    setText(this.meta, where(server));
     const live = server.state === "running" || server.state === "unhealthy" || server.state === "starting";
     toggleAttr(this.buttons.start, "hidden", live || server.state === "stopping");
     setText(this.buttons.start, server.state === "failed" ? "Retry" : "Start");
@@ -224,7 +224,7 @@ class ServerTile {
     this.tpsSpark.update(metrics.history.tokensPerSec);
     if (metrics.uptimeSeconds !== null) this.uptimeBase = { seconds: metrics.uptimeSeconds, at: Date.now() };
     if (this.server && this.uptimeBase) {
-      setText(this.meta, `${this.server.engine} · port ${this.server.port}${this.server.pid === undefined ? "" : ` · pid ${this.server.pid}`} · up ${formatDuration(this.uptimeBase.seconds)}`);
+      setText(this.meta, `${where(this.server)} · up ${formatDuration(this.uptimeBase.seconds)}`);
     }
   }
 
@@ -283,4 +283,10 @@ class SystemStrip {
 
 function capitalise(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** Where a server runs: engine, port and pid here, or the remote backend and its address. */
+function where(server: ServerInfo): string {
+  if (server.remote !== undefined) return `on ${server.remote.backendName} · ${server.remote.url}`;
+  return `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}`;
 }

@@ -6,11 +6,12 @@ import type { Download } from "../../shared/hub";
 import type { MetricsSnapshot, ServerMetrics } from "../../shared/metrics";
 import type { CachedModel } from "../../shared/models";
 import type { Profile } from "../../shared/profiles";
+import type { RemoteBackend } from "../../shared/remotes";
 import type { ServerInfo } from "../../shared/servers";
 import type { SharedStatus, UserInfo } from "../../shared/auth";
 import type { ManagerConnection } from "./ManagerConnection";
 
-export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users" | "gatewayKey";
+export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users" | "gatewayKey" | "remotes";
 
 const METRICS_INTERVAL_MS = 3000;
 
@@ -27,6 +28,8 @@ export class ManagerState implements vscode.Disposable {
   readonly servers = new Map<string, ServerInfo>();
   readonly downloads = new Map<string, Download>();
   readonly metrics = new Map<string, ServerMetrics>();
+  /** Remote backends (other machines' OpenAI-compatible servers), by id. */
+  readonly remotes = new Map<string, RemoteBackend>();
   /** Shared (team) mode of the manager: null for managers without it, undefined until known. */
   shared: SharedStatus | null | undefined;
   /** Accounts of shared mode (the local owner sees them all). */
@@ -73,7 +76,7 @@ export class ManagerState implements vscode.Disposable {
   async refresh(client: ManagerClient): Promise<void> {
     this.pending ??= [];
     try {
-      const [models, profiles, servers, engines, downloads] = await Promise.all([
+      const [models, profiles, servers, engines, downloads, remotes] = await Promise.all([
         client.models(),
         client.profiles(),
         client.servers(),
@@ -83,7 +86,14 @@ export class ManagerState implements vscode.Disposable {
           if (error instanceof ManagerRequestError && error.status === 404) return { downloads: [] };
           throw error;
         }),
+        client.remotes().catch((error: unknown) => {
+          // Managers before remote backends: none.
+          if (error instanceof ManagerRequestError && error.status === 404) return { remotes: [] };
+          throw error;
+        }),
       ]);
+      this.remotes.clear();
+      for (const remote of remotes.remotes) this.remotes.set(remote.id, remote);
       this.models = models.models;
       this.profiles = profiles.profiles;
       this.engines = engines.engines;
@@ -183,6 +193,14 @@ export class ManagerState implements vscode.Disposable {
         this.changed.fire("users");
         if (this.connection.state.kind === "connected") void this.refreshUsers(this.connection.state.client);
         return;
+      case "remote.changed":
+        this.remotes.set(event.data.id, event.data);
+        this.changed.fire("remotes");
+        return;
+      case "remote.removed":
+        this.remotes.delete(event.data.id);
+        this.changed.fire("remotes");
+        return;
       case "gatewayKey.rotated":
         // Whoever hands the key out (terminals, Copy Endpoint) fetches the new one.
         this.changed.fire("gatewayKey");
@@ -236,7 +254,7 @@ export class ManagerState implements vscode.Disposable {
   }
 
   private fireAll(): void {
-    for (const kind of ["models", "profiles", "servers", "downloads", "metrics", "users"] as const) this.changed.fire(kind);
+    for (const kind of ["models", "profiles", "servers", "downloads", "metrics", "users", "remotes"] as const) this.changed.fire(kind);
   }
 
   dispose(): void {

@@ -4,12 +4,13 @@ import type { ManagerState } from "../host/ManagerState";
 import { DownloadItem } from "./DownloadItem";
 import { ModelGroupItem } from "./ModelGroupItem";
 import { ModelItem } from "./ModelItem";
+import { RemoteBackendItem, RemoteModelItem } from "./RemoteBackendItem";
 
-export type ModelsNode = ModelGroupItem | ModelItem | DownloadItem;
+export type ModelsNode = ModelGroupItem | ModelItem | DownloadItem | RemoteBackendItem | RemoteModelItem;
 
 const FORMAT_ORDER: readonly ModelFormat[] = ["mlx", "gguf", "safetensors", "unknown"];
 
-/** Models view: downloads in progress on top, then cached models grouped by format. */
+/** Models view: downloads in progress on top, then cached models grouped by format, then each remote backend with its models. */
 export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, vscode.Disposable {
   private readonly changed = new vscode.EventEmitter<ModelsNode | undefined>();
   readonly onDidChangeTreeData = this.changed.event;
@@ -17,7 +18,7 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
 
   constructor(private readonly state: ManagerState) {
     this.subscription = state.onDidChange((kind) => {
-      if (kind === "models" || kind === "downloads") this.changed.fire(undefined);
+      if (kind === "models" || kind === "downloads" || kind === "remotes" || kind === "profiles") this.changed.fire(undefined);
     });
   }
 
@@ -35,8 +36,12 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
 
   getChildren(node?: ModelsNode): ModelsNode[] {
     if (!this.state.loaded) return [];
+    if (node instanceof RemoteBackendItem) {
+      const backend = this.state.remotes.get(node.backend.id) ?? node.backend;
+      return backend.health.models.map((m) => new RemoteModelItem(backend, m, this.state.profiles));
+    }
     if (node === undefined) {
-      const groups: ModelGroupItem[] = [];
+      const groups: ModelsNode[] = [];
       const active = [...this.state.downloads.values()].filter((d) => d.state === "running" || d.state === "queued" || d.state === "failed");
       if (active.length > 0) groups.push(new ModelGroupItem("downloads", active.length));
       const counts = new Map<ModelFormat, number>();
@@ -45,6 +50,8 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
         const count = counts.get(format);
         if (count) groups.push(new ModelGroupItem(format, count));
       }
+      const remotes = [...this.state.remotes.values()].sort((a, b) => a.name.localeCompare(b.name));
+      for (const remote of remotes) groups.push(new RemoteBackendItem(remote));
       return groups;
     }
     if (node instanceof ModelGroupItem) {

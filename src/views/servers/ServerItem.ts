@@ -14,13 +14,14 @@ export class ServerItem extends vscode.TreeItem {
     this.id = `server:${server.profileId}`;
     const evicted = server.state === "stopped" && server.stopReason === "evicted";
     // Not `server.…`: none of a live server's actions apply to it (a request or Start brings it back).
-    this.contextValue = evicted ? "evicted-server" : `server.${server.state}`;
-    const parts: string[] = [`:${server.port}`];
+    this.contextValue = evicted ? "evicted-server" : `server.${server.state}${server.remote === undefined ? "" : ".remote"}`;
+    // Where it runs: a port of this machine, or a remote backend.
+    const parts: string[] = [server.remote === undefined ? `:${server.port}` : vscode.l10n.t("on {0}", server.remote.backendName)];
     if (server.state === "failed") {
       parts.unshift(vscode.l10n.t("failed"));
       if (server.failure) parts.push(server.failure.message);
     } else if (server.state === "running" || server.state === "unhealthy") {
-      if (server.state === "unhealthy") parts.unshift(vscode.l10n.t("unhealthy"));
+      if (server.state === "unhealthy") parts.unshift(server.remote === undefined ? vscode.l10n.t("unhealthy") : vscode.l10n.t("not answering"));
       const since = server.readyAt ?? server.startedAt;
       if (since !== undefined) parts.push(formatDuration((now - since) / 1000));
       if (metrics?.memoryBytes !== null && metrics?.memoryBytes !== undefined) parts.push(formatBytes(metrics.memoryBytes));

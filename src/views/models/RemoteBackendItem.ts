@@ -1,0 +1,57 @@
+import * as vscode from "vscode";
+import type { Profile } from "../../shared/profiles";
+import type { RemoteBackend, RemoteModel } from "../../shared/remotes";
+
+function stateLabel(backend: RemoteBackend): string {
+  switch (backend.health.state) {
+    case "healthy":
+      return vscode.l10n.t("{0} models", backend.health.models.length);
+    case "unreachable":
+      return vscode.l10n.t("not answering");
+    case "key_refused":
+      return vscode.l10n.t("key refused");
+    case "certificate_changed":
+      return vscode.l10n.t("certificate changed");
+    case "unknown":
+      return vscode.l10n.t("checking…");
+  }
+}
+
+/** A remote backend in the Models view: another machine's OpenAI-compatible server, its models below. */
+export class RemoteBackendItem extends vscode.TreeItem {
+  constructor(readonly backend: RemoteBackend) {
+    super(backend.name, vscode.TreeItemCollapsibleState.Collapsed);
+    this.id = `remote:${backend.id}`;
+    const healthy = backend.health.state === "healthy";
+    this.description = `${stateLabel(backend)} · ${new URL(backend.url).host}`;
+    this.contextValue = `remoteBackend.${backend.health.state}`;
+    this.iconPath = new vscode.ThemeIcon(healthy ? "remote" : "warning", new vscode.ThemeColor(healthy ? "charts.green" : "problemsWarningIcon.foreground"));
+    const lines = [
+      vscode.l10n.t("Remote backend {0}", backend.name),
+      backend.url,
+      backend.fingerprint === null ? (backend.url.startsWith("https:") ? vscode.l10n.t("TLS: trusted by this machine") : vscode.l10n.t("Plain http")) : vscode.l10n.t("TLS certificate pinned: {0}", backend.fingerprint),
+      backend.hasKey ? vscode.l10n.t("Key kept in the manager's data folder (never shown)") : vscode.l10n.t("No key"),
+    ];
+    if (backend.plainHttp) lines.push(vscode.l10n.t("Requests cross the network unencrypted."));
+    if (backend.health.error !== undefined) lines.push(backend.health.error);
+    if (backend.health.latencyMs !== undefined) lines.push(vscode.l10n.t("Last check: {0} ms", backend.health.latencyMs));
+    this.tooltip = lines.join("\n");
+  }
+}
+
+/** A model a remote backend lists; the profiles that serve it say so. */
+export class RemoteModelItem extends vscode.TreeItem {
+  constructor(
+    readonly backend: RemoteBackend,
+    readonly model: RemoteModel,
+    profiles: readonly Profile[],
+  ) {
+    super(model.id, vscode.TreeItemCollapsibleState.None);
+    this.id = `remote:${backend.id}:${model.id}`;
+    const using = profiles.filter((p) => p.model.source === "remote" && p.model.backend === backend.id && p.model.model === model.id);
+    this.description = using.length === 0 ? "" : vscode.l10n.t("profile {0}", using.map((p) => p.name).join(", "));
+    this.contextValue = using.length === 0 ? "remoteModel.free" : "remoteModel.profiled";
+    this.iconPath = new vscode.ThemeIcon("cloud");
+    this.tooltip = vscode.l10n.t("{0} on {1} ({2})", model.id, backend.name, backend.url);
+  }
+}
