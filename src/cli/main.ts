@@ -13,6 +13,7 @@ import { modelRefLabel, type Profile, type ProfileInput, type ProfilePatch } fro
 import { formatBytes, formatCount, table } from "./format";
 import { addHubCommands } from "./hubCommands";
 import { ContextStore } from "./contexts";
+import { addRemoteCommands } from "./remoteCommands";
 import { addServerCommands } from "./serverCommands";
 import { addShareCommands } from "./shareCommands";
 
@@ -418,6 +419,7 @@ export function buildProgram(): Command {
     () => connect(program),
   );
   addHubCommands(program, () => connect(program));
+  addRemoteCommands(program, () => connect(program));
   return program;
 }
 

@@ -37,7 +37,7 @@ export function serverTable(servers: readonly ServerInfo[], now = Date.now(), ex
         s.profileName,
         s.engine,
         state,
-        String(s.port),
+        s.remote === undefined ? String(s.port) : `on ${s.remote.backendName}`,
         live && s.pid !== undefined ? String(s.pid) : "",
         live && since !== undefined ? formatUptime(now - since) : "",
         live && h !== undefined ? `${formatMemory(h.bytes)}${h.source === "estimated" ? " est." : ""}${h.pinned ? " pinned" : ""}` : "",

@@ -16,7 +16,7 @@ import type { RemoteBackend, RemoteProbe } from "../../src/shared/remotes";
 import type { ServerInfo } from "../../src/shared/servers";
 import type { ServerUsageSnapshot, UsageList } from "../../src/shared/usage";
 import { makeTempDir, removeTempDir, writeHfRepo } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
+import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { approvedUser, call, openShared } from "../helpers/shared";
 import { tinyGgufBytes } from "../helpers/tinyGguf";
 
@@ -186,6 +186,18 @@ describe("remote backends and replicas: two real managers on loopback", function
     const onB = await usageOf(b, "tiny");
     assert.equal(onB?.total.requests, 4);
     assert.ok(onB.recent.every((r) => r.userId !== undefined), "B meters them as its teammate's");
+  });
+
+  it("the CLI lists the backend, asks for the fingerprint before adding one, and `ps` says where a remote server runs", async () => {
+    const list = await runCli(["--data-dir", a.dataDir, "remotes"]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /^B\s+https:\/\/127\.0\.0\.1:\d+\s+healthy\s+pinned\s+kept\s+1$/m);
+    const unconfirmed = await runCli(["--data-dir", a.dataDir, "remotes", "add", bShared, "--name", "B2", "--key-env", "B_KEY"], { B_KEY: remoteKey });
+    assert.equal(unconfirmed.code, 1);
+    assert.ok(unconfirmed.stderr.includes(`--fingerprint ${fingerprint}`), unconfirmed.stderr);
+    const ps = await runCli(["--data-dir", a.dataDir, "ps"]);
+    assert.match(ps.stdout, /^tiny-b\s+remote\s+running\s+on B\s/m);
+    assert.ok(![list.stdout, unconfirmed.stdout, unconfirmed.stderr, ps.stdout].some((text) => text.includes(remoteKey)));
   });
 
   it("one name served by a local replica and B's: B killed under 20 concurrent clients fails no request that had not begun streaming, and is used again once back", async () => {
