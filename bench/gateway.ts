@@ -7,7 +7,9 @@
 //   npx tsx bench/gateway.ts                    (standalone)
 //   npx tsx bench/gateway.ts <role> [args]      (a child process of the benchmark)
 import { spawn, type ChildProcess } from "node:child_process";
+import crypto from "node:crypto";
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
 import { SseStreamMeter } from "../src/services/gateway/SseStreamMeter";
@@ -17,6 +19,8 @@ import { FakeServerDirectory, FakeUpstream, fakeProfile, monotonicMs, recordedEv
 import type { BenchRow } from "./types";
 
 const PACE_MS = 5;
+/** The key the TLS backend requires (a bench-only value). */
+const REMOTE_KEY = "sk-bench-remote";
 const FAST_EVENTS = 20_000;
 /** No phase may run longer than this. */
 const PHASE_DEADLINE_MS = 120_000;
@@ -43,6 +47,27 @@ async function serveRole(role: string, args: string[]): Promise<void> {
         : { pace: "fast", tokens: FAST_EVENTS, usage: "separate", eventsPerWrite: Number(args[0] ?? "1") },
     );
     process.stdout.write(`${JSON.stringify({ port: upstream.port })}\n`);
+    return;
+  }
+  if (role === "upstream-paced-tls") {
+    // A remote backend: https with a self-signed certificate, and a key it requires.
+    const { generate } = await import("selfsigned");
+    const pems = await generate([{ name: "commonName", value: "bench backend" }], { keySize: 2048, days: 1, algorithm: "sha256" } as Parameters<typeof generate>[1]);
+    const upstream = await FakeUpstream.start({ pace: "paced", intervalMs: PACE_MS, tokens: 10_000, usage: "separate", tls: { cert: pems.cert, key: pems.private }, requireKey: REMOTE_KEY });
+    process.stdout.write(`${JSON.stringify({ port: upstream.port, cert: pems.cert })}\n`);
+    return;
+  }
+  if (role === "gateway-remote") {
+    // Our gateway with the TLS backend as a remote profile: its certificate pinned, its key sent.
+    const [port, certB64] = args;
+    const certPem = Buffer.from(certB64 ?? "", "base64").toString("utf8");
+    const fingerprint = new crypto.X509Certificate(certPem).fingerprint256;
+    const directory = new FakeServerDirectory([
+      { profile: fakeProfile("p-remote", "paced", "remote"), url: `https://127.0.0.1:${port ?? 0}`, access: { pin: { certPem, fingerprint }, authorization: `Bearer ${REMOTE_KEY}`, generation: "bench" } },
+    ]);
+    const meter = new UsageMeter({ logger: silentLogger, store: { batch: () => undefined } });
+    const app = await startGatewayApp({ directory, meter, logger: silentLogger });
+    process.stdout.write(`${JSON.stringify({ port: Number(new URL(app.url).port), token: app.token })}\n`);
     return;
   }
   if (role === "piping") {
@@ -83,7 +108,7 @@ async function serveRole(role: string, args: string[]): Promise<void> {
 const children: ChildProcess[] = [];
 
 /** Starts `role` in a child process and returns what it printed. */
-function startChild(role: string, args: string[]): Promise<{ port: number; token?: string }> {
+function startChild(role: string, args: string[]): Promise<{ port: number; token?: string; cert?: string }> {
   const child = spawn(process.execPath, ["--require", "tsx/cjs", __filename, role, ...args], {
     cwd: path.join(__dirname, ".."),
     stdio: ["ignore", "pipe", "inherit"],
@@ -99,7 +124,7 @@ function startChild(role: string, args: string[]): Promise<{ port: number; token
       const line = out.split("\n")[0];
       if (out.includes("\n") && line !== undefined) {
         clearTimeout(timer);
-        resolve(JSON.parse(line) as { port: number; token?: string });
+        resolve(JSON.parse(line) as { port: number; token?: string; cert?: string });
       }
     });
     child.once("exit", (code) => {
@@ -112,6 +137,8 @@ function startChild(role: string, args: string[]): Promise<{ port: number; token
 // ---------------------------------------------------------------- measuring client
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY });
+/** For the TLS backend measured directly: trusts its certificate once the backend has made it. */
+let tlsAgent: https.Agent | undefined;
 
 interface StreamResult {
   ok: boolean;
@@ -153,7 +180,7 @@ function sseRequest(url: string, headers: Record<string, string>, body: string, 
       req.destroy();
       finish(false, "deadline");
     }, deadlineMs);
-    const req = http.request(url, { method: "POST", agent, headers: { "content-type": "application/json", ...headers } }, (res) => {
+    const onResponse = (res: http.IncomingMessage): void => {
       if (res.statusCode !== 200) {
         res.resume();
         finish(false, `HTTP ${res.statusCode ?? 0}`);
@@ -186,7 +213,9 @@ function sseRequest(url: string, headers: Record<string, string>, body: string, 
       res.on("error", (error) => {
         finish(false, error.message);
       });
-    });
+    };
+    const options = { method: "POST", headers: { "content-type": "application/json", ...headers } };
+    const req = url.startsWith("https:") ? https.request(url, { ...options, agent: tlsAgent, checkServerIdentity: () => undefined }, onResponse) : http.request(url, { ...options, agent }, onResponse);
     req.on("error", (error) => {
       finish(false, error.message);
     });
@@ -355,6 +384,38 @@ async function translationCost(base: string, token: string, api: "messages" | "r
   return { chunk: { chat: median(chunkP50.chat), translated: median(chunkP50[api]) }, ttft: { chat: median(ttft.chat), translated: median(ttft[api]) }, errors, chunks };
 }
 
+/**
+ * What a remote hop adds per chunk: our gateway relaying to a remote backend over https (pinned
+ * certificate, key) against that backend directly, next to the local hop (our gateway to a local
+ * engine over http against that engine directly); four paths interleaved, one stream at a time.
+ */
+async function remoteHop(local: { direct: Target; gateway: Target }, remote: { direct: Target; gateway: Target }, rounds: number, chunks: number): Promise<{ remote: number; local: number; remoteDirectP50: number; errors: number; samples: number; rounds: number }> {
+  const paths = { localDirect: local.direct, localGateway: local.gateway, remoteDirect: remote.direct, remoteGateway: remote.gateway };
+  const names = Object.keys(paths) as (keyof typeof paths)[];
+  const added = { remote: [] as number[], local: [] as number[] };
+  const remoteDirect: number[] = [];
+  let errors = 0;
+  let samples = 0;
+  let done = 0;
+  const deadline = performance.now() + PHASE_DEADLINE_MS;
+  for (let round = 0; round <= rounds && performance.now() < deadline; round++) {
+    const p50: Partial<Record<keyof typeof paths, number>> = {};
+    const order = names.map((_, i) => names[(i + round) % names.length] ?? "localDirect");
+    for (const name of order) {
+      const r = await stream(paths[name], "paced", { max_tokens: chunks }, true);
+      p50[name] = median(r.latencies.slice(5));
+      if (round > 0 && !r.ok) errors++;
+      if (round > 0 && name === "remoteGateway") samples += r.latencies.length;
+    }
+    if (round === 0) continue;
+    done++;
+    added.remote.push((p50.remoteGateway ?? Number.NaN) - (p50.remoteDirect ?? Number.NaN));
+    added.local.push((p50.localGateway ?? Number.NaN) - (p50.localDirect ?? Number.NaN));
+    remoteDirect.push(p50.remoteDirect ?? Number.NaN);
+  }
+  return { remote: median(added.remote), local: median(added.local), remoteDirectP50: median(remoteDirect), errors, samples, rounds: done };
+}
+
 // ---------------------------------------------------------------- the suite
 
 export async function benchGateway(): Promise<BenchRow[]> {
@@ -384,6 +445,19 @@ export async function benchGateway(): Promise<BenchRow[]> {
       gateway: gatewayTarget,
     };
 
+    process.stderr.write("  a remote hop over TLS...\n");
+    const tlsBackend = await startChild("upstream-paced-tls", []);
+    const remoteGateway = await startChild("gateway-remote", [String(tlsBackend.port), Buffer.from(tlsBackend.cert ?? "").toString("base64")]);
+    tlsAgent = new https.Agent({ keepAlive: true, maxSockets: Number.POSITIVE_INFINITY, ca: tlsBackend.cert ?? "" });
+    const hop = await remoteHop(
+      { direct: pacedTargets.direct, gateway: pacedTargets.gateway },
+      {
+        direct: { base: `https://127.0.0.1:${tlsBackend.port}`, headers: { authorization: `Bearer ${REMOTE_KEY}` }, model: () => "paced" },
+        gateway: { base: url(remoteGateway.port), headers: { authorization: `Bearer ${remoteGateway.token ?? ""}` }, model: () => "paced" },
+      },
+      12,
+      150,
+    );
     process.stderr.write("  per-chunk latency, 1 stream...\n");
     const one = await chunkLatency(pacedTargets, 1, 12, 150);
     process.stderr.write("  per-chunk latency, 50 streams...\n");
@@ -403,6 +477,13 @@ export async function benchGateway(): Promise<BenchRow[]> {
     const responses = await translationCost(url(gateway.port), gateway.token ?? "", "responses");
 
     return [
+      {
+        name: "remote hop: per-chunk added latency p50, https with a pinned certificate and a key, vs the backend directly (goal ≤ 0.5 ms)",
+        ours: hop.remote,
+        peer: hop.local,
+        unit: "ms",
+        note: `backend directly p50 ${hop.remoteDirectP50.toFixed(3)} ms; peer: what the gateway adds on a local hop (http) in the same rounds; median of ${hop.rounds} interleaved rounds, ${hop.samples} chunks through the remote hop, ${hop.errors} failed streams`,
+      },
       {
         name: "per-chunk added latency p50, 1 stream (goal ≤ 0.5 ms)",
         ours: one.added.gateway,

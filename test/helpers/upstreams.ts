@@ -3,12 +3,14 @@
 // real engines use (ENGINES.md): usage as an extra `choices: []` chunk only when asked (mlx_lm,
 // llama-server, our llama engine), or on the last chunk always (mlx-openai-server).
 import http from "node:http";
+import https from "node:https";
 import type { AddressInfo } from "node:net";
 import Fastify, { type FastifyInstance } from "fastify";
 import { ApiError } from "../../src/services/api/ApiError";
 import { bearerMatches } from "../../src/services/api/auth";
 import { registerGatewayRoutes, type GatewayDeps } from "../../src/services/gateway/gatewayRoutes";
 import type { ServerDirectory } from "../../src/services/servers/ServerDirectory";
+import type { RemoteAccess } from "../../src/services/remotes/remoteHttp";
 import type { EngineId } from "../../src/shared/engines";
 import type { Profile } from "../../src/shared/profiles";
 import type { ServerInfo } from "../../src/shared/servers";
@@ -43,6 +45,10 @@ export interface FakeUpstreamOptions {
   headerDelayMs?: number;
   /** Paced: put the send time in each token's text too (`t3@<monotonicMs> `), so it survives a translation of the stream. */
   stampInText?: boolean;
+  /** Serve https with this certificate (a remote backend's self-signed one). */
+  tls?: { cert: string; key: string };
+  /** Answer 401 unless the request carries `Authorization: Bearer <this>` (a remote backend's key). */
+  requireKey?: string;
 }
 
 /** A request the fake received, and what became of it. */
@@ -81,9 +87,10 @@ export class FakeUpstream {
   static async start(options: FakeUpstreamOptions, port = 0): Promise<FakeUpstream> {
     const fastEvents = options.pace === "fast" ? recordedEvents(options.tokens ?? 2000) : [];
     const holder: { upstream?: FakeUpstream } = {};
-    const server = http.createServer((req, res) => {
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
       void holder.upstream?.handle(req, res);
-    });
+    };
+    const server = options.tls === undefined ? http.createServer(onRequest) : https.createServer({ cert: options.tls.cert, key: options.tls.key }, onRequest);
     server.keepAliveTimeout = 60_000;
     const upstream = new FakeUpstream(server, options, fastEvents);
     holder.upstream = upstream;
@@ -96,7 +103,7 @@ export class FakeUpstream {
   }
 
   get url(): string {
-    return `http://127.0.0.1:${this.port}`;
+    return `${this.options.tls === undefined ? "http" : "https"}://127.0.0.1:${this.port}`;
   }
 
   /** Waits until `predicate` holds (polling every 5 ms), failing after `timeoutMs`. */
@@ -132,6 +139,10 @@ export class FakeUpstream {
     const path = req.url ?? "/";
     const record: ReceivedRequest = { path, headers: req.headers, json, raw, closedEarly: false, chunksSent: 0, finished: false };
     this.requests.push(record);
+    if (this.options.requireKey !== undefined && req.headers.authorization !== `Bearer ${this.options.requireKey}`) {
+      res.writeHead(401, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Invalid API key", type: "invalid_request_error", param: null, code: "invalid_api_key" } }));
+      return;
+    }
     res.once("close", () => {
       if (!res.writableFinished) record.closedEarly = true;
     });
@@ -286,6 +297,8 @@ export interface FakeServerSpec {
   upstreamModel?: string;
   /** A running server's URL. */
   url?: string;
+  /** A remote backend's key and pinned certificate (the profile is then served as a remote one). */
+  access?: RemoteAccess;
   /** For a stopped profile: starts its server (for real) and returns its URL. */
   start?: (signal: AbortSignal) => Promise<string>;
 }
@@ -336,6 +349,10 @@ export class FakeServerDirectory implements ServerDirectory {
     return this.urls.has(profileId);
   }
 
+  accessOf(profileId: string): RemoteAccess | undefined {
+    return this.spec(profileId).access;
+  }
+
   private spec(profileId: string): FakeServerSpec {
     const spec = this.specs.find((s) => s.profile.id === profileId);
     if (spec === undefined) throw new Error(`no profile ${profileId}`);
@@ -358,6 +375,7 @@ export class FakeServerDirectory implements ServerDirectory {
       adopted: false,
       command: [],
       warnings: [],
+      ...(spec.access === undefined || url === undefined ? {} : { remote: { backendId: "fake", backendName: "fake backend", url, model: spec.upstreamModel ?? spec.profile.name } }),
     };
   }
 }

@@ -10,6 +10,9 @@ import type { Profile } from "../../../src/shared/profiles";
 import type { ServerInfo } from "../../../src/shared/servers";
 import type { ModelGroupItem } from "../../../src/views/models/ModelGroupItem";
 import type { ModelItem } from "../../../src/views/models/ModelItem";
+import type { RemoteBackendItem, RemoteModelItem } from "../../../src/views/models/RemoteBackendItem";
+import type { RemoteBackend } from "../../../src/shared/remotes";
+import { fetchGatewayKey } from "../../../src/client/gatewayKey";
 import { EXTENSION_ID, extensionApi, fixture, waitFor } from "./host";
 
 const PROFILE = "tiny-llama";
@@ -203,6 +206,35 @@ describe("MLX Model Manager in a real VS Code", function () {
     await waitFor(() => api.servers.getChildren().find((s) => s.server.profileName === PROFILE && s.contextValue === "server.running"), "the server running again");
     await vscode.commands.executeCommand("mlx.stopServer", PROFILE);
     await waitFor(() => !api.servers.getChildren().some((s) => s.server.profileName === PROFILE), "the server to leave Servers");
+  });
+
+  it("adds a remote backend (here the manager's own /v1), lists its models in Models, and serves one as a profile shown 'on' it in Servers", async () => {
+    const api = await extensionApi();
+    const client = await api.connection.client();
+    const { key } = await fetchGatewayKey(client);
+    const backend = await vscode.commands.executeCommand<RemoteBackend | undefined>("mlx.addRemoteBackend", { url: `${client.url}/v1`, name: "loopback", apiKey: key });
+    assert.equal(backend?.health.state, "healthy", JSON.stringify(backend?.health));
+    assert.equal(backend.hasKey, true);
+    try {
+      const item = await waitFor(() => api.models.getChildren().find((n): n is RemoteBackendItem => n instanceof vscode.TreeItem && n.id === `remote:${backend.id}`), "the backend in Models");
+      assert.match(String(item.description), /models · 127\.0\.0\.1:/);
+      const models = api.models.getChildren(item) as RemoteModelItem[];
+      assert.ok(models.some((m) => m.model.id === PROFILE), models.map((m) => m.model.id).join(", "));
+      const profile = await vscode.commands.executeCommand<Profile>("mlx.addRemoteProfile", { backend: "loopback", model: PROFILE, name: "tiny via loopback" });
+      assert.equal(profile.engine, "remote");
+      await waitFor(() => (api.models.getChildren(item) as RemoteModelItem[]).find((m) => m.model.id === PROFILE && m.contextValue === "remoteModel.profiled"), "the model marked as served by a profile");
+      const answer = await fetch(`${client.url}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model: profile.name, messages: [{ role: "user", content: "Hi" }], max_tokens: 4 }) });
+      assert.equal(answer.status, 200, await answer.clone().text());
+      const server = await waitFor(() => api.servers.getChildren().find((s) => s.server.profileName === profile.name), "the remote server in Servers");
+      assert.equal(server.contextValue, "server.running.remote");
+      assert.match(String(server.description), /^on loopback/);
+      await vscode.commands.executeCommand("mlx.stopServer", profile.name);
+      await vscode.commands.executeCommand("mlx.deleteProfile", profile.name, [], { confirmed: true });
+    } finally {
+      await client.removeRemote(backend.id);
+      await client.stopServer(PROFILE).catch(() => undefined);
+    }
+    await waitFor(() => !api.models.getChildren().some((n) => n instanceof vscode.TreeItem && n.id === `remote:${backend.id}`), "the backend to leave Models");
   });
 
   it("hands the manager the memory budget, idle stop and queue settings set in VS Code", async () => {
