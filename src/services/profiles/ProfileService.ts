@@ -37,13 +37,17 @@ export interface ProfileServiceDeps {
 /** Create, read, update, duplicate and delete server profiles, validated against the cache. */
 export class ProfileService {
   private readonly now: () => number;
+  /** The parsed profiles; undefined after a write. */
+  private cached: Profile[] | undefined;
 
   constructor(private readonly deps: ProfileServiceDeps) {
     this.now = deps.now ?? Date.now;
   }
 
+  /** Every profile, by name. Read from the store once and kept until this service writes one (the gateway routes every request through it). */
   list(): Profile[] {
-    return this.deps.store.all<ProfileRow>("SELECT * FROM profiles ORDER BY name_key").map((row) => this.fromRow(row));
+    this.cached ??= this.deps.store.all<ProfileRow>("SELECT * FROM profiles ORDER BY name_key").map((row) => this.fromRow(row));
+    return [...this.cached];
   }
 
   /** The profile as answers and events show it: with what its server can do (not stored; read from the model's files). */
@@ -92,6 +96,7 @@ export class ProfileService {
     const spec: ProfileSpec = { ...parsed, options: normalizePathOptions(parsed.options, parsed.engine) };
     this.validate(spec, current.id);
     const updated: Profile = { ...current, ...spec, version: current.version + 1, updatedAt: this.now() };
+    this.cached = undefined;
     this.deps.store.run("UPDATE profiles SET name = ?, name_key = ?, version = ?, data = ?, updated_at = ? WHERE id = ? AND version = ?", [
       updated.name,
       nameKey(updated.name),
@@ -115,6 +120,7 @@ export class ProfileService {
   delete(idOrName: string, version?: number): Profile {
     const current = this.get(idOrName);
     if (version !== undefined && current.version !== version) throw this.conflict(current, version);
+    this.cached = undefined;
     this.deps.store.run("DELETE FROM profiles WHERE id = ?", [current.id]);
     this.deps.events.publish({ type: "profile.deleted", data: { id: current.id, name: current.name } });
     return current;
@@ -208,6 +214,7 @@ export class ProfileService {
   }
 
   private insert(profile: Profile): void {
+    this.cached = undefined;
     this.deps.store.run("INSERT INTO profiles (id, name, name_key, version, data, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)", [
       profile.id,
       profile.name,

@@ -35,10 +35,15 @@ export class ServerFleet implements ServerControl {
   }
 
   replicasOf(model: string): Profile[] {
-    const running = new Set(this.list().filter((s) => s.state === "running" || s.state === "starting").map((s) => s.profileId));
-    const direct = this.profiles.find(model);
-    const routes = routeModel(direct?.name ?? model, this.profiles.list(), (id) => running.has(id));
-    return routes.map((r) => r.profile);
+    // Which servers run matters only when several profiles share a repo id: worked out then.
+    let running: Set<string> | undefined;
+    const isLive = (id: string): boolean => {
+      running ??= new Set(this.list().filter((s) => s.state === "running" || s.state === "starting").map((s) => s.profileId));
+      return running.has(id);
+    };
+    const all = this.profiles.list();
+    const direct = all.find((p) => p.id === model);
+    return routeModel(direct?.name ?? model, all, isLive).map((r) => r.profile);
   }
 
   ensureRunning(profileId: string, signal: AbortSignal, requester: "owner" | "teammate" = "owner"): Promise<ServerInfo> {

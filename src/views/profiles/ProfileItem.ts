@@ -5,8 +5,15 @@ import type { ServerInfo } from "../../shared/servers";
 /** What a profile's inline actions match on: `profile.running`, `profile.stopped`, ... */
 export type ProfileRunState = "running" | "starting" | "stopped" | "failed";
 
-export function describeModelRef(profile: Profile): string {
-  return modelRefLabel(profile.model);
+export function describeModelRef(profile: Profile, backendName?: (id: string) => string | undefined): string {
+  return modelRefLabel(profile.model, backendName);
+}
+
+/** What a profile's item shows of the others: remote backends' names, and the profiles it is a replica of. */
+export interface ProfileItemContext {
+  backendName?: (id: string) => string | undefined;
+  /** Profiles whose name this profile has as an alias: requests for that name go to either. */
+  replicaOf?: readonly string[];
 }
 
 /** A profile with its engine, model and port; its contextValue carries its server's state. */
@@ -16,15 +23,22 @@ export class ProfileItem extends vscode.TreeItem {
   constructor(
     readonly profile: Profile,
     readonly server: ServerInfo | undefined,
+    context: ProfileItemContext = {},
   ) {
     super(profile.name, vscode.TreeItemCollapsibleState.None);
     this.id = `profile:${profile.id}`;
     const state = server?.state;
     this.runState =
       state === "running" || state === "unhealthy" ? "running" : state === "starting" || state === "stopping" ? "starting" : state === "failed" ? "failed" : "stopped";
-    const port = server && this.runState !== "stopped" ? String(server.port) : profile.port === "auto" ? vscode.l10n.t("auto port") : String(profile.port);
-    const keeps = [profile.pinned ? vscode.l10n.t("pinned") : undefined, profile.group === null ? undefined : vscode.l10n.t("group {0}", profile.group)].filter((part): part is string => part !== undefined);
-    this.description = [`${profile.engine} · ${describeModelRef(profile)} · ${port}`, ...keeps].join(" · ");
+    const remote = profile.model.source === "remote";
+    const port = remote ? vscode.l10n.t("remote") : server && this.runState !== "stopped" ? String(server.port) : profile.port === "auto" ? vscode.l10n.t("auto port") : String(profile.port);
+    const model = describeModelRef(profile, context.backendName);
+    const keeps = [
+      profile.pinned ? vscode.l10n.t("pinned") : undefined,
+      profile.group === null ? undefined : vscode.l10n.t("group {0}", profile.group),
+      context.replicaOf === undefined || context.replicaOf.length === 0 ? undefined : vscode.l10n.t("replica of {0}", context.replicaOf.join(", ")),
+    ].filter((part): part is string => part !== undefined);
+    this.description = [remote ? model : `${profile.engine} · ${model} · ${port}`, ...keeps].join(" · ");
     this.contextValue = `profile.${this.runState}`;
     this.iconPath = new vscode.ThemeIcon(
       this.runState === "running" ? "vm-running" : this.runState === "starting" ? "loading~spin" : this.runState === "failed" ? "error" : "vm-outline",
@@ -35,7 +49,7 @@ export class ProfileItem extends vscode.TreeItem {
         `**${profile.name}**`,
         "",
         `${vscode.l10n.t("Engine")}: ${profile.engine}  `,
-        `${vscode.l10n.t("Model")}: ${describeModelRef(profile)}  `,
+        `${vscode.l10n.t("Model")}: ${model}  `,
         `${vscode.l10n.t("Port")}: ${port}  `,
         `${vscode.l10n.t("State")}: ${state ?? "stopped"}  `,
         profile.pinned ? vscode.l10n.t("Pinned: never stopped to make room for another model, nor when idle.") : vscode.l10n.t("Stopped to make room for another model when it is idle and memory is short."),

@@ -10,7 +10,7 @@ export class ProfilesTreeProvider implements vscode.TreeDataProvider<ProfileItem
 
   constructor(private readonly state: ManagerState) {
     this.subscription = state.onDidChange((kind) => {
-      if (kind === "profiles") this.changed.fire(undefined);
+      if (kind === "profiles" || kind === "remotes") this.changed.fire(undefined);
     });
   }
 
@@ -20,7 +20,14 @@ export class ProfilesTreeProvider implements vscode.TreeDataProvider<ProfileItem
 
   getChildren(node?: ProfileItem): ProfileItem[] {
     if (node !== undefined || !this.state.loaded) return [];
-    return [...this.state.profiles].sort((a, b) => a.name.localeCompare(b.name)).map((p) => new ProfileItem(p, this.state.serverOf(p.id)));
+    const byName = new Map(this.state.profiles.map((p) => [p.name.toLowerCase(), p.name]));
+    const backendName = (id: string): string | undefined => this.state.remotes.get(id)?.name;
+    return [...this.state.profiles]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((p) => {
+        const replicaOf = (p.aliases ?? []).map((a) => byName.get(a.toLowerCase())).filter((n): n is string => n !== undefined && n !== p.name);
+        return new ProfileItem(p, this.state.serverOf(p.id), { backendName, replicaOf });
+      });
   }
 
   dispose(): void {
