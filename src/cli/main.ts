@@ -101,8 +101,13 @@ function parseModel(spec: string): ProfileInput["model"] {
   return { source: "cache", repoId, ...(revision ? { revision } : {}), ...(file ? { file } : {}) };
 }
 
-function describeModel(profile: Profile): string {
-  return modelRefLabel(profile.model);
+function describeModel(profile: Profile, backends: readonly { id: string; name: string }[] = []): string {
+  return modelRefLabel(profile.model, (id) => backends.find((b) => b.id === id)?.name);
+}
+
+/** The remote backends, to name them in profile listings (none from a manager without them). */
+async function backendsOf(client: ManagerClient): Promise<{ id: string; name: string }[]> {
+  return client.remotes().then((r) => r.remotes, () => []);
 }
 
 async function confirm(question: string): Promise<boolean> {
@@ -271,10 +276,12 @@ export function buildProgram(): Command {
     .description("list profiles")
     .option("--json", "print JSON")
     .action(async (opts: { json?: boolean }) => {
-      const list = (await (await connect(program)).profiles()).profiles;
+      const client = await connect(program);
+      const list = (await client.profiles()).profiles;
       if (opts.json) { json(list); return; }
       if (list.length === 0) { out("No profiles. Create one with `mlx-manager profiles create --name NAME --engine ENGINE --model REPO`."); return; }
-      out(table(["NAME", "ENGINE", "MODEL", "PORT", "VERSION"], list.map((p) => [p.name, p.engine, describeModel(p), String(p.port), String(p.version)])));
+      const backends = await backendsOf(client);
+      out(table(["NAME", "ENGINE", "MODEL", "PORT", "VERSION"], list.map((p) => [p.name, p.engine, describeModel(p, backends), p.engine === "remote" ? "" : String(p.port), String(p.version)])));
     });
 
   profiles
@@ -282,9 +289,10 @@ export function buildProgram(): Command {
     .description("show one profile")
     .option("--json", "print JSON")
     .action(async (name: string, opts: { json?: boolean }) => {
-      const p = await (await connect(program)).profile(name);
+      const client = await connect(program);
+      const p = await client.profile(name);
       if (opts.json) { json(p); return; }
-      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p)}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  aliases: ${(p.aliases ?? []).join(", ") || "none"}\n  idle stop: ${p.idleTimeoutSec === null ? "the manager's default" : p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  pinned: ${p.pinned}\n  group: ${p.group ?? "none"}\n  version: ${p.version}\n  id: ${p.id}`);
+      out(`${p.name}\n  engine: ${p.engine}\n  model: ${describeModel(p, await backendsOf(client))}\n  port: ${p.port}\n  options: ${JSON.stringify(p.options)}\n  restart on crash: ${p.restartOnCrash}\n  aliases: ${(p.aliases ?? []).join(", ") || "none"}\n  idle stop: ${p.idleTimeoutSec === null ? "the manager's default" : p.idleTimeoutSec ? `${p.idleTimeoutSec} s` : "never"}\n  pinned: ${p.pinned}\n  group: ${p.group ?? "none"}\n  version: ${p.version}\n  id: ${p.id}`);
     });
 
   profiles
