@@ -218,6 +218,31 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
         await manager.api("POST", "/api/shared/stop");
       }
     });
+    await step("Add Remote Backend through its quick inputs: the Models view lists the backend with its models", page, async () => {
+      // The manager's own /v1 stands in for another machine's server (loopback http: no warning).
+      const { key } = (await manager.api("GET", "/api/gateway-key")).json as { key: string };
+      await runCommand(page, "MLX: Add Remote Backend");
+      const input = page.locator(".quick-input-widget input.input");
+      for (const value of [`${manager.url}/v1`, key, "studio"]) {
+        await input.waitFor({ state: "visible" });
+        await input.fill(value);
+        await page.keyboard.press("Enter");
+        await page.waitForTimeout(300);
+      }
+      await page.locator(".sidebar .pane-header", { hasText: "Models" }).first().click().catch(() => undefined);
+      const models = page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row");
+      const backend = models.filter({ hasText: "studio" });
+      await backend.waitFor({ state: "visible", timeout: 20_000 });
+      await backend.filter({ hasText: /\d+ models/ }).waitFor({ state: "visible", timeout: 20_000 });
+      await backend.click();
+      await models.filter({ hasText: PROFILE }).last().waitFor({ state: "visible" });
+      await page.mouse.move(700, 500);
+      await page.screenshot({ path: path.join(ARTIFACTS, "13-remote-backend.png") });
+      const listed = (await manager.api("GET", "/api/remotes")).json as { remotes: { id: string; name: string; hasKey: boolean }[] };
+      const added = listed.remotes.find((r) => r.name === "studio");
+      if (added?.hasKey !== true) throw new Error(`the backend was not added with its key: ${JSON.stringify(listed)}`);
+      await manager.api("DELETE", `/api/remotes/${added.id}`);
+    });
     // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
     // Copilot"), but "Manage Language Models" lists the profiles the extension provides.
     await step("Chat: Manage Language Models lists the profile as 'MLX · <profile>'", page, async () => {

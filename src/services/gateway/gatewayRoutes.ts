@@ -507,6 +507,8 @@ class Gateway {
       }
       const upstreamModel = directory.upstreamModel(profile.id);
       const access = directory.accessOf?.(profile.id);
+      // Which replica answers (the next one's name replaces it after a failover); encoded: names may be any letters.
+      if (how.replicated) reply.raw.setHeader("mlx-manager-replica", encodeURIComponent(profile.name));
       reply.hijack();
       how.hijack();
       result = await this.upstream.relay({
