@@ -8,7 +8,6 @@
 import Anthropic from "@anthropic-ai/sdk";
 import assert from "node:assert/strict";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import OpenAI from "openai";
 import type { Profile } from "../../src/shared/profiles";
@@ -18,21 +17,8 @@ import type { ServerUsageSnapshot, UsageList } from "../../src/shared/usage";
 import { makeTempDir, removeTempDir, writeHfRepo } from "../helpers/hfCache";
 import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { approvedUser, call, openShared } from "../helpers/shared";
+import { freePort } from "../helpers/llamaEngine";
 import { tinyGgufBytes } from "../helpers/tinyGguf";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => {
-        resolve(port);
-      });
-    });
-  });
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
