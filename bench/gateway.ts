@@ -63,7 +63,7 @@ async function serveRole(role: string, args: string[]): Promise<void> {
     const certPem = Buffer.from(certB64 ?? "", "base64").toString("utf8");
     const fingerprint = new crypto.X509Certificate(certPem).fingerprint256;
     const directory = new FakeServerDirectory([
-      { profile: fakeProfile("p-remote", "paced", "remote"), url: `https://127.0.0.1:${port ?? 0}`, access: { pin: { certPem, fingerprint }, authorization: `Bearer ${REMOTE_KEY}`, generation: "bench" } },
+      { profile: fakeProfile("p-remote", "paced", "remote"), url: `https://127.0.0.1:${port ?? 0}`, access: { url: `https://127.0.0.1:${port ?? 0}`, pin: { certPem, fingerprint }, authorization: `Bearer ${REMOTE_KEY}`, generation: "bench" } },
     ]);
     const meter = new UsageMeter({ logger: silentLogger, store: { batch: () => undefined } });
     const app = await startGatewayApp({ directory, meter, logger: silentLogger });

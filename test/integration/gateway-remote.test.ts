@@ -25,9 +25,9 @@ describe("gateway relay to a remote backend over https", function () {
     backend = await FakeUpstream.start({ pace: "paced", intervalMs: 1, tokens: 5, usage: "separate", tls, requireKey: "sk-right" });
     const pinned = { certPem: tls.cert, fingerprint: tls.fingerprint };
     const directory = new FakeServerDirectory([
-      { profile: fakeProfile("p-ok", "ok", "remote"), url: backend.url, upstreamModel: "qwen", access: { pin: pinned, authorization: "Bearer sk-right", generation: "1" } },
-      { profile: fakeProfile("p-badkey", "badkey", "remote"), url: backend.url, upstreamModel: "qwen", access: { pin: pinned, authorization: "Bearer sk-wrong", generation: "1" } },
-      { profile: fakeProfile("p-badpin", "badpin", "remote"), url: backend.url, upstreamModel: "qwen", access: { pin: { certPem: other.cert, fingerprint: other.fingerprint }, authorization: "Bearer sk-right", generation: "1" } },
+      { profile: fakeProfile("p-ok", "ok", "remote"), url: backend.url, upstreamModel: "qwen", access: { url: backend.url, pin: pinned, authorization: "Bearer sk-right", generation: "1" } },
+      { profile: fakeProfile("p-badkey", "badkey", "remote"), url: backend.url, upstreamModel: "qwen", access: { url: backend.url, pin: pinned, authorization: "Bearer sk-wrong", generation: "1" } },
+      { profile: fakeProfile("p-badpin", "badpin", "remote"), url: backend.url, upstreamModel: "qwen", access: { url: backend.url, pin: { certPem: other.cert, fingerprint: other.fingerprint }, authorization: "Bearer sk-right", generation: "1" } },
     ]);
     gateway = await startGatewayApp({ directory, meter: new UsageMeter({ logger: silentLogger }), logger: silentLogger });
   });

@@ -229,7 +229,9 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
         await page.keyboard.press("Enter");
         await page.waitForTimeout(300);
       }
-      await page.locator(".sidebar .pane-header", { hasText: "Models" }).first().click().catch(() => undefined);
+      // Opening other views may have collapsed Models: expand it (a click on an expanded header would collapse it).
+      const header = page.locator(".sidebar .pane-header", { hasText: "Models" }).first();
+      if ((await header.getAttribute("aria-expanded")) === "false") await header.click();
       const models = page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row");
       const backend = models.filter({ hasText: "studio" });
       await backend.waitFor({ state: "visible", timeout: 20_000 });

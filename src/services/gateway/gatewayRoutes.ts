@@ -291,6 +291,7 @@ class Gateway {
       dropUsageOnly: false,
       translate: target.translate,
       prepare: async (server, replica, signal) => {
+        reply.raw.removeHeader("mlx-manager-max-tokens");
         // Each replica's context decides (a failed-over request is checked again on the next one).
         if (asked === undefined) delete chat.max_tokens;
         else chat.max_tokens = asked;
@@ -423,7 +424,9 @@ class Gateway {
    * the next (a stream that has begun is never replayed) and cools down.
    */
   private async forward(request: FastifyRequest, reply: FastifyReply, target: Target): Promise<void> {
-    const replicas = this.replicas.order(this.deps.directory.replicasOf?.(target.requested) ?? [target.profile]);
+    const named = this.deps.directory.replicasOf?.(target.requested) ?? [];
+    // The profile the request was checked against is always among them.
+    const replicas = this.replicas.order(named.some((p) => p.id === target.profile.id) ? named : [target.profile, ...named]);
     const client = clientSignal(reply.raw);
     const failedOver: string[] = [];
     // Set from inside attempt(): an object, so the flow analysis does not fix it at false.
@@ -464,6 +467,14 @@ class Gateway {
     let startupMs = 0;
     let result: RelayResult | undefined;
     let failure: GatewayError | undefined;
+    /** Handed to the next replica: `down` (it failed: it cools down, a remote backend is probed) or `busy` (its queue or its own limit). */
+    let handedOver: "down" | "busy" | undefined;
+    const attemptT0 = performance.now();
+    const handOver = (error: unknown, why: "down" | "busy"): "next" => {
+      failure = toGatewayError(error);
+      handedOver = why;
+      return "next";
+    };
     const clientLeftWhile = (what: string): void => {
       result = { status: "aborted", httpStatus: 499, stream: false, tokenEvents: 0, error: `the client disconnected while ${what}` };
       reply.hijack();
@@ -480,10 +491,7 @@ class Gateway {
           clientLeftWhile("the server started");
           return "done";
         }
-        if (mayFailOver) {
-          failure = toGatewayError(error);
-          return "next";
-        }
+        if (mayFailOver) return handOver(error, "down");
         throw error;
       }
       startupMs = wasRunning ? 0 : performance.now() - startWait;
@@ -498,10 +506,7 @@ class Gateway {
             clientLeftWhile("it waited for its turn");
             return "done";
           }
-          if (mayFailOver) {
-            failure = toGatewayError(error);
-            return "next";
-          }
+          if (mayFailOver) return handOver(error, "busy");
           throw error;
         }
       }
@@ -512,7 +517,8 @@ class Gateway {
       reply.hijack();
       how.hijack();
       result = await this.upstream.relay({
-        baseUrl: server.upstreamUrl,
+        // A remote backend's key goes only to its own URL, whatever a server entry says.
+        baseUrl: access?.url ?? server.upstreamUrl,
         upstream: { profileId: profile.id, process: access?.generation ?? `${server.pid ?? "?"}@${server.startedAt ?? "?"}` },
         path: `/v1${target.path}`,
         body: target.body(upstreamModel, this.deps.engines?.[profile.engine].requestFields?.(profile.options) ?? {}),
@@ -524,15 +530,12 @@ class Gateway {
         mayFailOver,
         ...(access?.authorization === undefined ? {} : { authorization: access.authorization }),
         ...(access?.pin === undefined ? {} : { pin: access.pin }),
-        ...(server.remote === undefined ? {} : { keyRefused: `Remote backend "${server.remote.backendName}" (${server.upstreamUrl}) refused this manager's key for it. Set a valid key: MLX: Edit Remote Backend, or \`mlx-manager remotes set-key ${server.remote.backendName}\`.` }),
+        ...(server.remote === undefined ? {} : { keyRefused: `Remote backend "${server.remote.backendName}" (${server.upstreamUrl}) refused this manager's key for it. Set a valid key: MLX: Set Remote Backend Key, or \`mlx-manager remotes set-key ${server.remote.backendName}\`.` }),
         ...(target.translate ? { translate: target.translate } : {}),
       });
-      if (result.failedOver !== undefined) {
-        failure = result.failedOver;
-        return "next";
-      }
-      if (result.status === "error" && (result.stream || result.httpStatus >= 500)) {
-        // It broke off, or failed with nothing to fail over to: the next requests prefer the others.
+      if (result.failedOver !== undefined) return handOver(result.failedOver, result.failedOver.status === 429 ? "busy" : "down");
+      if (result.status === "error" && (result.stream || result.httpStatus === 502 || result.httpStatus === 504)) {
+        // It broke off, or did not answer with nothing to fail over to: the next requests prefer the others.
         this.replicas.failed(profile.id);
         directory.reportFailure?.(profile.id, result.error ?? "failed");
       } else if (result.status === "ok") this.replicas.succeeded(profile.id);
@@ -548,12 +551,16 @@ class Gateway {
       const record = this.usageRecord(request, target, profile, startupMs, slot?.waitedMs, result, failure);
       if (how.replicated) record.requestedModel = target.requested;
       if (how.failedOver.length > 0) record.failedOver = [...how.failedOver];
-      if (failure !== undefined && (result?.failedOver !== undefined || (mayFailOver && result === undefined))) {
-        // Nothing reached the client: the next replica takes it. This one cools down.
+      if (handedOver !== undefined && failure !== undefined) {
+        // Nothing reached the client: the next replica takes it. This attempt counts as this
+        // replica's error, timed from its own start (the client's request is the next one's record).
+        record.durationMs = performance.now() - attemptT0;
         record.error = `${failure.message} (handed to the next replica)`;
-        this.replicas.failed(profile.id);
-        directory.reportFailure?.(profile.id, failure.message);
-        this.log.warn("a replica failed before answering; trying the next", { profile: profile.name, error: failure.message });
+        if (handedOver === "down") {
+          this.replicas.failed(profile.id);
+          directory.reportFailure?.(profile.id, failure.message);
+        }
+        this.log.warn("a replica could not take a request; trying the next", { profile: profile.name, why: handedOver, error: failure.message });
       }
       meter.record(record);
     }

@@ -93,6 +93,9 @@ export class ProfileService {
     const current = this.get(idOrName);
     if (current.version !== version) throw this.conflict(current, version);
     const parsed: ProfileSpec = parseOrThrow(ProfileInput, { ...this.specOf(current), ...changes }, "profile");
+    if ((parsed.engine === "remote") !== (current.engine === "remote")) {
+      throw new ApiError(400, "validation_failed", `A profile served here cannot become a remote one, nor the other way round: create a new profile (and delete "${current.name}" if it is no longer needed).`, "engine");
+    }
     const spec: ProfileSpec = { ...parsed, options: normalizePathOptions(parsed.options, parsed.engine) };
     this.validate(spec, current.id);
     const updated: Profile = { ...current, ...spec, version: current.version + 1, updatedAt: this.now() };

@@ -17,7 +17,7 @@ import { writeFileAtomicSync } from "../fs/atomicWrite";
 import type { Logger } from "../logging/Logger";
 import { abortable } from "../servers/waiting";
 import type { Store } from "../store/Store";
-import { isLoopbackHost, presentedCertificate, remoteGet, type CertificatePin, type RemoteAccess } from "./remoteHttp";
+import { CertificateChangedError, isLoopbackHost, presentedCertificate, remoteGet, type CertificatePin, type RemoteAccess } from "./remoteHttp";
 
 interface BackendRow extends Record<string, unknown> {
   id: string;
@@ -44,6 +44,9 @@ export interface RemoteBackendsOptions {
 }
 
 const ModelList = z.object({ data: z.array(z.looseObject({ id: z.string().min(1), owned_by: z.string().optional() })) });
+
+/** TLS errors of a certificate that does not chain to the pinned one. */
+const TLS_VERIFY_CODES = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_SIGNATURE_FAILURE"]);
 
 /** After a failure, probes come back sooner than the interval: 1, 2, 4, 8 s, … up to it. */
 const FIRST_PROBE_MS = 1000;
@@ -106,6 +109,7 @@ export class RemoteBackends {
     if (row === undefined) throw new ApiError(404, "not_found", `No remote backend "${id}".`);
     const key = this.readKey(row.id);
     return {
+      url: row.url,
       pin: row.cert_pem !== null && row.fingerprint !== null ? { certPem: row.cert_pem, fingerprint: row.fingerprint } : undefined,
       authorization: key === undefined ? undefined : `Bearer ${key}`,
       generation: `${row.id}@${row.updated_at}`,
@@ -220,7 +224,7 @@ export class RemoteBackends {
       const answer = await remoteGet(`${row.url}/v1/models`, this.access(row.id), this.closed.signal, this.options.checkTimeoutMs ?? 5000);
       const latencyMs = Math.round(performance.now() - started);
       if (answer.status === 401 || answer.status === 403) {
-        next = { state: "key_refused", checkedAt: this.now(), latencyMs, models: before.models, error: `${row.url} refused ${this.readKey(row.id) === undefined ? "a request without a key" : "the key"} (HTTP ${answer.status}). Set its key: MLX: Edit Remote Backend, or \`mlx-manager remotes set-key ${row.name}\`.` };
+        next = { state: "key_refused", checkedAt: this.now(), latencyMs, models: before.models, error: `${row.url} refused ${this.readKey(row.id) === undefined ? "a request without a key" : "the key"} (HTTP ${answer.status}). Set its key: MLX: Set Remote Backend Key, or \`mlx-manager remotes set-key ${row.name}\`.` };
       } else if (answer.status !== 200) {
         next = { state: "unreachable", checkedAt: this.now(), latencyMs, models: before.models, error: `${row.url}/v1/models answered HTTP ${answer.status}.` };
       } else {
@@ -230,8 +234,8 @@ export class RemoteBackends {
           : { state: "unreachable", checkedAt: this.now(), latencyMs, models: before.models, error: `${row.url}/v1/models did not answer with an OpenAI model list: is this an OpenAI-compatible server?` };
       }
     } catch (error) {
-      const changed = error instanceof Error && (error as { code?: string }).code === "CERT_CHANGED";
-      next = { state: changed ? "certificate_changed" : "unreachable", checkedAt: this.now(), models: before.models, error: changed ? error.message : `${row.url} is not answering (${describeError(error)}).` };
+      const changed = await this.certificateChange(row, error);
+      next = { state: changed !== undefined ? "certificate_changed" : "unreachable", checkedAt: this.now(), models: before.models, error: changed ?? `${row.url} is not answering (${describeError(error)}).` };
     }
     const current = this.row(row.id);
     if (current === undefined) return this.view(row);
@@ -239,6 +243,22 @@ export class RemoteBackends {
     if (next.state === "healthy") this.stopProbing(row.id);
     else if (next.state === "unreachable") this.probeBack(row.id);
     return this.view(current);
+  }
+
+  /**
+   * Why a pinned backend's TLS failed, when it is because it presents another certificate: a
+   * different self-signed one fails the chain check before its fingerprint is compared.
+   */
+  private async certificateChange(row: BackendRow, error: unknown): Promise<string | undefined> {
+    if (error instanceof CertificateChangedError) return error.message;
+    const code = (error as { code?: unknown }).code;
+    if (row.fingerprint === null || typeof code !== "string" || !TLS_VERIFY_CODES.has(code) || this.closed.signal.aborted) return undefined;
+    try {
+      const now = await presentedCertificate(new URL(row.url), this.closed.signal, 5000);
+      return now.pin.fingerprint === row.fingerprint ? undefined : new CertificateChangedError(row.url, row.fingerprint, now.pin.fingerprint).message;
+    } catch {
+      return undefined;
+    }
   }
 
   private setHealth(row: BackendRow, next: RemoteHealth): void {
@@ -254,8 +274,11 @@ export class RemoteBackends {
   private probeBack(id: string): void {
     if (this.probes.has(id) || this.closed.signal.aborted) return;
     const schedule = (delayMs: number): void => {
+      if (this.closed.signal.aborted) return;
       const timer = setTimeout(() => {
-        void this.check(id).then(
+        if (this.closed.signal.aborted) return;
+        // A backend removed meanwhile throws in check(): a rejection here, not an uncaught throw.
+        void Promise.resolve().then(() => this.check(id)).then(
           (view) => {
             if (view.health.state === "healthy" || this.row(id) === undefined) this.stopProbing(id);
             else schedule(Math.min(delayMs * 2, this.options.checkIntervalMs ?? 15_000));

@@ -59,7 +59,12 @@ export class RemoteServers {
   async ensureRunning(profile: Profile, signal: AbortSignal = NEVER, startedBy: ServerStartedBy = "request"): Promise<ServerInfo> {
     const ref = profile.model;
     if (ref.source !== "remote") throw new Error(`profile ${profile.name} is not remote`);
-    const current = this.entries.get(profile.id);
+    let current = this.entries.get(profile.id);
+    if (current !== undefined && (current.remote?.backendId !== ref.backend || current.remote.model !== ref.model)) {
+      // The profile now names another backend or model: the old entry says nothing of it.
+      this.entries.delete(profile.id);
+      current = undefined;
+    }
     const known = this.options.backends.get(ref.backend);
     const fresh = known.health.state === "healthy" && known.health.checkedAt !== undefined && this.now() - known.health.checkedAt < FRESH_CHECK_MS;
     if (current?.state === "running" && known.health.state === "healthy") return snapshot(current);
@@ -169,7 +174,14 @@ export class RemoteServers {
       if (this.entries.delete(event.data.id)) this.options.events.publish({ type: "server.removed", data: { profileId: event.data.id } });
     } else if (event.type === "profile.updated") {
       const entry = this.entries.get(event.data.id);
-      if (entry && entry.profileName !== event.data.name) {
+      if (entry === undefined) return;
+      const ref = event.data.model;
+      if (ref.source !== "remote" || entry.remote?.backendId !== ref.backend || entry.remote.model !== ref.model) {
+        // Another backend or model: stopped; the next request or Start checks the new one.
+        if (entry.state !== "stopped") this.stop(entry.profileId, "restart");
+        return;
+      }
+      if (entry.profileName !== event.data.name) {
         entry.profileName = event.data.name;
         this.publish(entry);
       }

@@ -38,7 +38,8 @@ export class ServerFleet implements ServerControl {
     // Which servers run matters only when several profiles share a repo id: worked out then.
     let running: Set<string> | undefined;
     const isLive = (id: string): boolean => {
-      running ??= new Set(this.list().filter((s) => s.state === "running" || s.state === "starting").map((s) => s.profileId));
+      // Live as the supervisor's findProfile counts it, so both pick the same profile.
+      running ??= new Set(this.list().filter((s) => s.state !== "stopped" && s.state !== "failed").map((s) => s.profileId));
       return running.has(id);
     };
     const all = this.profiles.list();

@@ -17,6 +17,8 @@ export interface CertificatePin {
 
 /** What a connection to a backend needs besides its URL. */
 export interface RemoteAccess {
+  /** The backend's base URL: the key goes there and nowhere else. */
+  url: string;
   pin: CertificatePin | undefined;
   /** `Bearer <key>`, or undefined for a backend without a key. Never logged. */
   authorization: string | undefined;
@@ -27,7 +29,7 @@ export interface RemoteAccess {
 export class CertificateChangedError extends Error {
   readonly code = "CERT_CHANGED";
   constructor(url: string, pinned: string, presented: string) {
-    super(`The TLS certificate of ${url} changed: pinned ${pinned}, presented ${presented}. This can be an attack; if its owner made a new certificate, check the fingerprint with them and confirm it again (MLX: Edit Remote Backend, or \`mlx-manager remotes trust\`).`);
+    super(`The TLS certificate of ${url} changed: pinned ${pinned}, presented ${presented}. This can be an attack; if its owner made a new certificate, check the fingerprint with them and pin it with \`mlx-manager remotes trust NAME --fingerprint …\`.`);
     this.name = "CertificateChangedError";
   }
 }
