@@ -51,7 +51,7 @@ describe("gateway relay to a remote backend over https", function () {
     assert.ok(text.includes("data: [DONE]"), text);
     const seen = backend.requests.at(-1);
     assert.equal(seen?.headers.authorization, "Bearer sk-right");
-    assert.equal((seen?.json as { model: string }).model, "qwen");
+    assert.equal((seen.json as { model: string }).model, "qwen");
   });
 
   it("answers 502 remote_key_refused when the backend refuses the key", async () => {

@@ -235,7 +235,7 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       const models = page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row");
       const backend = models.filter({ hasText: "studio" });
       await backend.waitFor({ state: "visible", timeout: 20_000 });
-      await backend.filter({ hasText: /\d+ models/ }).waitFor({ state: "visible", timeout: 20_000 });
+      await backend.filter({ hasText: /\d+ models?\b/ }).waitFor({ state: "visible", timeout: 20_000 });
       await backend.click();
       await models.filter({ hasText: PROFILE }).last().waitFor({ state: "visible" });
       await page.mouse.move(700, 500);

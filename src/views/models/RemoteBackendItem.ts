@@ -5,7 +5,7 @@ import type { RemoteBackend, RemoteModel } from "../../shared/remotes";
 function stateLabel(backend: RemoteBackend): string {
   switch (backend.health.state) {
     case "healthy":
-      return vscode.l10n.t("{0} models", backend.health.models.length);
+      return backend.health.models.length === 1 ? vscode.l10n.t("1 model") : vscode.l10n.t("{0} models", backend.health.models.length);
     case "unreachable":
       return vscode.l10n.t("not answering");
     case "key_refused":
