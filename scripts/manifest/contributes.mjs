@@ -45,6 +45,7 @@ const commandList = [
   ["mlx.setRemoteBackendKey", "Set Remote Backend Key…", "key"],
   ["mlx.addRemoteProfile", "Add Remote Model as Profile…", "add"],
   ["mlx.addRemoteReplica", "Add Remote Model as Replica of a Profile…", "split-horizontal"],
+  ["mlx.placeOnExo", "Place on exo…", "server-process"],
   ["mlx.cancelDownload", "Cancel Download", "close", "false"],
   ["mlx.setHuggingFaceToken", "Set Hugging Face Token…", "key"],
   ["mlx.restartManager", "Restart Manager", "refresh"],
@@ -112,6 +113,7 @@ const menus = {
     item("mlx.addRemoteProfile", "mlx.models", "/^remoteModel\\./", "inline@1"),
     item("mlx.addRemoteProfile", "mlx.models", "/^remoteModel\\./", "1_run@1"),
     item("mlx.addRemoteReplica", "mlx.models", "/^remoteModel\\./", "1_run@2"),
+    item("mlx.placeOnExo", "mlx.models", "/^remoteModel\\..*\\.exo$/", "1_run@0"),
     item("mlx.cancelDownload", "mlx.models", "/^download\\.(running|queued)$/", "inline@1"),
 
     item("mlx.startServer", "mlx.profiles", "/^profile\\.(stopped|failed)$/", "inline@1"),

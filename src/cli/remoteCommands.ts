@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import type { ManagerClient } from "../client/ManagerClient";
-import type { RemoteBackend, RemoteBackendInput } from "../shared/remotes";
+import type { RemoteBackend, RemoteBackendInput, RemotePlacement } from "../shared/remotes";
 import { table } from "./format";
 import { readSecret } from "./shareCommands";
 
@@ -57,10 +57,18 @@ export function addRemoteCommands(program: Command, connect: () => Promise<Manag
     .option("--key-stdin", "read its API key from stdin (asked without echo in a terminal)")
     .option("--fingerprint <sha256>", "the SHA-256 fingerprint its owner gave, for a certificate this machine does not trust")
     .option("--allow-http", "go on over plain http to another machine (the key and every prompt cross the network unencrypted)")
-    .action(async (url: string, opts: KeyOptions & { name: string; fingerprint?: string; allowHttp?: boolean }) => {
+    .option("--accept-no-auth", "an exo cluster at a public address: go on although it has no authentication")
+    .action(async (url: string, opts: KeyOptions & { name: string; fingerprint?: string; allowHttp?: boolean; acceptNoAuth?: boolean }) => {
       const client = await connect();
       const probe = await client.probeRemote(url);
       const input: RemoteBackendInput = { name: opts.name, url: probe.url };
+      if (probe.exo) {
+        // exo: no key, and a warning that it has no authentication.
+        process.stderr.write(`${probe.noAuthWarning ?? ""}\n`);
+        if (opts.keyEnv !== undefined || opts.keyStdin === true) throw new Error("exo has no authentication: it takes no key (leave --key-env and --key-stdin out).");
+        input.kind = "exo";
+        if (opts.acceptNoAuth === true) input.acceptNoAuth = true;
+      }
       if (probe.tls !== null && !probe.tls.trusted) {
         if (opts.fingerprint === undefined) {
           process.stderr.write(`${probe.url} presents a certificate this machine does not trust.\nSHA-256 fingerprint: ${probe.tls.fingerprint}\nCheck it with the server's owner (\`mlx-manager share\` prints it), then run again with --fingerprint ${probe.tls.fingerprint}\n`);
@@ -69,7 +77,7 @@ export function addRemoteCommands(program: Command, connect: () => Promise<Manag
         }
         input.fingerprint = opts.fingerprint;
       }
-      if (probe.plainHttpWarning !== undefined) {
+      if (probe.plainHttpWarning !== undefined && !probe.exo) {
         if (opts.allowHttp !== true) {
           process.stderr.write(`${probe.plainHttpWarning}\nUse https, or run again with --allow-http on a network you trust.\n`);
           process.exitCode = 1;
@@ -77,7 +85,7 @@ export function addRemoteCommands(program: Command, connect: () => Promise<Manag
         }
         input.acceptPlainHttp = true;
       }
-      const key = await keyFrom(opts);
+      const key = probe.exo ? undefined : await keyFrom(opts);
       if (key !== undefined) input.apiKey = key;
       const added = await client.addRemote(input);
       out(describe(added));
@@ -114,6 +122,18 @@ export function addRemoteCommands(program: Command, connect: () => Promise<Manag
     });
 
   remotes
+    .command("previews <backend> <model>")
+    .description("exo: where the cluster would place a model, with what each node holds (or why it does not fit)")
+    .option("--json", "print JSON")
+    .action(async (backend: string, model: string, opts: { json?: boolean }) => {
+      const list = await (await connect()).placementPreviews(backend, model);
+      if (opts.json) { out(JSON.stringify(list, null, 2)); return; }
+      const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
+      out(table(["SHARDING", "INSTANCE", "NODES", "MEMORY PER NODE"], list.previews.map((p) => [p.sharding, p.instanceMeta, String(p.nodes.length || p.minNodes), p.error ?? p.nodes.map((n) => `${n.id.slice(0, 8)} ${gb(n.bytes)}`).join(", ")])));
+      out(`Place one with: mlx-manager remotes profile ${backend} ${model} --sharding S --instance-meta M --min-nodes N, then mlx-manager start PROFILE`);
+    });
+
+  remotes
     .command("rm <name>")
     .description("remove a backend and its kept key (refused while profiles use it)")
     .action(async (name: string) => {
@@ -126,13 +146,19 @@ export function addRemoteCommands(program: Command, connect: () => Promise<Manag
     .description("make a profile of a backend's model; --replica-of serves an existing profile's name from either")
     .option("--name <name>", "the profile's name (default: MODEL on BACKEND)")
     .option("--replica-of <profile>", "a replica of this profile: requests for its name go to whichever is less busy")
-    .action(async (backendName: string, model: string, opts: { name?: string; replicaOf?: string }) => {
+    .option("--sharding <Pipeline|Tensor>", "exo: how Start places the model (see `remotes previews`)")
+    .option("--instance-meta <MlxRing|MlxJaccl>", "exo: the instance kind")
+    .option("--min-nodes <n>", "exo: the least number of nodes")
+    .action(async (backendName: string, model: string, opts: { name?: string; replicaOf?: string; sharding?: string; instanceMeta?: string; minNodes?: string }) => {
       const client = await connect();
       const backend = (await client.remotes()).remotes.find((r) => r.id === backendName || r.name.toLowerCase() === backendName.toLowerCase());
       if (backend === undefined) throw new Error(`No remote backend "${backendName}". See \`mlx-manager remotes\`.`);
       const of = opts.replicaOf === undefined ? undefined : await client.profile(opts.replicaOf);
       const name = opts.name ?? `${(of?.name ?? model).split("/").at(-1) ?? model} on ${backend.name}`;
-      const created = await client.createProfile({ name, engine: "remote", model: { source: "remote", backend: backend.id, model }, ...(of === undefined ? {} : { aliases: [of.name] }) });
+      const exo = opts.sharding !== undefined || opts.instanceMeta !== undefined || opts.minNodes !== undefined;
+      // The manager checks the placement's values (a 400 naming the field when one is wrong).
+      const placement = { sharding: opts.sharding ?? "Pipeline", instanceMeta: opts.instanceMeta ?? "MlxRing", minNodes: Number(opts.minNodes ?? "1") } as unknown as RemotePlacement;
+      const created = await client.createProfile({ name, engine: "remote", model: { source: "remote", backend: backend.id, model }, ...(of === undefined ? {} : { aliases: [of.name] }), ...(exo ? { options: { placement } } : {}) });
       out(of === undefined ? `Created profile "${created.name}": ${model} on ${backend.name}.` : `Created profile "${created.name}": requests for "${of.name}" now go to "${of.name}" or to ${model} on ${backend.name}, whichever is less busy.`);
     });
 }

@@ -1,5 +1,5 @@
 import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
-import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBackendPatch, RemoteProbe } from "../shared/remotes";
+import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBackendPatch, RemotePlacementList, RemoteProbe } from "../shared/remotes";
 import type { UsageList } from "../shared/usage";
 import type { HubFit, MemoryEstimateRequest, MemoryFit } from "../shared/memory";
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
@@ -284,6 +284,10 @@ export class ManagerClient {
   }
   removeRemote(idOrName: string): Promise<RemoteBackend> {
     return this.request("DELETE", `/api/remotes/${encodeURIComponent(idOrName)}`);
+  }
+  /** exo's placement previews for a model on an exo backend. */
+  placementPreviews(idOrName: string, model: string, signal?: AbortSignal): Promise<RemotePlacementList> {
+    return this.request("GET", `/api/remotes/${encodeURIComponent(idOrName)}/previews?model=${encodeURIComponent(model)}`, undefined, signal);
   }
   checkRemote(idOrName: string, signal?: AbortSignal): Promise<RemoteBackend> {
     return this.request("POST", `/api/remotes/${encodeURIComponent(idOrName)}/check`, {}, signal);

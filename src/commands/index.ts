@@ -22,6 +22,7 @@ import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
 import { checkRemoteBackend } from "./checkRemoteBackend";
 import { removeRemoteBackend } from "./removeRemoteBackend";
 import { setRemoteBackendKey } from "./setRemoteBackendKey";
+import { placeOnExo } from "./placeOnExo";
 import { editProfile } from "./editProfile";
 import { installEngine } from "./installEngine";
 import { exportProfiles } from "./exportProfiles";
@@ -59,6 +60,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   setRemoteBackendKey,
   addRemoteProfile,
   addRemoteReplica,
+  placeOnExo,
   deleteProfile,
   exportProfiles,
   startServer,

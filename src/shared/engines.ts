@@ -48,7 +48,8 @@ export type EngineOptionName =
   | "mmproj"
   | "metrics"
   | "extraArgs"
-  | "env";
+  | "env"
+  | "placement";
 
 /** What an engine is, as clients see it (the command-line builder lives in services). */
 export interface EngineInfo {

@@ -43,6 +43,8 @@ export const ErrorCode = z.enum([
   "certificate_mismatch",
   "remote_unreachable",
   "remote_model_missing",
+  "no_auth",
+  "not_placed",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

@@ -30,6 +30,8 @@ export type ManagerEvent =
   /** A remote backend was added, edited, or its health changed (never its key). */
   | { type: "remote.changed"; data: RemoteBackend }
   | { type: "remote.removed"; data: { id: string; name: string } }
+  /** Nodes joined or left an exo cluster (found by comparing its /state between checks). */
+  | { type: "remote.nodes"; data: { id: string; name: string; joined: string[]; left: string[] } }
   | { type: "resync"; data: { reason: string } };
 
 /** A server stopped to make room: who, for whom, and what the budget was. */

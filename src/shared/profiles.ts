@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EngineId } from "./engines";
+import { RemotePlacement } from "./remotes";
 
 /** Where a profile's model comes from: a repo in the HF cache, or a local path. */
 export const ModelRef = z.discriminatedUnion("source", [
@@ -106,6 +107,8 @@ export const ProfileOptions = z
     mmproj: LocalPath,
     /** llama-server: serve /metrics. */
     metrics: z.boolean(),
+    /** A remote profile on an exo cluster: how Start places the model (default Pipeline, MlxRing, 1 node). */
+    placement: RemotePlacement,
     /** Passed to the engine as they are, one array element per argument (never a shell string). */
     extraArgs: z.array(z.string().max(4096)).max(200),
     env: z.record(EnvName, z.string().max(32_768)),

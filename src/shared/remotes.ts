@@ -4,6 +4,53 @@ import { z } from "zod";
 // LM Studio, Ollama, vLLM, LiteLLM) that the gateway routes to like its own servers. The key a
 // backend wants is kept in a 0600 file of the data dir and never appears in any of these shapes.
 
+/**
+ * What a backend is: any OpenAI-compatible server (`openai`), or an exo cluster (`exo`): no
+ * authentication, its nodes and placed instances read from `/state`, a model served only once an
+ * explicit Start has placed it.
+ */
+export const RemoteKind = z.enum(["openai", "exo"]);
+export type RemoteKind = z.infer<typeof RemoteKind>;
+
+/** A node of an exo cluster and its memory. */
+export interface RemoteNode {
+  id: string;
+  ramTotalBytes: number;
+  ramAvailableBytes: number;
+}
+
+/** A model placed on an exo cluster, and whether its runners are ready. */
+export interface RemoteInstance {
+  id: string;
+  model: string;
+  state: "loading" | "ready" | "failed";
+  nodes: string[];
+  error?: string;
+}
+
+/** How an exo model is placed: exo's sharding, instance kind and least number of nodes. */
+export const RemotePlacement = z
+  .object({
+    sharding: z.enum(["Pipeline", "Tensor"]),
+    instanceMeta: z.enum(["MlxRing", "MlxJaccl"]),
+    minNodes: z.int().min(1).max(64),
+  })
+  .strict();
+export type RemotePlacement = z.infer<typeof RemotePlacement>;
+
+/** One of exo's placement previews for a model: where it would go and what each node gives, or why it does not fit. */
+export interface RemotePlacementPreview extends RemotePlacement {
+  /** Bytes each node would hold; empty when it does not fit. */
+  nodes: { id: string; bytes: number }[];
+  error?: string;
+}
+
+/** `GET /api/remotes/:id/previews?model=`. */
+export interface RemotePlacementList {
+  model: string;
+  previews: RemotePlacementPreview[];
+}
+
 /** How a backend's last health check went. */
 export type RemoteHealthState = "unknown" | "healthy" | "unreachable" | "key_refused" | "certificate_changed";
 
@@ -23,12 +70,16 @@ export interface RemoteHealth {
   error?: string;
   /** What the backend listed at the last good check. */
   models: RemoteModel[];
+  /** exo: its nodes and their memory, and the models placed on it. */
+  nodes?: RemoteNode[];
+  instances?: RemoteInstance[];
 }
 
 /** A remote backend as the API shows it (`GET /api/remotes`): never its key. */
 export interface RemoteBackend {
   id: string;
   name: string;
+  kind: RemoteKind;
   /** The base URL, without a trailing `/v1` (requests go to `<url>/v1/...`). */
   url: string;
   /** The pinned certificate's SHA-256 fingerprint (AA:BB:…), for an https backend the system's CAs do not trust. */
@@ -51,6 +102,10 @@ export interface RemoteProbe {
   loopback: boolean;
   /** Plain http to another machine: what the user must accept first. */
   plainHttpWarning?: string;
+  /** It answers as an exo cluster does (GET /node_id). */
+  exo: boolean;
+  /** exo: it has no authentication and allows every origin; what the user must know (and, for a public address, accept). */
+  noAuthWarning?: string;
 }
 
 const Url = z.string().trim().min(1, "url: give the backend's base URL, e.g. https://studio.local:1234/v1").max(2000);
@@ -75,6 +130,10 @@ export const RemoteBackendInput = z
     fingerprint: Fingerprint.optional(),
     /** Plain http to another machine: the user read the warning and goes on. */
     acceptPlainHttp: z.boolean().optional(),
+    /** Default `openai`; the probe says when it is exo. */
+    kind: RemoteKind.optional(),
+    /** exo at an address that is neither loopback nor private: the user read that it has no authentication and goes on. */
+    acceptNoAuth: z.boolean().optional(),
   })
   .strict();
 export type RemoteBackendInput = z.input<typeof RemoteBackendInput>;

@@ -48,7 +48,7 @@ export interface ServerInfo {
   /** With stopReason `evicted`: the profile it made room for. */
   evictedFor?: string;
   /** A remote profile's server: where it runs (no process here: no pid, log or memory). */
-  remote?: { backendId: string; backendName: string; url: string; model: string };
+  remote?: { backendId: string; backendName: string; url: string; model: string; instanceId?: string };
 }
 
 export type ServerStartedBy = "user" | "request";

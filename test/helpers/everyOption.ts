@@ -47,5 +47,6 @@ export function everyOption(dir: string): Required<ProfileOptions> {
     metrics: true,
     extraArgs: [],
     env: {},
+    placement: { sharding: "Pipeline", instanceMeta: "MlxRing", minNodes: 2 },
   };
 }

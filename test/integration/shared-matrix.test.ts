@@ -106,6 +106,7 @@ describe("docs/security.md: a request per route × principal", function () {
     "PATCH /api/remotes/:id": () => ({ method: "PATCH", path: "/api/remotes/matrix", json: {} }),
     "DELETE /api/remotes/:id": () => ({ method: "DELETE", path: "/api/remotes/none" }),
     "POST /api/remotes/:id/check": () => ({ method: "POST", path: "/api/remotes/none/check", json: {} }),
+    "GET /api/remotes/:id/previews": () => ({ method: "GET", path: "/api/remotes/none/previews?model=x" }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

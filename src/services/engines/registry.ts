@@ -602,7 +602,7 @@ const remote: EngineDescription = {
   id: "remote",
   label: "Remote backend (OpenAI-compatible)",
   formats: [],
-  options: ["contextLength", "parallel"],
+  options: ["contextLength", "parallel", "placement"],
   appleSiliconOnly: false,
   executable: "",
   installHint: "Add the backend with MLX: Add Remote Backend (or `mlx-manager remotes add URL`).",

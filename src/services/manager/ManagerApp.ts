@@ -155,7 +155,8 @@ export class ManagerApp {
       ...(this.options.engineExecutables ? { executables: this.options.engineExecutables } : {}),
       ...(this.options.supervisorSettings ? { settings: this.options.supervisorSettings } : {}),
     }));
-    const remoteServers = (this.remoteServers = new RemoteServers({ backends: remotes, profiles, events, logger }));
+    const appearMs = Number(process.env["MLX_MANAGER_EXO_PLACE_APPEAR_MS"] ?? "");
+    const remoteServers = (this.remoteServers = new RemoteServers({ backends: remotes, profiles, events, logger, ...(appearMs > 0 ? { placeAppearMs: appearMs } : {}) }));
     remoteServers.start();
     remotes.start();
     // Local servers and remote profiles' backends, one directory for the gateway, the API and shared mode.

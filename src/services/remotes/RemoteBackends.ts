@@ -4,6 +4,10 @@ import path from "node:path";
 import { z } from "zod";
 import {
   RemoteBackendInput,
+  type RemoteInstance,
+  type RemoteNode,
+  type RemotePlacement,
+  type RemotePlacementList,
   RemoteBackendPatch,
   RemoteProbeInput,
   type RemoteBackend,
@@ -17,7 +21,7 @@ import { writeFileAtomicSync } from "../fs/atomicWrite";
 import type { Logger } from "../logging/Logger";
 import { abortable } from "../servers/waiting";
 import type { Store } from "../store/Store";
-import { CertificateChangedError, isLoopbackHost, presentedCertificate, remoteGet, type CertificatePin, type RemoteAccess } from "./remoteHttp";
+import { CertificateChangedError, isLoopbackHost, presentedCertificate, remoteGet, remoteRequest, type CertificatePin, type RemoteAccess } from "./remoteHttp";
 
 interface BackendRow extends Record<string, unknown> {
   id: string;
@@ -26,6 +30,7 @@ interface BackendRow extends Record<string, unknown> {
   cert_pem: string | null;
   fingerprint: string | null;
   plain_http: number;
+  kind: string;
   created_at: number;
   updated_at: number;
 }
@@ -44,6 +49,58 @@ export interface RemoteBackendsOptions {
 }
 
 const ModelList = z.object({ data: z.array(z.looseObject({ id: z.string().min(1), owned_by: z.string().optional() })) });
+
+/** exo's /instance/previews answer (api/types/api.py:280-291: snake_case). */
+const PreviewList = z.object({
+  previews: z.array(
+    z.looseObject({
+      sharding: z.enum(["Pipeline", "Tensor"]),
+      instance_meta: z.enum(["MlxRing", "MlxJaccl"]),
+      memory_delta_by_node: z.record(z.string(), z.number()).nullable(),
+      error: z.string().nullish(),
+    }),
+  ),
+});
+
+const Tagged = z.record(z.string(), z.looseObject({}));
+/** What the manager reads of exo's /state (camelCase, tagged `{"ClassName": {...}}`; shared/types/state.py). */
+const ExoState = z.looseObject({
+  topology: z.looseObject({ nodes: z.array(z.string()) }),
+  nodeMemory: z.record(z.string(), z.looseObject({ ramTotal: z.looseObject({ inBytes: z.number() }), ramAvailable: z.looseObject({ inBytes: z.number() }) })),
+  instances: z.record(z.string(), Tagged),
+  runners: z.record(z.string(), Tagged),
+});
+
+/** Nodes and placed instances from exo's /state; undefined when it is not that. */
+export function readExoState(value: unknown): { nodes: RemoteNode[]; instances: RemoteInstance[] } | undefined {
+  const parsed = ExoState.safeParse(value);
+  if (!parsed.success) return undefined;
+  const state = parsed.data;
+  const nodes = state.topology.nodes.map((id): RemoteNode => ({ id, ramTotalBytes: state.nodeMemory[id]?.ramTotal.inBytes ?? 0, ramAvailableBytes: state.nodeMemory[id]?.ramAvailable.inBytes ?? 0 }));
+  const instances: RemoteInstance[] = [];
+  for (const [id, tagged] of Object.entries(state.instances)) {
+    const body = Object.values(tagged)[0] as { shardAssignments?: { modelId?: unknown; runnerToShard?: Record<string, unknown>; nodeToRunner?: Record<string, unknown> } } | undefined;
+    const assignments = body?.shardAssignments;
+    if (typeof assignments?.modelId !== "string") continue;
+    const runnerIds = Object.keys(assignments.runnerToShard ?? {});
+    const statuses = runnerIds.map((r) => {
+      const runner = state.runners[r];
+      const tag = runner === undefined ? "RunnerIdle" : (Object.keys(runner)[0] ?? "RunnerIdle");
+      return { tag, error: runner?.[tag] === undefined ? undefined : (runner[tag] as { errorMessage?: unknown }).errorMessage };
+    });
+    const failed = statuses.find((s) => s.tag === "RunnerFailed");
+    // Ready when every runner is (worker/plan.py:339-342).
+    const ready = statuses.length > 0 && statuses.every((s) => s.tag === "RunnerReady" || s.tag === "RunnerRunning");
+    instances.push({
+      id,
+      model: assignments.modelId,
+      state: failed !== undefined ? "failed" : ready ? "ready" : "loading",
+      nodes: Object.keys(assignments.nodeToRunner ?? {}),
+      ...(failed !== undefined && typeof failed.error === "string" ? { error: failed.error } : {}),
+    });
+  }
+  return { nodes, instances };
+}
 
 /** TLS errors of a certificate that does not chain to the pinned one. */
 const TLS_VERIFY_CODES = new Set(["DEPTH_ZERO_SELF_SIGNED_CERT", "SELF_SIGNED_CERT_IN_CHAIN", "UNABLE_TO_VERIFY_LEAF_SIGNATURE", "UNABLE_TO_GET_ISSUER_CERT_LOCALLY", "CERT_SIGNATURE_FAILURE"]);
@@ -120,9 +177,21 @@ export class RemoteBackends {
   async probe(body: unknown, signal: AbortSignal): Promise<RemoteProbe> {
     const url = normalizeUrl(parseOrThrow(RemoteProbeInput, body, "body").url);
     const loopback = isLoopbackHost(url.hostname);
-    if (url.protocol === "http:") return { url: url.href.replace(/\/$/, ""), tls: null, loopback, ...(loopback ? {} : { plainHttpWarning: plainHttpWarning(url) }) };
-    const presented = await this.presented(url, signal);
-    return { url: url.href.replace(/\/$/, ""), tls: { fingerprint: presented.pin.fingerprint, trusted: presented.trusted }, loopback };
+    const base = url.href.replace(/\/$/, "");
+    const tls = url.protocol === "https:" ? await this.presented(url, signal) : undefined;
+    // exo answers GET /node_id with a bare JSON string (exo/api/main.py); nothing is sent with it.
+    const exo = await remoteGet(`${base}/node_id`, { url: base, pin: tls?.trusted === false ? tls.pin : undefined, authorization: undefined, generation: "probe" }, signal, 3000).then(
+      (answer) => answer.status === 200 && typeof safeJson(answer.text) === "string",
+      () => false,
+    );
+    return {
+      url: base,
+      tls: tls === undefined ? null : { fingerprint: tls.pin.fingerprint, trusted: tls.trusted },
+      loopback,
+      exo,
+      ...(url.protocol === "http:" && !loopback && !exo ? { plainHttpWarning: plainHttpWarning(url) } : {}),
+      ...(exo ? { noAuthWarning: noAuthWarning(url) } : {}),
+    };
   }
 
   /** Adds a backend: a certificate the system does not trust only with its fingerprint confirmed, plain http to another machine only when accepted. */
@@ -130,7 +199,12 @@ export class RemoteBackends {
     const input = parseOrThrow(RemoteBackendInput, body, "body");
     const url = normalizeUrl(input.url);
     if (this.row(input.name) !== undefined) throw new ApiError(409, "name_taken", `A remote backend named "${input.name}" already exists. Choose another name.`, "name");
-    if (url.protocol === "http:" && !isLoopbackHost(url.hostname) && input.acceptPlainHttp !== true) {
+    const kind = input.kind ?? "openai";
+    if (kind === "exo") {
+      // exo has no authentication: a key would be sent for nothing, and we never send credentials there.
+      if (input.apiKey !== undefined) throw new ApiError(400, "no_auth", "exo has no authentication: it takes no key, and the manager sends it no credentials. Leave apiKey out.", "apiKey");
+      if (!isPrivateHost(url.hostname) && input.acceptNoAuth !== true) throw new ApiError(400, "no_auth", `${noAuthWarning(url)} Send acceptNoAuth: true to go on (\`--accept-no-auth\`).`, "url");
+    } else if (url.protocol === "http:" && !isLoopbackHost(url.hostname) && input.acceptPlainHttp !== true) {
       throw new ApiError(400, "plain_http", `${plainHttpWarning(url)} Send acceptPlainHttp: true to go on (\`--allow-http\`), or use https.`, "url");
     }
     const pin = url.protocol === "https:" ? await this.pinFor(url, input.fingerprint, signal) : undefined;
@@ -138,7 +212,7 @@ export class RemoteBackends {
     const at = this.now();
     if (input.apiKey !== undefined) this.writeKey(id, input.apiKey);
     try {
-      this.options.store.run("INSERT INTO remote_backends (id, name, name_key, url, cert_pem, fingerprint, plain_http, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [
+      this.options.store.run("INSERT INTO remote_backends (id, name, name_key, url, cert_pem, fingerprint, plain_http, kind, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", [
         id,
         input.name,
         nameKey(input.name),
@@ -146,6 +220,7 @@ export class RemoteBackends {
         pin?.certPem ?? null,
         pin?.fingerprint ?? null,
         url.protocol === "http:" && !isLoopbackHost(url.hostname) ? 1 : 0,
+        kind,
         at,
         at,
       ]);
@@ -153,7 +228,7 @@ export class RemoteBackends {
       this.removeKey(id);
       throw error;
     }
-    this.log.info("remote backend added", { name: input.name, url: url.origin, pinned: pin !== undefined, key: input.apiKey !== undefined });
+    this.log.info("remote backend added", { name: input.name, kind, url: url.origin, pinned: pin !== undefined, key: input.apiKey !== undefined });
     return this.check(id, signal);
   }
 
@@ -165,6 +240,7 @@ export class RemoteBackends {
       const other = this.row(patch.name);
       if (other !== undefined && other.id !== row.id) throw new ApiError(409, "name_taken", `A remote backend named "${patch.name}" already exists.`, "name");
     }
+    if (row.kind === "exo" && typeof patch.apiKey === "string") throw new ApiError(400, "no_auth", "exo has no authentication: it takes no key.", "apiKey");
     const url = new URL(row.url);
     const pin = patch.fingerprint !== undefined ? await this.pinFor(url, patch.fingerprint, signal) : undefined;
     if (patch.apiKey === null) this.removeKey(row.id);
@@ -221,6 +297,16 @@ export class RemoteBackends {
     const before = this.health.get(row.id) ?? { state: "unknown", models: [] };
     let next: RemoteHealth;
     try {
+      if (row.kind === "exo") {
+        next = await this.exoHealth(row, before);
+        const current = this.row(row.id);
+        if (current === undefined) return this.view(row);
+        this.noteNodes(current, before, next);
+        this.setHealth(current, next);
+        if (next.state === "healthy") this.stopProbing(row.id);
+        else this.probeBack(row.id);
+        return this.view(current);
+      }
       const answer = await remoteGet(`${row.url}/v1/models`, this.access(row.id), this.closed.signal, this.options.checkTimeoutMs ?? 5000);
       const latencyMs = Math.round(performance.now() - started);
       if (answer.status === 401 || answer.status === 403) {
@@ -245,6 +331,81 @@ export class RemoteBackends {
     return this.view(current);
   }
 
+  /** An exo cluster's health: its /state (nodes, memory, placed instances and their runners) and its /v1/models. */
+  private async exoHealth(row: BackendRow, before: RemoteHealth): Promise<RemoteHealth> {
+    const started = performance.now();
+    const access = this.access(row.id);
+    const timeout = this.options.checkTimeoutMs ?? 5000;
+    const state = await remoteGet(`${row.url}/state`, access, this.closed.signal, timeout);
+    const latencyMs = Math.round(performance.now() - started);
+    const parsed = state.status === 200 ? readExoState(safeJson(state.text)) : undefined;
+    if (parsed === undefined) return { state: "unreachable", checkedAt: this.now(), latencyMs, models: before.models, error: `${row.url}/state answered ${state.status === 200 ? "with something that is not exo's state" : `HTTP ${state.status}`}.` };
+    const list = await remoteGet(`${row.url}/v1/models`, access, this.closed.signal, timeout).then((answer) => ModelList.safeParse(safeJson(answer.text)), () => undefined);
+    const models = list?.success === true ? list.data.data.map((m): RemoteModel => ({ id: m.id, ...(m.owned_by === undefined ? {} : { ownedBy: m.owned_by }) })) : before.models;
+    return { state: "healthy", checkedAt: this.now(), latencyMs, models, nodes: parsed.nodes, instances: parsed.instances };
+  }
+
+  /** Nodes that joined or left since the last check: a `remote.nodes` event. */
+  private noteNodes(row: BackendRow, before: RemoteHealth, next: RemoteHealth): void {
+    if (before.nodes === undefined || next.nodes === undefined) return;
+    const was = new Set(before.nodes.map((n) => n.id));
+    const now = new Set(next.nodes.map((n) => n.id));
+    const joined = [...now].filter((id) => !was.has(id));
+    const left = [...was].filter((id) => !now.has(id));
+    if (joined.length === 0 && left.length === 0) return;
+    this.log.info("exo nodes changed", { name: row.name, joined, left });
+    this.options.events.publish({ type: "remote.nodes", data: { id: row.id, name: row.name, joined, left } });
+  }
+
+  /** exo's placement previews for a model: where each sharding would put it, and what each node would hold. */
+  async previews(idOrName: string, model: string, signal: AbortSignal): Promise<RemotePlacementList> {
+    const row = this.exoRow(idOrName);
+    const answer = await this.exoCall(row, "GET", `/instance/previews?model_id=${encodeURIComponent(model)}`, undefined, signal);
+    const parsed = PreviewList.safeParse(safeJson(answer.text));
+    if (answer.status !== 200 || !parsed.success) throw new ApiError(answer.status === 400 ? 404 : 502, answer.status === 400 ? "remote_model_missing" : "remote_unreachable", `exo cluster "${row.name}" gave no placement previews for "${model}" (HTTP ${answer.status}${answer.status === 400 ? ": it does not know the model" : ""}).`);
+    return {
+      model,
+      previews: parsed.data.previews.map((p) => ({
+        sharding: p.sharding,
+        instanceMeta: p.instance_meta,
+        minNodes: Math.max(1, Object.keys(p.memory_delta_by_node ?? {}).length),
+        nodes: Object.entries(p.memory_delta_by_node ?? {}).map(([id, bytes]) => ({ id, bytes })),
+        ...(p.error === null || p.error === undefined ? {} : { error: p.error }),
+      })),
+    };
+  }
+
+  /** Places a model on an exo cluster (exo downloads it where it is missing); resolves once exo took the command. */
+  async place(idOrName: string, model: string, placement: RemotePlacement, signal: AbortSignal): Promise<void> {
+    const row = this.exoRow(idOrName);
+    const body = JSON.stringify({ model_id: model, sharding: placement.sharding, instance_meta: placement.instanceMeta, min_nodes: placement.minNodes });
+    const answer = await this.exoCall(row, "POST", "/place_instance", body, signal);
+    if (answer.status !== 200) throw new ApiError(502, "remote_unreachable", `exo cluster "${row.name}" refused to place "${model}" (HTTP ${answer.status}: ${answer.text.slice(0, 300)}).`);
+    this.log.info("placed a model on exo", { name: row.name, model, ...placement });
+  }
+
+  /** Deletes an instance from an exo cluster; one already gone is fine. */
+  async deleteInstance(idOrName: string, instanceId: string, signal: AbortSignal): Promise<void> {
+    const row = this.exoRow(idOrName);
+    const answer = await this.exoCall(row, "DELETE", `/instance/${encodeURIComponent(instanceId)}`, undefined, signal);
+    if (answer.status !== 200 && answer.status !== 404) throw new ApiError(502, "remote_unreachable", `exo cluster "${row.name}" did not delete instance ${instanceId} (HTTP ${answer.status}).`);
+    this.log.info("deleted an exo instance", { name: row.name, instance: instanceId });
+  }
+
+  private exoRow(idOrName: string): BackendRow {
+    const row = this.rowOrThrow(idOrName);
+    if (row.kind !== "exo") throw new ApiError(400, "validation_failed", `Remote backend "${row.name}" is not an exo cluster.`);
+    return row;
+  }
+
+  /** A call to exo's own API: never with credentials (exo has none). */
+  private exoCall(row: BackendRow, method: "GET" | "POST" | "DELETE", path: string, body: string | undefined, signal: AbortSignal): Promise<{ status: number; text: string }> {
+    return remoteRequest(method, `${row.url}${path}`, { ...this.access(row.id), authorization: undefined }, signal, this.options.checkTimeoutMs ?? 5000, body).catch((error: unknown) => {
+      if (signal.aborted) throw error;
+      throw new ApiError(502, "remote_unreachable", `exo cluster "${row.name}" (${row.url}) is not answering: ${describeError(error)}.`);
+    });
+  }
+
   /**
    * Why a pinned backend's TLS failed, when it is because it presents another certificate: a
    * different self-signed one fails the chain check before its fingerprint is compared.
@@ -264,7 +425,9 @@ export class RemoteBackends {
   private setHealth(row: BackendRow, next: RemoteHealth): void {
     const before = this.health.get(row.id);
     this.health.set(row.id, next);
-    const changed = before?.state !== next.state || before.error !== next.error || JSON.stringify(before.models) !== JSON.stringify(next.models);
+    // What a check found, without when and how fast: an exo cluster's nodes and instances count too.
+    const found = (health: RemoteHealth | undefined): string => JSON.stringify(health === undefined ? null : [health.state, health.error, health.models, health.nodes, health.instances]);
+    const changed = found(before) !== found(next);
     if (!changed) return;
     if (before?.state !== next.state) this.log.info("remote backend health", { name: row.name, state: next.state, ...(next.error === undefined ? {} : { error: next.error }) });
     this.options.events.publish({ type: "remote.changed", data: this.view(row) });
@@ -326,6 +489,7 @@ export class RemoteBackends {
     return {
       id: row.id,
       name: row.name,
+      kind: row.kind === "exo" ? "exo" : "openai",
       url: row.url,
       fingerprint: row.fingerprint,
       plainHttp: row.plain_http === 1,
@@ -386,6 +550,22 @@ export function normalizeUrl(given: string): URL {
   if (url.search !== "" || url.hash !== "") throw new ApiError(400, "validation_failed", "A base URL has no query or fragment.", "url");
   url.pathname = url.pathname.replace(/\/+$/, "").replace(/\/v1$/, "") || "/";
   return url;
+}
+
+function noAuthWarning(url: URL): string {
+  return `exo at ${url.host} has no authentication and allows every origin: anyone who can reach it can use its models and place new ones (which makes it download them), and any web page you open can call it. Keep it on loopback or a private network.`;
+}
+
+/** Loopback, or a private network address (10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, fe80::/10, *.local). */
+export function isPrivateHost(hostname: string): boolean {
+  const host = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  if (isLoopbackHost(host) || host.endsWith(".local")) return true;
+  const v4 = /^(\d+)\.(\d+)\.\d+\.\d+$/.exec(host);
+  if (v4) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return a === 10 || (a === 172 && b >= 16 && b <= 31) || (a === 192 && b === 168) || (a === 169 && b === 254);
+  }
+  return /^f[cd][0-9a-f]{2}:/.test(host) || /^fe[89ab][0-9a-f]:/.test(host);
 }
 
 function plainHttpWarning(url: URL): string {

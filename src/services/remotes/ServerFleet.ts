@@ -4,7 +4,7 @@ import { ApiError } from "../api/ApiError";
 import { routeModel } from "../profiles/modelRoutes";
 import type { ServerControl } from "../servers/ServerDirectory";
 import type { ServerSupervisor, StartOptions } from "../servers/ServerSupervisor";
-import { NEVER } from "../servers/waiting";
+import { abortable, NEVER } from "../servers/waiting";
 import type { RemoteAccess } from "./remoteHttp";
 import type { RemoteServers } from "./RemoteServers";
 
@@ -84,19 +84,19 @@ export class ServerFleet implements ServerControl {
 
   async stop(idOrName: string, signal: AbortSignal = NEVER): Promise<ServerInfo> {
     const profile = this.profiles.find(idOrName);
-    return profile !== undefined && isRemote(profile) ? this.remote.stop(profile.id) : this.local.stop(idOrName, signal);
+    return profile !== undefined && isRemote(profile) ? abortable(this.remote.stop(profile.id), signal) : this.local.stop(idOrName, signal);
   }
 
   async restart(idOrName: string, signal: AbortSignal = NEVER, options: StartOptions = {}): Promise<ServerInfo> {
     const profile = this.profiles.get(idOrName);
     if (!isRemote(profile)) return this.local.restart(idOrName, signal, options);
-    if (this.remote.get(profile.id) !== undefined) this.remote.stop(profile.id, "restart");
+    if (this.remote.get(profile.id) !== undefined) await abortable(this.remote.stop(profile.id, "restart"), signal);
     return this.remote.ensureRunning(profile, signal, "user");
   }
 
   async stopAll(signal: AbortSignal = NEVER): Promise<ServerInfo[]> {
-    const remote = this.remote.stopAll();
-    return [...(await this.local.stopAll(signal)), ...remote];
+    const [local, remote] = await Promise.all([this.local.stopAll(signal), abortable(this.remote.stopAll(), signal)]);
+    return [...local, ...remote];
   }
 
   logFileOf(idOrName: string): { profileId: string; file: string } {

@@ -75,13 +75,22 @@ export function isLoopbackHost(hostname: string): boolean {
 
 /** One small GET to a backend (its /v1/models), with the key and the pin; the body is read whole. */
 export function remoteGet(url: string, access: RemoteAccess, signal: AbortSignal, timeoutMs: number): Promise<{ status: number; text: string }> {
+  return remoteRequest("GET", url, access, signal, timeoutMs);
+}
+
+/** One small request to a backend, with the key (if any) and the pin; a JSON body; the answer read whole. */
+export function remoteRequest(method: string, url: string, access: RemoteAccess, signal: AbortSignal, timeoutMs: number, body?: string): Promise<{ status: number; text: string }> {
   const target = new URL(url);
   const secure = target.protocol === "https:";
   const headers: http.OutgoingHttpHeaders = { accept: "application/json" };
   if (access.authorization !== undefined) headers["authorization"] = access.authorization;
+  if (body !== undefined) {
+    headers["content-type"] = "application/json";
+    headers["content-length"] = Buffer.byteLength(body);
+  }
   return new Promise((resolve, reject) => {
     const request = (secure ? https : http).request(target, {
-      method: "GET",
+      method,
       headers,
       agent: false,
       signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]),
@@ -100,6 +109,6 @@ export function remoteGet(url: string, access: RemoteAccess, signal: AbortSignal
       response.once("error", reject);
     });
     request.once("error", reject);
-    request.end();
+    request.end(body);
   });
 }

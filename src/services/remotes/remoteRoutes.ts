@@ -1,10 +1,11 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
-import type { RemoteBackend, RemoteBackendList, RemoteProbe } from "../../shared/remotes";
+import type { RemoteBackend, RemoteBackendList, RemotePlacementList, RemoteProbe } from "../../shared/remotes";
 import { parseOrThrow } from "../api/ApiError";
 import type { RemoteBackends } from "./RemoteBackends";
 
 const ById = z.object({ id: z.string().min(1).max(200) });
+const PreviewQuery = z.object({ model: z.string({ error: "model: name the model (?model=org/name)" }).min(1).max(1000) }).strict();
 
 /** Aborts when the client goes away before the answer is sent. */
 function clientSignal(reply: FastifyReply): AbortSignal {
@@ -28,4 +29,8 @@ export function registerRemoteRoutes(app: FastifyInstance, deps: { remotes: Remo
   app.patch("/api/remotes/:id", async (request, reply): Promise<RemoteBackend> => remotes.update(parseOrThrow(ById, request.params).id, request.body ?? {}, clientSignal(reply)));
   app.delete("/api/remotes/:id", async (request): Promise<RemoteBackend> => remotes.remove(parseOrThrow(ById, request.params).id, deps.usedBy));
   app.post("/api/remotes/:id/check", async (request, reply): Promise<RemoteBackend> => remotes.check(parseOrThrow(ById, request.params).id, clientSignal(reply)));
+  app.get("/api/remotes/:id/previews", async (request, reply): Promise<RemotePlacementList> => {
+    const { model } = parseOrThrow(PreviewQuery, request.query, "query");
+    return remotes.previews(parseOrThrow(ById, request.params).id, model, clientSignal(reply));
+  });
 }

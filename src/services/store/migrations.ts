@@ -188,7 +188,8 @@ export const MIGRATIONS: Migration[] = [
       // of the data dir (remote-keys/<id>), so the database, its backups and exports never hold one.
       // cert_pem/fingerprint: the certificate pinned after the user confirmed it (NULL: the
       // system's CAs decide, or plain http). plain_http: 1 when the user accepted clear text to
-      // another machine.
+      // another machine. kind: 'openai' (any OpenAI-compatible server) or 'exo' (a cluster: no
+      // authentication, models placed by an explicit Start).
       `CREATE TABLE remote_backends (
         id TEXT PRIMARY KEY,
         name TEXT NOT NULL,
@@ -197,6 +198,7 @@ export const MIGRATIONS: Migration[] = [
         cert_pem TEXT,
         fingerprint TEXT,
         plain_http INTEGER NOT NULL DEFAULT 0,
+        kind TEXT NOT NULL DEFAULT 'openai',
         created_at INTEGER NOT NULL,
         updated_at INTEGER NOT NULL
       )`,

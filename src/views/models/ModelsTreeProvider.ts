@@ -38,7 +38,10 @@ export class ModelsTreeProvider implements vscode.TreeDataProvider<ModelsNode>, 
     if (!this.state.loaded) return [];
     if (node instanceof RemoteBackendItem) {
       const backend = this.state.remotes.get(node.backend.id) ?? node.backend;
-      return backend.health.models.map((m) => new RemoteModelItem(backend, m, this.state.profiles));
+      // Models placed on an exo cluster first.
+      const placed = new Set((backend.health.instances ?? []).map((i) => i.model));
+      const models = [...backend.health.models].sort((a, b) => Number(placed.has(b.id)) - Number(placed.has(a.id)));
+      return models.map((m) => new RemoteModelItem(backend, m, this.state.profiles));
     }
     if (node === undefined) {
       const groups: ModelsNode[] = [];

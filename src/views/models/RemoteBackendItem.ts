@@ -23,7 +23,9 @@ export class RemoteBackendItem extends vscode.TreeItem {
     super(backend.name, vscode.TreeItemCollapsibleState.Collapsed);
     this.id = `remote:${backend.id}`;
     const healthy = backend.health.state === "healthy";
-    this.description = `${stateLabel(backend)} · ${new URL(backend.url).host}`;
+    const nodes = backend.health.nodes;
+    const cluster = nodes === undefined ? "" : `${vscode.l10n.t("exo, {0} nodes, {1} free", nodes.length, formatGb(nodes.reduce((sum, n) => sum + n.ramAvailableBytes, 0)))} · `;
+    this.description = `${cluster}${stateLabel(backend)} · ${new URL(backend.url).host}`;
     this.contextValue = `remoteBackend.${backend.health.state}`;
     this.iconPath = new vscode.ThemeIcon(healthy ? "remote" : "warning", new vscode.ThemeColor(healthy ? "charts.green" : "problemsWarningIcon.foreground"));
     const lines = [
@@ -33,6 +35,8 @@ export class RemoteBackendItem extends vscode.TreeItem {
       backend.hasKey ? vscode.l10n.t("Key kept in the manager's data folder (never shown)") : vscode.l10n.t("No key"),
     ];
     if (backend.plainHttp) lines.push(vscode.l10n.t("Requests cross the network unencrypted."));
+    if (backend.kind === "exo") lines.push(vscode.l10n.t("exo has no authentication: the manager sends it no credentials. A request never places a model there; Start does."));
+    for (const node of nodes ?? []) lines.push(vscode.l10n.t("node {0}: {1} of {2} free", node.id.slice(0, 12), formatGb(node.ramAvailableBytes), formatGb(node.ramTotalBytes)));
     if (backend.health.error !== undefined) lines.push(backend.health.error);
     if (backend.health.latencyMs !== undefined) lines.push(vscode.l10n.t("Last check: {0} ms", backend.health.latencyMs));
     this.tooltip = lines.join("\n");
@@ -49,9 +53,14 @@ export class RemoteModelItem extends vscode.TreeItem {
     super(model.id, vscode.TreeItemCollapsibleState.None);
     this.id = `remote:${backend.id}:${model.id}`;
     const using = profiles.filter((p) => p.model.source === "remote" && p.model.backend === backend.id && p.model.model === model.id);
-    this.description = using.length === 0 ? "" : vscode.l10n.t("profile {0}", using.map((p) => p.name).join(", "));
-    this.contextValue = using.length === 0 ? "remoteModel.free" : "remoteModel.profiled";
+    const placed = backend.health.instances?.find((i) => i.model === model.id);
+    this.description = [placed === undefined ? "" : vscode.l10n.t("placed, {0}", placed.state), using.length === 0 ? "" : vscode.l10n.t("profile {0}", using.map((p) => p.name).join(", "))].filter((s) => s !== "").join(" · ");
+    this.contextValue = `${using.length === 0 ? "remoteModel.free" : "remoteModel.profiled"}${backend.kind === "exo" ? ".exo" : ""}`;
     this.iconPath = new vscode.ThemeIcon("cloud");
     this.tooltip = vscode.l10n.t("{0} on {1} ({2})", model.id, backend.name, backend.url);
   }
+}
+
+function formatGb(bytes: number): string {
+  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
