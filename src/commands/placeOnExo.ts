@@ -2,13 +2,10 @@ import * as vscode from "vscode";
 import type { Profile } from "../shared/profiles";
 import type { RemotePlacementPreview } from "../shared/remotes";
 import type { ServerInfo } from "../shared/servers";
+import { formatBytes } from "../views/host/format";
 import type { CommandDefinition } from "./CommandContext";
 import { optionsArg } from "./commandArgs";
 import { remoteModelFrom, remoteProfileName } from "./remoteTargets";
-
-function gb(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(1)} GB`;
-}
 
 /**
  * "Place on exo…": a model of an exo cluster, placed as the user chooses among exo's own previews
@@ -31,7 +28,7 @@ export const placeOnExo: CommandDefinition = {
     const { previews } = await client.placementPreviews(backend.id, model.id);
     const items = previews.map((preview: RemotePlacementPreview) => ({
       label: vscode.l10n.t("{0} · {1} · {2} nodes", preview.sharding, preview.instanceMeta, preview.nodes.length || preview.minNodes),
-      description: preview.nodes.map((n) => `${n.id.slice(0, 8)} ${gb(n.bytes)}`).join(" + "),
+      description: preview.nodes.map((n) => `${n.id.slice(0, 8)} ${formatBytes(n.bytes)}`).join(" + "),
       ...(preview.error === undefined ? {} : { detail: vscode.l10n.t("Does not fit: {0}", preview.error) }),
       preview,
     }));

@@ -1,6 +1,7 @@
 import * as vscode from "vscode";
 import type { Profile } from "../../shared/profiles";
 import type { RemoteBackend, RemoteModel } from "../../shared/remotes";
+import { formatBytes } from "../host/format";
 
 function stateLabel(backend: RemoteBackend): string {
   switch (backend.health.state) {
@@ -24,7 +25,7 @@ export class RemoteBackendItem extends vscode.TreeItem {
     this.id = `remote:${backend.id}`;
     const healthy = backend.health.state === "healthy";
     const nodes = backend.health.nodes;
-    const cluster = nodes === undefined ? "" : `${vscode.l10n.t("exo, {0} nodes, {1} free", nodes.length, formatGb(nodes.reduce((sum, n) => sum + n.ramAvailableBytes, 0)))} · `;
+    const cluster = nodes === undefined ? "" : `${vscode.l10n.t("exo, {0} nodes, {1} free", nodes.length, formatBytes(nodes.reduce((sum, n) => sum + n.ramAvailableBytes, 0)))} · `;
     this.description = `${cluster}${stateLabel(backend)} · ${new URL(backend.url).host}`;
     this.contextValue = `remoteBackend.${backend.health.state}`;
     this.iconPath = new vscode.ThemeIcon(healthy ? "remote" : "warning", new vscode.ThemeColor(healthy ? "charts.green" : "problemsWarningIcon.foreground"));
@@ -36,7 +37,7 @@ export class RemoteBackendItem extends vscode.TreeItem {
     ];
     if (backend.plainHttp) lines.push(vscode.l10n.t("Requests cross the network unencrypted."));
     if (backend.kind === "exo") lines.push(vscode.l10n.t("exo has no authentication: the manager sends it no credentials. A request never places a model there; Start does."));
-    for (const node of nodes ?? []) lines.push(vscode.l10n.t("node {0}: {1} of {2} free", node.id.slice(0, 12), formatGb(node.ramAvailableBytes), formatGb(node.ramTotalBytes)));
+    for (const node of nodes ?? []) lines.push(vscode.l10n.t("node {0}: {1} of {2} free", node.id.slice(0, 12), formatBytes(node.ramAvailableBytes), formatBytes(node.ramTotalBytes)));
     if (backend.health.error !== undefined) lines.push(backend.health.error);
     if (backend.health.latencyMs !== undefined) lines.push(vscode.l10n.t("Last check: {0} ms", backend.health.latencyMs));
     this.tooltip = lines.join("\n");
@@ -59,8 +60,4 @@ export class RemoteModelItem extends vscode.TreeItem {
     this.iconPath = new vscode.ThemeIcon("cloud");
     this.tooltip = vscode.l10n.t("{0} on {1} ({2})", model.id, backend.name, backend.url);
   }
-}
-
-function formatGb(bytes: number): string {
-  return `${(bytes / 1e9).toFixed(1)} GB`;
 }
