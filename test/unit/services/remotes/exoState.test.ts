@@ -35,11 +35,12 @@ const STATE = {
 describe("exo's /state as the manager reads it", () => {
   it("lists nodes with their memory, and each instance as loading until every runner is ready, failed with the runner's message", () => {
     const read = readExoState(STATE);
-    assert.deepEqual(read?.nodes, [
+    assert.ok(read !== undefined);
+    assert.deepEqual(read.nodes, [
       { id: "a1b2", ramTotalBytes: 68719476736, ramAvailableBytes: 40000000000 },
       { id: "c3d4", ramTotalBytes: 34359738368, ramAvailableBytes: 20000000000 },
     ]);
-    assert.deepEqual(read?.instances, [
+    assert.deepEqual(read.instances, [
       { id: "5f0c", model: "mlx-community/Llama-3.2-1B-Instruct-4bit", state: "loading", nodes: ["a1b2", "c3d4"] },
       { id: "9e1d", model: "mlx-community/Qwen3-8B-4bit", state: "failed", nodes: ["a1b2"], error: "out of memory" },
     ]);
