@@ -26,7 +26,7 @@ const DEFAULT_TAIL = 100;
 const DEFAULT_FOLLOW_TAIL = 10;
 
 /** Aborts when the client goes away before the answer is sent, so a long start or stop is not awaited for nobody. */
-function clientSignal(reply: FastifyReply): AbortSignal {
+export function clientSignal(reply: FastifyReply): AbortSignal {
   const controller = new AbortController();
   reply.raw.once("close", () => {
     if (!reply.raw.writableFinished) controller.abort(new Error("the client closed the connection"));

@@ -116,6 +116,8 @@ const FIRST_PROBE_MS = 1000;
  */
 export class RemoteBackends {
   private readonly health = new Map<string, RemoteHealth>();
+  /** Keys as read from their files (undefined: none); only writeKey/removeKey change them. */
+  private readonly keys = new Map<string, string | undefined>();
   private readonly probes = new Map<string, { timer: NodeJS.Timeout; delayMs: number }>();
   private readonly checking = new Map<string, Promise<RemoteBackend>>();
   private readonly closed = new AbortController();
@@ -518,22 +520,28 @@ export class RemoteBackends {
     return path.join(this.options.keyDir, id);
   }
 
+  /** The backend's key: read from its file once, then kept in memory (every relayed request needs it). */
   private readKey(id: string): string | undefined {
+    if (this.keys.has(id)) return this.keys.get(id);
+    let key: string | undefined;
     try {
-      const key = fs.readFileSync(this.keyFile(id), "utf8").trim();
-      return key === "" ? undefined : key;
+      key = fs.readFileSync(this.keyFile(id), "utf8").trim() || undefined;
     } catch {
-      return undefined;
+      key = undefined;
     }
+    this.keys.set(id, key);
+    return key;
   }
 
   private writeKey(id: string, key: string): void {
     fs.mkdirSync(this.options.keyDir, { recursive: true, mode: 0o700 });
     writeFileAtomicSync(this.keyFile(id), key, 0o600);
+    this.keys.set(id, key);
   }
 
   private removeKey(id: string): void {
     fs.rmSync(this.keyFile(id), { force: true });
+    this.keys.set(id, undefined);
   }
 }
 

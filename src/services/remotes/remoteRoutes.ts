@@ -1,20 +1,12 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { RemoteBackend, RemoteBackendList, RemotePlacementList, RemoteProbe } from "../../shared/remotes";
 import { parseOrThrow } from "../api/ApiError";
+import { clientSignal } from "../api/serverRoutes";
 import type { RemoteBackends } from "./RemoteBackends";
 
 const ById = z.object({ id: z.string().min(1).max(200) });
 const PreviewQuery = z.object({ model: z.string({ error: "model: name the model (?model=org/name)" }).min(1).max(1000) }).strict();
-
-/** Aborts when the client goes away before the answer is sent. */
-function clientSignal(reply: FastifyReply): AbortSignal {
-  const controller = new AbortController();
-  reply.raw.once("close", () => {
-    if (!reply.raw.writableFinished) controller.abort(new Error("the client closed the connection"));
-  });
-  return controller.signal;
-}
 
 /**
  * `/api/remotes`: the remote backends (loopback and the local token only; shared mode has no route
