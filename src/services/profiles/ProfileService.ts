@@ -64,10 +64,10 @@ export class ProfileService {
 
   /** By id, or by name (case-insensitive). */
   find(idOrName: string): Profile | undefined {
-    // From the kept list: the gateway asks this for every request.
-    const all = this.list();
-    const key = nameKey(idOrName);
-    return all.find((p) => p.id === idOrName) ?? all.find((p) => nameKey(p.name) === key);
+    const row =
+      this.deps.store.get<ProfileRow>("SELECT * FROM profiles WHERE id = ?", [idOrName]) ??
+      this.deps.store.get<ProfileRow>("SELECT * FROM profiles WHERE name_key = ?", [nameKey(idOrName)]);
+    return row ? this.fromRow(row) : undefined;
   }
 
   get(idOrName: string): Profile {
