@@ -203,7 +203,7 @@ describe("remote backends and replicas: two real managers on loopback", function
           response = await fetch(`${a.url}/v1/chat/completions`, {
             method: "POST",
             headers: { authorization: `Bearer ${gatewayKey}`, "content-type": "application/json" },
-            body: JSON.stringify({ model: "story", messages: [{ role: "user", content: `client ${n} request ${i}` }], max_tokens: 100, stream: true }),
+            body: JSON.stringify({ model: "story", messages: [{ role: "user", content: `client ${n} request ${i}` }], max_tokens: 200, stream: true }),
           });
         } catch (error) {
           outcomes.beforeStream.push(`client ${n}: ${String(error)}`);
@@ -213,12 +213,20 @@ describe("remote backends and replicas: two real managers on loopback", function
           outcomes.beforeStream.push(`client ${n}: HTTP ${response.status} ${await response.text()}`);
           continue;
         }
-        // B killed the moment one of its streams has begun (after a quarter of the requests): it is cut mid-stream.
-        if (!killed && done >= 20 && response.headers.get("mlx-manager-replica") === "tiny-b") {
-          killed = true;
-          killing = b.kill();
+        // B killed the moment the first token of one of its streams arrives (after a quarter of the
+        // requests): 200 tokens long, the stream is then cut mid-way.
+        const cut = !killed && done >= 20 && response.headers.get("mlx-manager-replica") === "tiny-b";
+        if (cut) killed = true;
+        let body = "";
+        const decoder = new TextDecoder();
+        let sent = false;
+        for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+          body += decoder.decode(chunk, { stream: true });
+          if (cut && !sent && body.includes('"content"')) {
+            sent = true;
+            killing = b.kill();
+          }
         }
-        const body = await response.text();
         done++;
         if (body.includes('"error"')) outcomes.brokenOff.push(body.slice(body.indexOf('"error"')));
         else {
