@@ -9,7 +9,8 @@ import type { FlagSpec } from "./flagTables";
 export type ParsedValues = Map<string, unknown>;
 
 export type ArgparseOutcome =
-  { kind: "ok"; values: ParsedValues } | { kind: "exit"; code: number; stdout: string; stderr: string };
+  | { kind: "ok"; values: ParsedValues; /** With knownArgs: what parse_known_args leaves (unknown options and positionals, in order). */ extras: string[] }
+  | { kind: "exit"; code: number; stdout: string; stderr: string };
 
 /** Where the traceback of an exception that argparse does not catch points (the engine's files). */
 export interface ArgparseContext {
@@ -98,11 +99,12 @@ function formatHelp(flags: readonly FlagSpec[], ctx: ArgparseContext): string {
 
 class ArgumentError extends Error {}
 
-/** Parses `argv` the way `parser.parse_args()` would, with `flags` added in order. */
+/** Parses `argv` the way `parser.parse_args()` would (with knownArgs: `parse_known_args()`), with `flags` added in order. */
 export function parseArgparse(
   table: readonly FlagSpec[],
   argv: readonly string[],
   ctx: ArgparseContext,
+  options: { knownArgs?: boolean } = {},
 ): ArgparseOutcome {
   // argparse adds -h/--help before the engine's own flags.
   const flags = [...table.filter((f) => f.implicit === true), ...table.filter((f) => f.implicit !== true)];
@@ -224,8 +226,8 @@ export function parseArgparse(
       return { kind: "exit", code: 1, stdout: "", stderr: uncaughtTraceback(error, ctx) };
     throw error;
   }
-  if (extras.length > 0) return fail(`unrecognized arguments: ${extras.join(" ")}`);
-  return { kind: "ok", values };
+  if (extras.length > 0 && options.knownArgs !== true) return fail(`unrecognized arguments: ${extras.join(" ")}`);
+  return { kind: "ok", values, extras };
 
   function convert(flag: FlagSpec, raw: string): unknown {
     const invalid = (typeName: string): ArgumentError =>
