@@ -218,7 +218,9 @@ export function parseArgparse(
         raw = argv[i + 1] ?? "";
         i += 2;
       }
-      values.set(flagKey(flag), convert(flag, raw));
+      const value = convert(flag, raw);
+      if (flag.append === true) values.set(flagKey(flag), [...((values.get(flagKey(flag)) as unknown[] | undefined) ?? []), value]);
+      else values.set(flagKey(flag), value);
     }
   } catch (error) {
     if (error instanceof ArgumentError) return fail(error.message);

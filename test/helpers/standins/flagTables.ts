@@ -26,6 +26,8 @@ export interface FlagSpec {
   validValues?: readonly string[];
   /** Added by the parser itself: the help flag. */
   implicit?: true;
+  /** argparse action="append": every occurrence is kept, in order. */
+  append?: true;
 }
 
 export const MLX_LM_SERVER_REF = {

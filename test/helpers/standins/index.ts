@@ -74,6 +74,8 @@ export interface InstalledStandins {
   /** `mlx_lm` (mlx_lm/cli.py); not written when the mlx-lm version played is older than 0.30.6, which had no such command. */
   mlxLmCli: string;
   mlxOpenAiServer: string;
+  /** `mlx.launch` (mlx 846d176): ranks on 127.0.0.1 run locally, others over ssh (see ./mlxLaunch.ts). */
+  mlxLaunch: string;
   /** PATH (binDir and this Node first), STANDIN_GGUF and the env of the options given. */
   env: Record<string, string>;
 }
@@ -95,6 +97,7 @@ export async function installStandins(binDir: string, options: StandinOptions): 
   const mlxLm = path.join(binDir, "mlx_lm.server");
   const mlxLmCli = path.join(binDir, "mlx_lm");
   const mlxOpenAiServer = path.join(binDir, "mlx-openai-server");
+  const mlxLaunch = path.join(binDir, "mlx.launch");
   await build({
     absWorkingDir: repoRoot,
     entryPoints: [path.join(__dirname, "mlxStandin.ts")],
@@ -122,9 +125,9 @@ export async function installStandins(binDir: string, options: StandinOptions): 
       env["STANDIN_MLX_OPENAI_SERVER_VERSION"] = version.mlxOpenAiServer;
   }
   const lmVersion = env["STANDIN_MLX_LM_VERSION"] ?? env["STANDIN_VERSION"] ?? MLX_LM_SERVER_REF.ref.slice(1);
-  const copies = [mlxOpenAiServer, ...(compareVersions(lmVersion, "0.30.6") >= 0 ? [mlxLmCli] : [])];
+  const copies = [mlxOpenAiServer, mlxLaunch, ...(compareVersions(lmVersion, "0.30.6") >= 0 ? [mlxLmCli] : [])];
   fs.rmSync(mlxLmCli, { force: true });
   for (const copy of copies) fs.copyFileSync(mlxLm, copy);
   for (const file of [mlxLm, ...copies]) fs.chmodSync(file, 0o755);
-  return { binDir, mlxLm, mlxLmCli, mlxOpenAiServer, env };
+  return { binDir, mlxLm, mlxLmCli, mlxOpenAiServer, mlxLaunch, env };
 }

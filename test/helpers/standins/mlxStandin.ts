@@ -20,6 +20,7 @@ import net from "node:net";
 import path from "node:path";
 import { parseArgparse, formatUsage, type ArgparseContext } from "./argparseParser";
 import { parseClick } from "./clickParser";
+import { runMlxLaunch } from "./mlxLaunch";
 import {
   compareVersions,
   flagsAt,
@@ -1475,7 +1476,8 @@ async function runOpenAiServer(argv: readonly string[]): Promise<void> {
 async function main(): Promise<void> {
   const invokedAs = path.basename(process.argv[1] ?? "");
   const argv = process.argv.slice(2);
-  if (invokedAs === "mlx-openai-server") await runOpenAiServer(argv);
+  if (invokedAs === "mlx.launch") await runMlxLaunch(argv);
+  else if (invokedAs === "mlx-openai-server") await runOpenAiServer(argv);
   else if (invokedAs === "mlx_lm") await runMlxLmCli(argv);
   else await runMlxLmServer("mlx_lm.server", argv);
 }
