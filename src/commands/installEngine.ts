@@ -22,6 +22,7 @@ const SETTING: Record<LocalEngineId, string> = {
   "mlx-openai-server": "mlx.engines.mlxOpenAiServer.executable",
   "llama-server": "mlx.engines.llamaServer.executable",
   llama: "mlx.profiles.defaultEngine",
+  "mlx-distributed": "mlx.engines.mlxLaunch.executable",
 };
 
 /** The way to install `engine` on `platform`; `extensionPath` tells whether the llama engine came with the package. */
@@ -43,6 +44,15 @@ export function installPlan(engine: LocalEngineId, platform: PlatformKey, extens
         what: vscode.l10n.t("Installs {0} from PyPI for your user with pip (Python 3.10 or newer). If the command is then not on PATH, set {1}.", engine, SETTING[engine]),
       };
     }
+    case "mlx-distributed":
+      if (!appleSilicon) return { engine, kind: "unsupported", what: vscode.l10n.t("MLX runs only on a Mac with Apple silicon. Here, run GGUF models with the built-in llama engine or llama.cpp's llama-server.") };
+      return {
+        engine,
+        kind: "run",
+        command: "python3",
+        args: ["-m", "pip", "install", "--user", "--upgrade", "mlx", "mlx-lm"],
+        what: vscode.l10n.t("Installs mlx (with mlx.launch) and mlx-lm from PyPI for your user with pip. Every other Mac of a distributed profile needs the same versions at the same Python path."),
+      };
     case "llama-server":
       if (mac || windows) {
         return {
@@ -75,7 +85,7 @@ export function installPlan(engine: LocalEngineId, platform: PlatformKey, extens
 }
 
 const EXTENSION_ID = "mlx-model-manager.mlx-model-manager";
-const ENGINES: readonly LocalEngineId[] = ["mlx-lm", "mlx-openai-server", "llama", "llama-server"];
+const ENGINES: readonly LocalEngineId[] = ["mlx-lm", "mlx-openai-server", "mlx-distributed", "llama", "llama-server"];
 
 function engineLabel(engine: LocalEngineId): string {
   switch (engine) {
@@ -87,6 +97,8 @@ function engineLabel(engine: LocalEngineId): string {
       return vscode.l10n.t("Built-in llama engine (GGUF models)");
     case "llama-server":
       return vscode.l10n.t("llama.cpp's llama-server (GGUF models)");
+    case "mlx-distributed":
+      return vscode.l10n.t("mlx.launch and mlx-lm (one MLX model across several Macs)");
   }
 }
 

@@ -1,8 +1,8 @@
 import { z } from "zod";
 import type { ModelFormat } from "./models";
 
-/** The engines the manager runs, and `remote`: a server another machine runs (a remote backend's model). */
-export const EngineId = z.enum(["mlx-lm", "mlx-openai-server", "llama-server", "llama", "remote"]);
+/** The engines the manager runs (`mlx-distributed`: mlx_lm across several Macs, by mlx.launch), and `remote`: a server another machine runs (a remote backend's model). */
+export const EngineId = z.enum(["mlx-lm", "mlx-openai-server", "llama-server", "llama", "remote", "mlx-distributed"]);
 export type EngineId = z.infer<typeof EngineId>;
 
 /** Names of the profile options an engine may take (see ProfileOptions). */
@@ -49,7 +49,8 @@ export type EngineOptionName =
   | "metrics"
   | "extraArgs"
   | "env"
-  | "placement";
+  | "placement"
+  | "distributed";
 
 /** What an engine is, as clients see it (the command-line builder lives in services). */
 export interface EngineInfo {

@@ -45,6 +45,7 @@ export const ErrorCode = z.enum([
   "remote_model_missing",
   "no_auth",
   "not_placed",
+  "hosts_not_ready",
 ]);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 

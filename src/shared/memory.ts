@@ -19,6 +19,8 @@ export interface MemoryNeed {
   context: number;
   /** Parallel sequences with a cache of `context` each (the built-in engine's `parallel`); absent: one. */
   sequences?: number;
+  /** Machines the model is split across; the figures are each one's part. Absent: one. */
+  shards?: number;
   /** "shape": from config.json or the GGUF header; "share": a guess from the weights. */
   basis: "shape" | "share";
   notes: string[];

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { EngineId } from "./engines";
+import { DistributedOptions } from "./distributed";
 import { RemotePlacement } from "./remotes";
 
 /** Where a profile's model comes from: a repo in the HF cache, or a local path. */
@@ -109,6 +110,8 @@ export const ProfileOptions = z
     metrics: z.boolean(),
     /** A remote profile on an exo cluster: how Start places the model (default Pipeline, MlxRing, 1 node). */
     placement: RemotePlacement,
+    /** The mlx-distributed engine: the other Macs, the backend that joins them, the Python that runs mlx-lm on each. */
+    distributed: DistributedOptions,
     /** Passed to the engine as they are, one array element per argument (never a shell string). */
     extraArgs: z.array(z.string().max(4096)).max(200),
     env: z.record(EnvName, z.string().max(32_768)),

@@ -48,5 +48,6 @@ export function everyOption(dir: string): Required<ProfileOptions> {
     extraArgs: [],
     env: {},
     placement: { sharding: "Pipeline", instanceMeta: "MlxRing", minNodes: 2 },
+    distributed: { backend: "ring", python: "/opt/homebrew/bin/python3", local: { ips: ["10.0.0.1"], rdma: [] }, hosts: [{ ssh: "studio", ips: ["10.0.0.2"], rdma: [] }], pipeline: false, startingPort: 32323 },
   };
 }

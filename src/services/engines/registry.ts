@@ -5,6 +5,9 @@ import type { GatewayEndpoint } from "../../shared/usage";
 import { siblingCommand, type EngineVersionQuery } from "../servers/engineVersion";
 import { httpOkProbe, warmUpProbe, type EngineProbe } from "./healthProbe";
 import type { CacheFamily, KvPrecision } from "../models/memoryFit";
+import path from "node:path";
+import type { DistributedOptions } from "../../shared/distributed";
+import { buildHostfile, hostListProblem, rankHosts, sshTarget } from "../distributed/hostfile";
 
 /** What the supervisor knows when it launches a profile. */
 export interface LaunchContext {
@@ -17,10 +20,29 @@ export interface LaunchContext {
   /** For the built-in engine: the Node binary and the bundled server script. */
   nodePath: string;
   llamaScript: string;
+  /** The profile's id (a distributed engine marks every rank's process with it). */
+  profileId?: string;
+  /** The model's Hugging Face repo id when it comes from the cache (each host of a distributed run finds it in its own cache). */
+  modelRepo?: string;
+  /** Where the files of `launchFiles` are written before the spawn (a folder of the server's own). */
+  filesDir?: string;
 }
 
 /** What a request to a server knows of its launch: enough to name the model the way the engine expects. */
-export type RequestContext = Pick<LaunchContext, "modelPath" | "alias">;
+export type RequestContext = Pick<LaunchContext, "modelPath" | "alias" | "modelRepo">;
+
+/**
+ * An engine whose ranks run on other machines too (mlx.launch over ssh): which hosts, the Python
+ * that runs there, and the mark on the command line of every rank's process, by which the manager
+ * finds and ends them on each host (mlx.launch itself ends nothing when it is stopped).
+ */
+export interface RanksElsewhere {
+  /** The ssh targets of ranks 1, 2, … (rank 0 runs here). */
+  hosts(options: ProfileOptions): string[];
+  python(options: ProfileOptions): string;
+  /** A word on every rank's command line that names the profile (searched with pgrep -f). */
+  marker(profileId: string): string;
+}
 
 /**
  * An engine is a description: how to build its command line, how to tell that its server is ready
@@ -75,6 +97,8 @@ export interface EngineDescription extends EngineInfo {
      * each batched request's cache as it goes, so the profile's context stands for all of them.
      */
     sequences?(options: ProfileOptions): number;
+    /** Machines the model is split across (weights and cache shared out evenly); absent: one. The estimate is per machine. */
+    shards?(options: ProfileOptions): number;
   };
   /** What a profile of this engine can do, from its options and what the model's files say. */
   capabilities(options: ProfileOptions, model: ModelFacts): ProfileCapabilities;
@@ -85,6 +109,10 @@ export interface EngineDescription extends EngineInfo {
    * the Responses API's `text.format`) for this profile; undefined when it can.
    */
   structuredOutputProblem?(options: ProfileOptions, kind: "json_schema" | "json_object"): string | undefined;
+  /** Files written into LaunchContext.filesDir before the spawn (name → content): mlx.launch's host file. */
+  launchFiles?(ctx: LaunchContext): Record<string, string>;
+  /** Set for an engine whose ranks run on other machines too. */
+  elsewhere?: RanksElsewhere;
   /** A route that counts a chat prompt's tokens exactly (POST, a chat body → {prompt_tokens, context_size}); else the gateway estimates. */
   tokenizePath?: string;
 }
@@ -622,6 +650,135 @@ const remote: EngineDescription = {
   },
 };
 
+/** mlx_lm's server flags a distributed profile may set (not adapters or a draft model: "not supported in distributed mode"). */
+const MLX_LM_DISTRIBUTED_FLAGS: Flag[] = [
+  ["maxTokens", "--max-tokens"],
+  ["temperature", "--temp"],
+  ["topP", "--top-p"],
+  ["topK", "--top-k"],
+  ["minP", "--min-p"],
+  ["trustRemoteCode", "--trust-remote-code"],
+  ["chatTemplate", "--chat-template"],
+  ["chatTemplateArgs", "--chat-template-args"],
+  ["promptCacheSize", "--prompt-cache-size"],
+  ["promptCacheBytes", "--prompt-cache-bytes"],
+  ["decodeConcurrency", "--decode-concurrency"],
+  ["promptConcurrency", "--prompt-concurrency"],
+  ["logLevel", "--log-level"],
+];
+
+/** The host file's name in the server's files folder. */
+const HOSTFILE = "hostfile.json";
+
+function distributedOf(options: ProfileOptions): DistributedOptions {
+  if (options.distributed === undefined) throw new Error("an mlx-distributed profile needs options.distributed");
+  return options.distributed;
+}
+
+/**
+ * mlx_lm's server across several Macs: `mlx.launch --hostfile … --backend … -- <python> -m mlx_lm
+ * server --model <repo> [--pipeline]` (mlx-lm ≥ 0.30.6, mlx.launch of mlx; see docs/ENGINES.md).
+ * Rank 0 is this Mac and serves HTTP on loopback; each other host loads its share of the model from
+ * its own Hugging Face cache (offline: the pre-start check makes sure it is there, nothing
+ * downloads behind the user's back). Every rank's python carries `-X mlx_manager_profile=<id>`
+ * (CPython keeps any -X option in sys._xoptions), by which the manager finds it on each host.
+ */
+const mlxDistributed: EngineDescription = {
+  id: "mlx-distributed",
+  label: "Distributed mlx_lm (mlx.launch)",
+  formats: ["mlx", "safetensors"],
+  options: [
+    "distributed",
+    "maxTokens",
+    "temperature",
+    "topP",
+    "topK",
+    "minP",
+    "trustRemoteCode",
+    "chatTemplate",
+    "chatTemplateArgs",
+    "promptCacheSize",
+    "promptCacheBytes",
+    "decodeConcurrency",
+    "promptConcurrency",
+    "logLevel",
+    "extraArgs",
+    "env",
+  ],
+  appleSiliconOnly: true,
+  executable: "mlx.launch",
+  installHint: "pip install mlx mlx-lm on every Mac (mlx.launch comes with mlx; mlx-lm 0.30.6 or later)",
+  runsHere: true,
+  // Rank 0 does not listen until every rank has joined (mx.distributed.init() blocks), then as mlx_lm.server.
+  readiness: warmUpProbe("/v1/completions"),
+  loadFailure: pythonLoadFailure,
+  // Each host reads its share; the network joins them.
+  loadBytesPerSecond: 200e6,
+  slots: (options) => options.decodeConcurrency ?? 32,
+  memory: {
+    family: "mlx",
+    overheadBytes: 400e6,
+    overheadMeasured: false,
+    defaultContext: (_options, maxContext) => Math.min(maxContext ?? 8192, 8192),
+    shards: (options) => 1 + (options.distributed?.hosts.length ?? 0),
+  },
+  health: httpOkProbe("/health"),
+  // Started with the repo id (each host resolves it in its own cache): requests name the same.
+  requestModel: (ctx) => ctx.modelRepo ?? ctx.modelPath,
+  structuredOutputProblem: () => "mlx_lm's server cannot hold its output to a JSON schema (it ignores response_format), distributed or not.",
+  capabilities: mlxLm.capabilities,
+  optionProblem: (options) => {
+    const d = options.distributed;
+    if (d === undefined) return { field: "options.distributed", message: 'A distributed profile needs options.distributed: {"python": "/path/to/python", "hosts": [{"ssh": "other-mac", "ips": ["…"]}], "local": {"ips": ["…"]}}.' };
+    const problem = hostListProblem(d.backend, rankHosts(d));
+    return problem === undefined ? undefined : { field: `options.distributed.${problem.field}`, message: problem.message };
+  },
+  streamUsage: "include_usage_chunk",
+  elsewhere: {
+    hosts: (options) => distributedOf(options).hosts.map((h) => sshTarget(distributedOf(options), h)),
+    python: (options) => distributedOf(options).python,
+    marker: (profileId) => `mlx_manager_profile=${profileId}`,
+  },
+  launchFiles(ctx) {
+    const d = distributedOf(ctx.options);
+    // Offline: a host without the model fails its load instead of downloading it unasked. The
+    // profile's env goes to every rank (mlx.launch exports the host file's envs on each host).
+    const envs = ["HF_HUB_OFFLINE=1", ...Object.entries(ctx.options.env ?? {}).map(([k, v]) => `${k}=${v}`)];
+    return { [HOSTFILE]: `${JSON.stringify(buildHostfile(d.backend, rankHosts(d), envs), null, 2)}\n` };
+  },
+  buildCommand(ctx, executable) {
+    const d = distributedOf(ctx.options);
+    if (ctx.filesDir === undefined || ctx.profileId === undefined) throw new Error("a distributed launch needs its files folder and profile id");
+    return {
+      command: executable,
+      args: [
+        "--hostfile",
+        path.join(ctx.filesDir, HOSTFILE),
+        "--backend",
+        d.backend,
+        "--starting-port",
+        String(d.startingPort),
+        "--",
+        d.python,
+        "-X",
+        `mlx_manager_profile=${ctx.profileId}`,
+        "-m",
+        "mlx_lm",
+        "server",
+        "--model",
+        ctx.modelRepo ?? ctx.modelPath,
+        "--host",
+        LOOPBACK,
+        "--port",
+        String(ctx.port),
+        ...(d.pipeline ? ["--pipeline"] : []),
+        ...flags(ctx.options, MLX_LM_DISTRIBUTED_FLAGS),
+        ...(ctx.options.extraArgs ?? []),
+      ],
+    };
+  },
+};
+
 /** Every engine the manager knows, by id. */
 export const ENGINES: Readonly<Record<EngineId, EngineDescription>> = {
   "mlx-lm": mlxLm,
@@ -629,6 +786,7 @@ export const ENGINES: Readonly<Record<EngineId, EngineDescription>> = {
   "llama-server": llamaServer,
   llama,
   remote,
+  "mlx-distributed": mlxDistributed,
 };
 
 /** The client-facing part of a description. */

@@ -39,6 +39,8 @@ import { registerSettingsRoutes, SettingsService } from "../settings/SettingsSer
 import type { ServerInfo } from "../../shared/servers";
 import { RemoteBackends } from "../remotes/RemoteBackends";
 import { registerRemoteRoutes } from "../remotes/remoteRoutes";
+import { DistributedRanks } from "../distributed/DistributedRanks";
+import { registerDistributedRoutes } from "../distributed/distributedRoutes";
 import { RemoteServers } from "../remotes/RemoteServers";
 import { ServerFleet } from "../remotes/ServerFleet";
 import { DataDir, type LockInfo } from "./DataDir";
@@ -136,8 +138,10 @@ export class ManagerApp {
     // Before the supervisor: it measures what servers hold through it (the servers are read lazily).
     const metricsServers: { list: () => ServerInfo[] } = { list: () => [] };
     const metrics = (this.metrics = new MetricsService({ servers: () => metricsServers.list(), requests: { stats: (profileId) => requestStats.stats(profileId) }, logger }));
+    const ranks = new DistributedRanks({ logger: logger.child({ part: "distributed" }), env: process.env });
     const supervisor = (this.supervisor = new ServerSupervisor({
       profiles,
+      elsewhere: ranks,
       catalog: { list: () => models.models() },
       events,
       logger,
@@ -261,6 +265,7 @@ export class ManagerApp {
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor: fleet });
+        registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile) });
         registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });

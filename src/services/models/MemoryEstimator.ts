@@ -4,7 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import type { EngineId } from "../../shared/engines";
 import type { FastifyInstance } from "fastify";
-import { MemoryEstimateRequest, type MemoryFit } from "../../shared/memory";
+import { MemoryEstimateRequest, type MemoryFit, type MemoryNeed } from "../../shared/memory";
 import { parseOrThrow } from "../api/ApiError";
 import { resolveModel, type ModelCatalog, type ResolvedModel } from "../profiles/modelResolution";
 import type { ProfileOptions } from "../../shared/profiles";
@@ -102,7 +102,8 @@ export function fitFor(facts: LocalModelFacts, engine: Pick<EngineDescription, "
   const ctx = context ?? memory.defaultContext(options, facts.shape?.maxContext);
   const kv = memory.kvPrecision?.(options);
   const sequences = memory.sequences?.(options) ?? 1;
-  const need = memoryNeed({ weightsBytes: facts.weightsBytes, ...(facts.shape === undefined ? {} : { shape: facts.shape }), context: ctx, family: memory.family, ...(kv === undefined ? {} : { kv }), overheadBytes: memory.overheadBytes, sequences });
+  const whole = memoryNeed({ weightsBytes: facts.weightsBytes, ...(facts.shape === undefined ? {} : { shape: facts.shape }), context: ctx, family: memory.family, ...(kv === undefined ? {} : { kv }), overheadBytes: memory.overheadBytes, sequences });
+  const need = perShard(whole, memory.shards?.(options) ?? 1);
   return {
     engine: engine.id,
     need,
@@ -111,6 +112,15 @@ export function fitFor(facts: LocalModelFacts, engine: Pick<EngineDescription, "
     verdict: fitVerdict(need.totalBytes, usable.bytes),
     overheadMeasured: memory.overheadMeasured,
   };
+}
+
+/** Each machine's part of a model split across `shards` (tensor or pipeline parallel): its share of weights and cache, and a whole engine. */
+export function perShard(need: MemoryNeed, shards: number): MemoryNeed {
+  if (shards <= 1) return need;
+  const weightsBytes = Math.ceil(need.weightsBytes / shards);
+  const kvBytes = Math.ceil(need.kvBytes / shards);
+  const stateBytes = Math.ceil(need.stateBytes / shards);
+  return { ...need, weightsBytes, kvBytes, stateBytes, totalBytes: weightsBytes + kvBytes + stateBytes + need.overheadBytes, shards, notes: [...need.notes, `split across ${shards} machines: each holds about 1/${shards} of the weights and cache`] };
 }
 
 /** What a start says when the model does not fit: the numbers and what to do. */

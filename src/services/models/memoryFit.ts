@@ -121,5 +121,5 @@ export function describeNeed(need: MemoryNeed): string {
   const parts = [`${formatBytes(need.weightsBytes)} weights`, `${formatBytes(need.kvBytes)} cache at ${need.context.toLocaleString("en-US")} tokens${sequences}`];
   if (need.stateBytes > 0) parts.push(`${formatBytes(need.stateBytes)} fixed state`);
   parts.push(`${formatBytes(need.overheadBytes)} engine`);
-  return `${formatBytes(need.totalBytes)} (${parts.join(" + ")})`;
+  return `${formatBytes(need.totalBytes)} (${parts.join(" + ")})${need.shards !== undefined && need.shards > 1 ? ` on each of ${need.shards} machines` : ""}`;
 }

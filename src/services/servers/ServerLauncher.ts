@@ -1,10 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
+import path from "node:path";
 import type { EngineId } from "../../shared/engines";
 import type { Profile } from "../../shared/profiles";
 import { ApiError } from "../api/ApiError";
-import type { EngineDescription } from "../engines/registry";
+import type { EngineDescription, LaunchContext } from "../engines/registry";
+import { writeFileAtomicSync } from "../fs/atomicWrite";
 import type { Logger } from "../logging/Logger";
 import { processStartTime } from "../process/processInfo";
 import type { ProfileOptions } from "../../shared/profiles";
@@ -36,6 +38,17 @@ export interface ServerLauncherOptions {
   freeMemory?: (() => number) | undefined;
   /** The memory this machine can give a model (a start that needs more is refused); default: memory less a headroom. */
   usableMemory?: (() => UsableMemory) | undefined;
+}
+
+/**
+ * The ranks a distributed engine runs on other machines (src/services/distributed): checked before
+ * a start, ended after the server's process group here has ended.
+ */
+export interface RanksElsewhereControl {
+  /** Before a start: checks every host and ends what an earlier run left there; throws ApiError (409 hosts_not_ready) saying what is wrong. */
+  beforeStart(profile: Profile, prepared: PreparedLaunch, signal: AbortSignal): Promise<void>;
+  /** After the process group here ended (a stop, a crash, a failed start): ends the profile's ranks on every host. */
+  end(profile: Profile, engine: EngineDescription): Promise<void>;
 }
 
 /** What the checks before a launch found: the engine to run and the model to give it. */
@@ -127,19 +140,26 @@ export class ServerLauncher {
     }
 
     const alias = profile.name;
-    const built = engine.buildCommand(
-      {
-        modelPath: model.path,
-        port,
-        alias,
-        options,
-        nodePath: located.nodePath,
-        llamaScript: located.llamaScript,
-      },
-      located.executable,
-    );
+    const modelRepo = profile.model.source === "cache" ? profile.model.repoId : undefined;
+    const launch: LaunchContext = {
+      modelPath: model.path,
+      port,
+      alias,
+      options,
+      nodePath: located.nodePath,
+      llamaScript: located.llamaScript,
+      profileId: profile.id,
+      filesDir: path.join(this.options.cwd, "run", profile.id),
+      ...(modelRepo === undefined ? {} : { modelRepo }),
+    };
+    const files = engine.launchFiles?.(launch) ?? {};
+    if (Object.keys(files).length > 0 && launch.filesDir !== undefined) {
+      fs.mkdirSync(launch.filesDir, { recursive: true, mode: 0o700 });
+      for (const [name, content] of Object.entries(files)) writeFileAtomicSync(path.join(launch.filesDir, name), content, 0o600);
+    }
+    const built = engine.buildCommand(launch, located.executable);
     const command = [built.command, ...built.args];
-    const upstreamModel = engine.requestModel({ modelPath: model.path, alias });
+    const upstreamModel = engine.requestModel(launch);
     this.options.logs.rotateBeforeStart(logFile);
     this.options.logs.note(
       logFile,

@@ -10,7 +10,7 @@ import type { PortAllocator } from "./PortAllocator";
 import { isProcessRunning } from "./processes";
 import { waitForReadiness } from "./readiness";
 import { snapshot, stillStarting, type ServerEntry } from "./ServerEntry";
-import { spawnedEntry, type PreparedLaunch, type ServerLauncher } from "./ServerLauncher";
+import { spawnedEntry, type PreparedLaunch, type RanksElsewhereControl, type ServerLauncher } from "./ServerLauncher";
 import type { ServerLogFiles } from "./ServerLogFiles";
 import type { ServerStateMachine } from "./ServerStateMachine";
 import type { SupervisorSettings } from "./SupervisorSettings";
@@ -43,6 +43,8 @@ export interface ServerStartsOptions {
   now: () => number;
   /** Reads and checks engine versions (default: one cache per supervisor). */
   versions?: EngineVersions;
+  /** Checks and ends a distributed engine's ranks on other machines. */
+  elsewhere?: RanksElsewhereControl;
 }
 
 /**
@@ -151,6 +153,11 @@ export class ServerStarts {
     const prepared = this.options.launcher.prepare(profile, this.options.engines[profile.engine]);
     // Refused before anything is spawned: an engine too old for the flags it would be given.
     const version = await this.versions.check(prepared.engine, prepared.located.executable, AbortSignal.timeout(60_000), this.options.launcher.environment(profile));
+    // A distributed engine's other hosts: reachable, the same versions, the model there, room for its share.
+    if (prepared.engine.elsewhere !== undefined) {
+      if (this.options.elsewhere === undefined) throw new ApiError(501, "unavailable", `${prepared.engine.label} runs on other machines, which this manager cannot reach.`);
+      await this.options.elsewhere.beforeStart(profile, prepared, AbortSignal.timeout(120_000));
+    }
     const port = await this.options.ports.reserve(profile, opts.preferredPort);
     try {
       return await this.spawnAndWait(profile, prepared, port, opts, onSpawned, version);

@@ -22,6 +22,8 @@ export interface ServerStateMachineOptions {
   now: () => number;
   /** Starts the profile again after a crash, on the port it had (the supervisor's one start per profile); resolves when ready. */
   restartAfterCrash(profileId: string, preferredPort: number): Promise<ServerInfo>;
+  /** After a server's process group here has ended: ends what it ran on other machines (a distributed engine's ranks). */
+  endElsewhere?(entry: ServerEntry): Promise<void>;
 }
 
 /**
@@ -145,6 +147,7 @@ export class ServerStateMachine {
     delete entry.info.loading;
     entry.stopping = true;
     await this.terminate(entry, 0);
+    await this.endElsewhere(entry);
     entry.stopping = false;
     this.removeRecord(entry);
     entry.info.state = "failed";
@@ -204,8 +207,9 @@ export class ServerStateMachine {
   /** A server that ended without being asked to: failed, its group cleaned up, restarted if its profile says so. */
   private onUnexpectedExit(entry: ServerEntry, exit: ExitInfo, what: string): void {
     const wasStarting = entry.info.state === "starting";
-    // Whatever the engine started (a stand-in's child, a Python worker) goes with it.
+    // Whatever the engine started (a stand-in's child, a Python worker) goes with it, here and on other hosts.
     if (entry.info.pid !== undefined) signalGroup(entry.info.pid, "SIGKILL");
+    void this.endElsewhere(entry);
     this.removeRecord(entry);
     entry.startAbort = undefined;
     entry.info.exitCode = exit.code;
@@ -321,6 +325,7 @@ export class ServerStateMachine {
       this.log.info("stopping server", { profile: entry.info.profileName, pid: entry.info.pid, reason });
       try {
         await this.terminate(entry, this.options.settings.stopGraceMs);
+        await this.endElsewhere(entry);
         await this.options.terminator.waitForPortFree(entry.info.port, 3000);
       } finally {
         entry.stopping = false;
@@ -363,6 +368,17 @@ export class ServerStateMachine {
       },
       graceMs,
     );
+  }
+
+  /** Ends the server's processes on other machines; a failure is logged (in its log too), never thrown: the stop here is done. */
+  private async endElsewhere(entry: ServerEntry): Promise<void> {
+    try {
+      await this.options.endElsewhere?.(entry);
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.options.logs.note(entry.info.logFile, `could not end its processes on other hosts: ${message}`);
+      this.log.warn("could not end a server's processes on other hosts", { profile: entry.info.profileName, error: message });
+    }
   }
 
   private removeRecord(entry: ServerEntry): void {

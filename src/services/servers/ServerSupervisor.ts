@@ -13,7 +13,7 @@ import { adoptedEntry, ServerAdoption, type AdoptionReport } from "./adoption";
 import { PortAllocator } from "./PortAllocator";
 import type { ServerDirectory } from "./ServerDirectory";
 import { describeModelRef, isLive, snapshot, type ServerEntry } from "./ServerEntry";
-import { ServerLauncher } from "./ServerLauncher";
+import { ServerLauncher, type PreparedLaunch, type RanksElsewhereControl } from "./ServerLauncher";
 import { usableMemory, type UsableMemory } from "../models/memoryFit";
 import type { MemoryBudgetView } from "../../shared/settings";
 import { planRoom, type HeldMemory, type Requester } from "./MemoryBudget";
@@ -72,6 +72,8 @@ export interface ServerSupervisorOptions {
   inUse?: (profileId: string) => boolean;
   /** The idle stop of profiles that set none (idleTimeoutSec null), in seconds; 0 = never. Default 0. */
   defaultIdleTimeoutSec?: () => number;
+  /** Checks and ends the ranks distributed engines run on other machines (src/services/distributed). */
+  elsewhere?: RanksElsewhereControl;
 }
 
 export interface StartOptions {
@@ -127,6 +129,12 @@ export class ServerSupervisor implements ServerDirectory {
       // A crash restart joins the profile's one start like any other caller.
       restartAfterCrash: (profileId, preferredPort) =>
         this.starts.join(profileId, NEVER, { preferredPort, crashRestart: true }).then((job) => job.ready),
+      endElsewhere: async (entry) => {
+        const engine = engines[entry.info.engine];
+        const profile = profiles.find(entry.info.profileId);
+        if (engine.elsewhere === undefined || profile === undefined || options.elsewhere === undefined) return;
+        await options.elsewhere.end(profile, engine);
+      },
     }));
     const entries = (this.entries = states.entries);
     const launcher = (this.launcher = new ServerLauncher({
@@ -158,6 +166,7 @@ export class ServerSupervisor implements ServerDirectory {
       logger,
       settings,
       now,
+      ...(options.elsewhere === undefined ? {} : { elsewhere: options.elsewhere }),
     }));
     const checkTimeoutMs = settings.healthTimeoutMs;
     this.adoption = new ServerAdoption({
@@ -242,6 +251,11 @@ export class ServerSupervisor implements ServerDirectory {
   }
 
   /** The `model` to send upstream: what the running server was started with, else what the engine description says of the profile now. */
+  /** The checks before a launch of the profile (engine, model, memory), without launching: what a start would run. */
+  prepare(profile: Profile): PreparedLaunch {
+    return this.launcher.prepare(profile, this.options.engines[profile.engine]);
+  }
+
   upstreamModel(profileId: string): string {
     const entry = this.entries.get(profileId);
     if (entry && isLive(entry)) return entry.upstreamModel;
@@ -252,7 +266,7 @@ export class ServerSupervisor implements ServerDirectory {
     } catch {
       modelPath = describeModelRef(profile);
     }
-    return this.options.engines[profile.engine].requestModel({ modelPath, alias: profile.name });
+    return this.options.engines[profile.engine].requestModel({ modelPath, alias: profile.name, ...(profile.model.source === "cache" ? { modelRepo: profile.model.repoId } : {}) });
   }
 
   /** Records that a request used the server now; the gateway calls it when a request starts and when it ends. */

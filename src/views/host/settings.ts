@@ -32,6 +32,7 @@ export function readSettings(): ExtensionSettings {
       "mlx-lm": config.get<string>("engines.mlxLm.executable", ""),
       "mlx-openai-server": config.get<string>("engines.mlxOpenAiServer.executable", ""),
       "llama-server": config.get<string>("engines.llamaServer.executable", ""),
+      "mlx-distributed": config.get<string>("engines.mlxLaunch.executable", ""),
     },
   };
 }

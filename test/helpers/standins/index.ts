@@ -76,6 +76,8 @@ export interface InstalledStandins {
   mlxOpenAiServer: string;
   /** `mlx.launch` (mlx 846d176): ranks on 127.0.0.1 run locally, others over ssh (see ./mlxLaunch.ts). */
   mlxLaunch: string;
+  /** `python`: -X options, --version and `-m mlx_lm …` (a rank of distributed mlx_lm: ./mlxDistributed.ts). */
+  python: string;
   /** PATH (binDir and this Node first), STANDIN_GGUF and the env of the options given. */
   env: Record<string, string>;
 }
@@ -98,6 +100,7 @@ export async function installStandins(binDir: string, options: StandinOptions): 
   const mlxLmCli = path.join(binDir, "mlx_lm");
   const mlxOpenAiServer = path.join(binDir, "mlx-openai-server");
   const mlxLaunch = path.join(binDir, "mlx.launch");
+  const python = path.join(binDir, "python");
   await build({
     absWorkingDir: repoRoot,
     entryPoints: [path.join(__dirname, "mlxStandin.ts")],
@@ -125,9 +128,9 @@ export async function installStandins(binDir: string, options: StandinOptions): 
       env["STANDIN_MLX_OPENAI_SERVER_VERSION"] = version.mlxOpenAiServer;
   }
   const lmVersion = env["STANDIN_MLX_LM_VERSION"] ?? env["STANDIN_VERSION"] ?? MLX_LM_SERVER_REF.ref.slice(1);
-  const copies = [mlxOpenAiServer, mlxLaunch, ...(compareVersions(lmVersion, "0.30.6") >= 0 ? [mlxLmCli] : [])];
+  const copies = [mlxOpenAiServer, mlxLaunch, python, ...(compareVersions(lmVersion, "0.30.6") >= 0 ? [mlxLmCli] : [])];
   fs.rmSync(mlxLmCli, { force: true });
   for (const copy of copies) fs.copyFileSync(mlxLm, copy);
   for (const file of [mlxLm, ...copies]) fs.chmodSync(file, 0o755);
-  return { binDir, mlxLm, mlxLmCli, mlxOpenAiServer, mlxLaunch, env };
+  return { binDir, mlxLm, mlxLmCli, mlxOpenAiServer, mlxLaunch, python, env };
 }

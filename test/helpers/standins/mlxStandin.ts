@@ -21,6 +21,7 @@ import path from "node:path";
 import { parseArgparse, formatUsage, type ArgparseContext } from "./argparseParser";
 import { parseClick } from "./clickParser";
 import { runMlxLaunch } from "./mlxLaunch";
+import { DISTRIBUTED_UNSUPPORTED, joinRing, resolveModelArg, worldFromEnv } from "./mlxDistributed";
 import {
   compareVersions,
   flagsAt,
@@ -190,7 +191,9 @@ function loadProblem(
     return {
       exception: path.isAbsolute(modelPath)
         ? `huggingface_hub.errors.HFValidationError: Repo id must be in the form 'repo_name' or 'namespace/repo_name': ${pyRepr(modelPath)}. Use \`repo_type\` argument if needed.`
-        : `huggingface_hub.errors.LocalEntryNotFoundError: stand-in: ${modelPath} is no local folder and the stand-in downloads nothing from the Hub.`,
+        : process.env["HF_HUB_OFFLINE"] === "1"
+          ? "huggingface_hub.errors.LocalEntryNotFoundError: Cannot find an appropriate cached snapshot folder for the specified revision on the local disk and outgoing traffic has been disabled. To enable repo look-ups and downloads online, pass 'local_files_only=False' as input."
+          : `huggingface_hub.errors.LocalEntryNotFoundError: stand-in: ${modelPath} is not in this host's Hugging Face cache and the stand-in downloads nothing from the Hub.`,
       frames: [
         {
           file: utils,
@@ -635,8 +638,11 @@ async function runMlxLmServer(prog: string, argv: readonly string[]): Promise<vo
     });
   }
   const modelPath = modelArg;
-  dryRun(prog, path.resolve(modelPath));
+  // A folder, or a repo id found in this host's Hugging Face cache (the real one would download it).
+  const modelDir = resolveModelArg(modelPath) ?? (path.isAbsolute(modelPath) || !/^[\w.-]+\/[\w.-]+$/.test(modelPath) ? path.resolve(modelPath) : modelPath);
+  dryRun(prog, modelDir);
   const gguf = requireGguf();
+  const world = worldFromEnv();
   const host = typeof cli.get("--host") === "string" ? String(cli.get("--host")) : "127.0.0.1";
   const port = typeof cli.get("--port") === "number" ? Number(cli.get("--port")) : 8080;
   const logLevel = typeof cli.get("--log-level") === "string" ? String(cli.get("--log-level")) : "INFO";
@@ -661,7 +667,40 @@ async function runMlxLmServer(prog: string, argv: readonly string[]): Promise<vo
   const loaded = new Promise<void>((resolve) => {
     markLoaded = resolve;
   });
-  const problem = loadProblem(path.resolve(modelPath), sitePackages);
+  let problem = loadProblem(modelDir, sitePackages);
+  if (world.size > 1) {
+    if (world.backend === "jaccl") {
+      err("[stand-in] the jaccl backend needs RDMA over Thunderbolt, which cannot exist here: use ring.\n");
+      process.exit(1);
+    }
+    // mx.distributed.init() in ModelProvider.__init__: nothing listens until every rank has joined.
+    try {
+      await joinRing(world, (peer) => {
+        err(`RuntimeError: [ring] Lost the connection to rank ${peer}.\n`);
+        llama.kill();
+        process.exit(1);
+      });
+    } catch (error) {
+      err(pyTraceback([{ file: script, line: 8, func: "<module>", code: "sys.exit(main())" }, { file: server, line: 1896, func: "main", code: "run(args.host, args.port, ModelProvider(args))" }, { file: server, line: 284, func: "__init__", code: "group = mx.distributed.init()" }], `RuntimeError: ${error instanceof Error ? error.message : String(error)}`));
+      process.exit(1);
+    }
+    const utils = `${sitePackages}/mlx_lm/utils.py`;
+    if (problem === undefined && (cli.get("--adapter-path") !== undefined || cli.get("--draft-model") !== undefined))
+      problem = { exception: `ValueError: ${DISTRIBUTED_UNSUPPORTED}`, frames: [{ file: server, line: 310, func: "_load", code: "raise ValueError(" }] };
+    if (problem === undefined && cli.get("--pipeline") === true && !fs.existsSync(path.join(modelDir, "model.safetensors.index.json")))
+      problem = { exception: `FileNotFoundError: [Errno 2] No such file or directory: ${pyRepr(path.join(modelDir, "model.safetensors.index.json"))}`, frames: [{ file: server, line: 322, func: "_load", code: "model, tokenizer = sharded_load(" }, { file: utils, line: 599, func: "sharded_load", code: 'with open(model_path / "model.safetensors.index.json", "r") as fid:' }] };
+    if (world.rank > 0) {
+      // response_generator.join(): this rank only takes part in the generation; no HTTP.
+      if (problem !== undefined) {
+        err(`Exception in thread Thread-1 (_generate):\n${pyTraceback([{ file: server, line: 695, func: "_generate", code: "self.model_provider.load_default()" }, ...problem.frames], problem.exception)}`);
+        process.exit(0);
+      }
+      process.on("SIGTERM", () => process.exit(0));
+      process.on("SIGINT", () => process.exit(0));
+      setInterval(() => undefined, 60_000);
+      return;
+    }
+  }
   const startedAt = Date.now();
   if (problem === undefined) {
     await llama.start(gguf);
@@ -908,6 +947,11 @@ async function runMlxLmServer(prog: string, argv: readonly string[]): Promise<vo
       return;
     }
     // mlx_lm.server takes an adapter per request in `adapters` (SERVER.md); the log line lets tests see it arrive.
+    if ("adapters" in body && world.size > 1) {
+      // ModelProvider._load raises before anything is generated; the handler answers 404 with it.
+      send(404, pyJsonDumps({ error: DISTRIBUTED_UNSUPPORTED }));
+      return;
+    }
     if ("adapters" in body) {
       out(`request adapters=${JSON.stringify(body["adapters"])}\n`);
       delete body["adapters"];
@@ -1471,12 +1515,45 @@ async function runOpenAiServer(argv: readonly string[]): Promise<void> {
   });
 }
 
+// ====================================================================== python
+
+/**
+ * `python` as far as distributed mlx_lm uses it: CPython's -X options (any name: kept in
+ * sys._xoptions), `--version`/-V ("Python 3.12.8"; STANDIN_PYTHON_VERSION), and `-m mlx_lm …`
+ * (mlx_lm/__main__.py runs cli.main; before 0.30.6 there is no __main__ and CPython says so).
+ */
+async function runPython(argv: readonly string[]): Promise<void> {
+  let i = 0;
+  while (i < argv.length && (argv[i] ?? "").startsWith("-X")) i += argv[i] === "-X" ? 2 : 1;
+  const rest = argv.slice(i);
+  const me = process.argv[1] ?? "python";
+  if (rest[0] === "--version" || rest[0] === "-V") {
+    out(`Python ${process.env["STANDIN_PYTHON_VERSION"] ?? "3.12.8"}\n`);
+    process.exit(0);
+  }
+  if (rest[0] === "-m" && rest[1] === "mlx_lm") {
+    if (compareVersions(mlxLmVersion(), "0.30.6") < 0) {
+      err(`${me}: No module named mlx_lm.__main__; 'mlx_lm' is a package and cannot be directly executed\n`);
+      process.exit(1);
+    }
+    if (rest[2] === "server") return runMlxLmServer("__main__.py", rest.slice(3));
+    return runMlxLmCli(rest.slice(2));
+  }
+  if (rest[0] === "-m") {
+    err(`${me}: No module named ${rest[1] ?? ""}\n`);
+    process.exit(1);
+  }
+  err(`stand-in python plays only -X, --version and -m mlx_lm (got ${JSON.stringify(rest)})\n`);
+  process.exit(2);
+}
+
 // ====================================================================== dispatch
 
 async function main(): Promise<void> {
   const invokedAs = path.basename(process.argv[1] ?? "");
   const argv = process.argv.slice(2);
   if (invokedAs === "mlx.launch") await runMlxLaunch(argv);
+  else if (invokedAs === "python" || invokedAs === "python3") await runPython(argv);
   else if (invokedAs === "mlx-openai-server") await runOpenAiServer(argv);
   else if (invokedAs === "mlx_lm") await runMlxLmCli(argv);
   else await runMlxLmServer("mlx_lm.server", argv);

@@ -1,6 +1,7 @@
 // mlx.launch's host file, with its own checks made before anything starts (mlx 846d176).
 import assert from "node:assert/strict";
-import { buildHostfile, DistributedHost, hostListProblem } from "../../../../src/services/distributed/hostfile";
+import { DistributedHost, DistributedOptions } from "../../../../src/shared/distributed";
+import { buildHostfile, hostListProblem, rankHosts } from "../../../../src/services/distributed/hostfile";
 
 const host = (ssh: string, ips: string[] = [], rdma: (string | null)[] = []): DistributedHost => DistributedHost.parse({ ssh, ips, rdma });
 
@@ -18,5 +19,13 @@ describe("mlx.launch host files", () => {
     assert.equal(hostListProblem("jaccl", [host("127.0.0.1", ["10.0.0.1"], [null, "rdma_en2"]), host("b", [], ["rdma_en2", "rdma_en3"])])?.field, "hosts.1.rdma");
     assert.equal(hostListProblem("jaccl", [host("127.0.0.1", ["10.0.0.1"], [null, "rdma_en2"]), host("b", [], ["rdma_en2", null])]), undefined);
     assert.throws(() => DistributedHost.parse({ ssh: "-oProxyCommand=x" }), /not starting with '-'/);
+    assert.throws(() => DistributedHost.parse({ ssh: "me@studio" }), /sshUser/);
+  });
+
+  it("puts this Mac first as 127.0.0.1 (mlx.launch runs it without ssh) and the ssh user before each other host", () => {
+    const options = DistributedOptions.parse({ python: "/opt/homebrew/bin/python3", sshUser: "me", local: { ips: ["10.0.0.1"] }, hosts: [{ ssh: "studio.local", ips: ["10.0.0.2"] }] });
+    assert.deepEqual(rankHosts(options).map((h) => h.ssh), ["127.0.0.1", "me@studio.local"]);
+    assert.equal(options.backend, "ring");
+    assert.equal(hostListProblem(options.backend, rankHosts(options)), undefined);
   });
 });
