@@ -1,7 +1,8 @@
 // Installs what the real-VS-Code tests need, idempotently, into the git-ignored cache:
 // Node 24 (from the npm registry), code-server (its bundled VS Code server), Claude Code (for the
 // test of `claude -p` through the gateway), Codex (for `codex exec`) and, with root or
-// passwordless sudo, Debian's chromium plus the build tools code-server's native modules need.
+// passwordless sudo, Debian's chromium, OpenSSH (a real sshd on loopback for the distributed
+// profile tests) and the build tools code-server's native modules need.
 // Without root it names the exact apt command and stops. See docs/ENVIRONMENT (shared).
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
@@ -9,7 +10,9 @@ import path from "node:path";
 import { CACHE, CHROMIUM, CLAUDE_CODE_BIN, CLAUDE_CODE_PREFIX, CLAUDE_CODE_VERSION, CODEX_BIN, CODEX_PREFIX, CODEX_VERSION, CODE_SERVER_PREFIX, CODE_SERVER_VERSION, NODE24, NODE24_DIR, SERVER_MAIN } from "./paths.mjs";
 
 const say = (line) => process.stdout.write(`[vscode-server:install] ${line}\n`);
-const APT_PACKAGES = ["chromium", "build-essential", "pkg-config", "python3", "libkrb5-dev"];
+const APT_PACKAGES = ["chromium", "build-essential", "pkg-config", "python3", "libkrb5-dev", "openssh-server", "openssh-client"];
+/** What each package puts where the tests look for it (the build tools matter only while code-server's native modules are compiled). */
+const PROVIDES = { chromium: () => existsSync(CHROMIUM), "openssh-server": () => existsSync("/usr/sbin/sshd"), "openssh-client": () => existsSync("/usr/bin/ssh") };
 
 function missingAptPackages() {
   const result = spawnSync("dpkg-query", ["-W", "-f=${Package} ${db:Status-Status}\\n", ...APT_PACKAGES], { encoding: "utf8" });
@@ -20,7 +23,7 @@ function missingAptPackages() {
 function ensureAptPackages() {
   if (process.platform !== "linux") return;
   // Build tools matter only while code-server's native modules are compiled.
-  const missing = missingAptPackages().filter((p) => p === "chromium" ? !existsSync(CHROMIUM) : !existsSync(SERVER_MAIN));
+  const missing = missingAptPackages().filter((p) => (PROVIDES[p] ? !PROVIDES[p]() : !existsSync(SERVER_MAIN)));
   if (missing.length === 0) return;
   const isRoot = process.getuid?.() === 0;
   const sudo = !isRoot && spawnSync("sudo", ["-n", "true"]).status === 0;

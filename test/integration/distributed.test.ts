@@ -112,7 +112,10 @@ describe("distributed mlx_lm across hosts over ssh", function () {
     assert.equal(report.hosts[2]?.model, "missing");
     assert.match(report.hosts[2]?.problems.join(" ") ?? "", /not in mac-c's Hugging Face cache/);
     assert.deepEqual(report.problems, []);
-    copyModel("c");
+    // Copied from this Mac over ssh (the user's "Copy Model to mac-c").
+    const copied = await manager.api("POST", "/api/profiles/big-model/hosts/copy-model", { host: "mac-c" });
+    assert.equal(copied.status, 200, copied.text);
+    assert.ok((copied.json as { bytes: number }).bytes > 1000);
     report = (await manager.api("POST", "/api/profiles/big-model/hosts/check")).json as HostCheckReport;
     assert.equal(report.ok, true, JSON.stringify(report));
     assert.ok(report.hosts.every((h) => h.needBytes !== undefined && h.memoryBytes !== undefined && h.needBytes < h.memoryBytes));

@@ -107,6 +107,8 @@ describe("docs/security.md: a request per route × principal", function () {
     "DELETE /api/remotes/:id": () => ({ method: "DELETE", path: "/api/remotes/none" }),
     "POST /api/remotes/:id/check": () => ({ method: "POST", path: "/api/remotes/none/check", json: {} }),
     "GET /api/remotes/:id/previews": () => ({ method: "GET", path: "/api/remotes/none/previews?model=x" }),
+    "POST /api/profiles/:id/hosts/check": () => ({ method: "POST", path: "/api/profiles/none/hosts/check", json: {} }),
+    "POST /api/profiles/:id/hosts/copy-model": () => ({ method: "POST", path: "/api/profiles/none/hosts/copy-model", json: { host: "x" } }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

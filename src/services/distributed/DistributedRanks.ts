@@ -1,4 +1,4 @@
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import type { HostCheck, HostCheckReport } from "../../shared/distributed";
@@ -50,6 +50,25 @@ const END_SCRIPT = [
   'if pgrep -f -- "$END" >/dev/null 2>&1; then pkill -KILL -f -- "$END" 2>/dev/null; sleep 0.2; fi',
   'if pgrep -f -- "$END" >/dev/null 2>&1; then printf "ended\tleft\n"; else printf "ended\tnone\n"; fi',
 ].join("\n");
+
+/**
+ * Unpacks a model sent on stdin (a tar of the repo's snapshot and the blobs it links to) into the
+ * host's Hugging Face cache and points refs/main at its commit. $1 the repo's cache folder ("" for a
+ * model given by path: $3 is the folder the archive goes to), $2 the commit.
+ */
+const RECEIVE_SCRIPT = [
+  'if [ -n "$1" ]; then dest=${HF_HUB_CACHE:-${HF_HOME:-$HOME/.cache/huggingface}/hub}; else dest=$3; fi',
+  'mkdir -p "$dest" && tar -x -f - -C "$dest" || exit 1',
+  'if [ -n "$1" ]; then mkdir -p "$dest/$1/refs" && printf "%s" "$2" > "$dest/$1/refs/main" || exit 1; fi',
+  'printf "received\n"',
+].join("\n");
+
+/** What copying a model to a host did. */
+export interface ModelCopy {
+  host: string;
+  bytes: number;
+  ms: number;
+}
 
 export interface DistributedRanksOptions {
   logger: Logger;
@@ -209,6 +228,61 @@ export class DistributedRanks implements RanksElsewhereControl {
       if (want.needBytes > usable.bytes) check.problems.push(`${name} can give a model ${formatBytes(usable.bytes)} (${usable.basis}); its share needs about ${formatBytes(want.needBytes)}. Add a host, or pick a smaller quantization.`);
     }
     return check;
+  }
+
+  /**
+   * Copies the model from this Mac to a host's Hugging Face cache over ssh (tar through the ssh
+   * session: the same revision, no token and no download there), then points its refs/main at it.
+   */
+  async copyModel(profile: Profile, prepared: Pick<PreparedLaunch, "engine" | "model">, host: string, signal: AbortSignal): Promise<ModelCopy> {
+    const elsewhere = prepared.engine.elsewhere;
+    if (elsewhere === undefined || !elsewhere.hosts(profile.options).includes(host)) throw new ApiError(404, "not_found", `"${host}" is not one of the hosts of "${profile.name}" (${elsewhere?.hosts(profile.options).join(", ") ?? "none"}).`, "host");
+    const snapshot = prepared.model.path;
+    let base: string;
+    let entries: string[];
+    let receive: string[];
+    if (profile.model.source === "cache") {
+      // <hub>/models--org--name/snapshots/<commit>: the snapshot's links and the blobs they point at.
+      const repoDir = path.dirname(path.dirname(snapshot));
+      const repoFolder = path.basename(repoDir);
+      base = path.dirname(repoDir);
+      const commit = path.basename(snapshot);
+      const blobs = new Set<string>();
+      for (const file of modelFiles(snapshot)) {
+        const target = fs.realpathSync(path.join(snapshot, file));
+        if (target.startsWith(path.join(repoDir, "blobs") + path.sep)) blobs.add(path.relative(base, target));
+      }
+      entries = [path.relative(base, snapshot), ...[...blobs].sort()];
+      receive = [repoFolder, commit, ""];
+    } else {
+      base = path.dirname(snapshot);
+      entries = [path.basename(snapshot)];
+      receive = ["", "", base];
+    }
+    const bytes = entries.reduce((sum, e) => sum + (fs.lstatSync(path.join(base, e)).isFile() ? fs.statSync(path.join(base, e)).size : 0), 0) + (profile.model.source === "cache" ? 0 : prepared.model.size);
+    const started = Date.now();
+    const tar = spawn("tar", ["-c", "-f", "-", "-C", base, "--", ...entries], { stdio: ["ignore", "pipe", "pipe"], signal, env: this.options.env });
+    const ssh = spawn("ssh", sshArgs({ host }, ["sh", "-c", RECEIVE_SCRIPT, "mlx-manager-receive", ...receive], { connectTimeoutSec: this.options.connectTimeoutSec ?? 10 }), { stdio: ["pipe", "pipe", "pipe"], signal, env: this.options.env });
+    tar.stdout.pipe(ssh.stdin);
+    let tarError = "";
+    let out = "";
+    let sshError = "";
+    tar.stderr.on("data", (d: Buffer) => (tarError += d.toString()));
+    ssh.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    ssh.stderr.on("data", (d: Buffer) => (sshError += d.toString()));
+    const exit = (child: ReturnType<typeof spawn>): Promise<number | null> => new Promise((resolve) => {
+      child.once("error", () => resolve(null));
+      child.once("close", (code) => resolve(code));
+    });
+    const [tarCode, sshCode] = await Promise.all([exit(tar), exit(ssh)]);
+    signal.throwIfAborted();
+    if (tarCode !== 0 || sshCode !== 0 || !out.includes("received")) {
+      const said = [tarError, sshError].join(" ").trim().split(/\r?\n/).slice(-2).join(" ");
+      throw new ApiError(502, "unavailable", `Copying the model of "${profile.name}" to ${host} failed (${said || `tar ${tarCode ?? "?"}, ssh ${sshCode ?? "?"}`}). Check the free disk space there, or download it there with: hf download ${profile.model.source === "cache" ? profile.model.repoId : "…"}`);
+    }
+    const copy = { host, bytes, ms: Date.now() - started };
+    this.options.logger.info("copied a model to a host", { profile: profile.name, ...copy });
+    return copy;
   }
 
   /** Before a start: ends leftovers of an earlier run on every host, then checks them; refuses with what is wrong. */
