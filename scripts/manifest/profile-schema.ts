@@ -6,6 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { ENGINES } from "../../src/services/engines/registry";
+import { DistributedOptions } from "../../src/shared/distributed";
 import type { EngineOptionName } from "../../src/shared/engines";
 import { ProfileInput, type ProfileOptions } from "../../src/shared/profiles";
 
@@ -20,7 +21,9 @@ function takenBy(name: EngineOptionName, sample: unknown): string {
       uses.push(`${engine.id} (the gateway's own)`);
       continue;
     }
-    const build = (options: ProfileOptions): string[] => engine.buildCommand({ modelPath: "/m", port: 1, alias: "a", options, nodePath: "", llamaScript: "" }, engine.executable).args;
+    // A distributed profile always has its hosts: the other options are added to that.
+    const baseline: ProfileOptions = engine.options.includes("distributed") ? { distributed: DISTRIBUTED_SAMPLE } : {};
+    const build = (options: ProfileOptions): string[] => engine.buildCommand({ modelPath: "/m", port: 1, alias: "a", options: { ...baseline, ...options }, nodePath: "", llamaScript: "", profileId: "p", filesDir: "/run" }, engine.executable).args;
     const base = new Set(build({}));
     const added = build({ [name]: sample }).filter((arg) => arg.startsWith("-") && !base.has(arg));
     const perRequest = Object.keys(engine.requestFields?.({ [name]: sample }) ?? {});
@@ -30,7 +33,10 @@ function takenBy(name: EngineOptionName, sample: unknown): string {
   return uses.length > 0 ? `Engines that take it: ${uses.join("; ")}.` : "";
 }
 
+const DISTRIBUTED_SAMPLE = DistributedOptions.parse({ python: "/opt/homebrew/bin/python3", local: { ips: ["10.0.0.1"] }, hosts: [{ ssh: "studio", ips: ["10.0.0.2"] }], pipeline: true });
+
 const SAMPLES: Partial<Record<EngineOptionName, unknown>> = {
+  distributed: DISTRIBUTED_SAMPLE,
   chatTemplateArgs: { x: 1 },
   gpuLayers: 1,
   jinja: true,
@@ -46,7 +52,7 @@ export function buildProfileSchema(): Record<string, unknown> {
   for (const [name, option] of Object.entries(options.properties)) {
     const choices: unknown = option["enum"];
     const sample: unknown = SAMPLES[name as EngineOptionName] ?? (option["type"] === "boolean" ? true : option["type"] === "string" ? (Array.isArray(choices) ? (choices[0] as unknown) : "/x") : 2);
-    const description = takenBy(name as EngineOptionName, sample);
+    const description = name === "distributed" ? "Engines that take it: mlx-distributed (the other Macs go in mlx.launch's --hostfile; backend is its --backend, startingPort its --starting-port, pipeline mlx_lm's --pipeline; python runs `-m mlx_lm server` on every host)." : takenBy(name as EngineOptionName, sample);
     if (description) option["description"] = description;
   }
   return {

@@ -29,7 +29,7 @@ export function hostListProblem(backend: DistributedBackend, hosts: readonly Dis
   const seen = new Set<string>();
   for (const [i, host] of hosts.entries()) {
     const key = host.ssh.toLowerCase();
-    if (seen.has(key)) return { field: `hosts.${i}.ssh`, message: `"${host.ssh}" is listed twice: each host runs one rank.` };
+    if (seen.has(key)) return { field: i === 0 ? "local" : `hosts.${i - 1}.ssh`, message: `"${host.ssh}" is listed twice: each host runs one rank.` };
     seen.add(key);
   }
   if (backend === "ring") {

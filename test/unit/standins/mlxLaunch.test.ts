@@ -6,6 +6,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { installStandins, type InstalledStandins } from "../../helpers/standins";
+import { tinyGgufBytes } from "../../helpers/tinyGguf";
 
 describe("mlx.launch stand-in", function () {
   this.timeout(60_000);
@@ -51,5 +52,28 @@ describe("mlx.launch stand-in", function () {
     assert.ok(Date.now() - started < 10_000, "rank 0 was stopped, not waited for");
     assert.match(r.stderr, /\[WARN\] Node with rank 1 exited with code 3/);
     assert.match(r.stderr, /\[WARN\] Node with rank 0 was killed/);
+  });
+
+  it("plays python: -X options kept, --version, `-m mlx_lm` (none before mlx-lm 0.30.6)", () => {
+    const run = (args: string[], env: Record<string, string> = {}): { status: number | null; out: string } => {
+      const r = spawnSync(standins.python, args, { env: { ...process.env, ...standins.env, ...env }, encoding: "utf8" });
+      return { status: r.status, out: `${r.stdout}${r.stderr}` };
+    };
+    assert.deepEqual(run(["--version"]), { status: 0, out: "Python 3.12.8\n" });
+    assert.deepEqual(run(["-X", "mlx_manager_profile=p1", "-m", "mlx_lm", "--version"]), { status: 0, out: "0.31.3\n" });
+    const old = run(["-m", "mlx_lm", "--version"], { STANDIN_MLX_LM_VERSION: "0.30.5" });
+    assert.equal(old.status, 1);
+    assert.match(old.out, /No module named mlx_lm\.__main__; 'mlx_lm' is a package and cannot be directly executed/);
+  });
+
+  it("runs `python -m mlx_lm server` as ranks of a ring: a rank without the model offline fails its load, and rank 0 loses it", () => {
+    const gguf = path.join(dir, "tiny.gguf");
+    fs.writeFileSync(gguf, tinyGgufBytes(1));
+    const hub = path.join(dir, "empty-hub");
+    fs.mkdirSync(hub, { recursive: true });
+    const r = spawnSync(standins.mlxLaunch, ["--hosts", "127.0.0.1", "-n", "2", "-p", String(40000 + (process.pid % 2000)), "--env", `HF_HUB_CACHE=${hub}`, "--env", "HF_HUB_OFFLINE=1", "--", standins.python, "-m", "mlx_lm", "server", "--model", "org/absent", "--port", "0"], { env: { ...process.env, ...standins.env, STANDIN_GGUF: gguf, STANDIN_LOAD_DELAY_MS: "0" }, encoding: "utf8", cwd: dir, input: "", timeout: 30_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /huggingface_hub\.errors\.LocalEntryNotFoundError: Cannot find an appropriate cached snapshot folder/);
+    assert.match(r.stderr, /RuntimeError: \[ring\] Lost the connection to rank 1\./);
   });
 });

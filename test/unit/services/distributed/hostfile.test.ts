@@ -7,16 +7,18 @@ const host = (ssh: string, ips: string[] = [], rdma: (string | null)[] = []): Di
 
 describe("mlx.launch host files", () => {
   it("writes the ring backend's file: rank 0 is this Mac, every host with an IP", () => {
-    const file = buildHostfile("ring", [host("127.0.0.1", ["10.0.0.1"]), host("me@studio.local", ["10.0.0.2"])], ["MLX_METAL_FAST_SYNCH=1"]);
-    assert.deepEqual(file, { backend: "ring", envs: ["MLX_METAL_FAST_SYNCH=1"], hosts: [{ ssh: "127.0.0.1", ips: ["10.0.0.1"], rdma: [] }, { ssh: "me@studio.local", ips: ["10.0.0.2"], rdma: [] }] });
+    const file = buildHostfile("ring", [host("127.0.0.1", ["10.0.0.1"]), host("studio.local", ["10.0.0.2"])], ["MLX_METAL_FAST_SYNCH=1"]);
+    assert.deepEqual(file, { backend: "ring", envs: ["MLX_METAL_FAST_SYNCH=1"], hosts: [{ ssh: "127.0.0.1", ips: ["10.0.0.1"], rdma: [] }, { ssh: "studio.local", ips: ["10.0.0.2"], rdma: [] }] });
   });
 
   it("refuses what mlx.launch would: one host, a host twice, ring without IPs, malformed jaccl devices", () => {
     assert.match(hostListProblem("ring", [host("127.0.0.1", ["10.0.0.1"])])?.message ?? "", /at least two hosts/);
-    assert.equal(hostListProblem("ring", [host("a", ["10.0.0.1"]), host("A", ["10.0.0.2"])])?.field, "hosts.1.ssh");
-    assert.equal(hostListProblem("ring", [host("127.0.0.1", ["10.0.0.1"]), host("b")])?.field, "hosts.1.ips");
-    assert.equal(hostListProblem("jaccl", [host("127.0.0.1"), host("b")])?.field, "hosts.0.ips");
-    assert.equal(hostListProblem("jaccl", [host("127.0.0.1", ["10.0.0.1"], [null, "rdma_en2"]), host("b", [], ["rdma_en2", "rdma_en3"])])?.field, "hosts.1.rdma");
+    // Fields name the profile's options: this Mac is `local`, the other hosts `hosts.0`, `hosts.1`, …
+    assert.equal(hostListProblem("ring", [host("127.0.0.1", ["10.0.0.1"]), host("a", ["10.0.0.2"]), host("A", ["10.0.0.3"])])?.field, "hosts.1.ssh");
+    assert.equal(hostListProblem("ring", [host("127.0.0.1", ["10.0.0.1"]), host("b")])?.field, "hosts.0.ips");
+    assert.equal(hostListProblem("ring", [host("127.0.0.1"), host("b", ["10.0.0.2"])])?.field, "local.ips");
+    assert.equal(hostListProblem("jaccl", [host("127.0.0.1"), host("b")])?.field, "local.ips");
+    assert.equal(hostListProblem("jaccl", [host("127.0.0.1", ["10.0.0.1"], [null, "rdma_en2"]), host("b", [], ["rdma_en2", "rdma_en3"])])?.field, "hosts.0.rdma");
     assert.equal(hostListProblem("jaccl", [host("127.0.0.1", ["10.0.0.1"], [null, "rdma_en2"]), host("b", [], ["rdma_en2", null])]), undefined);
     assert.throws(() => DistributedHost.parse({ ssh: "-oProxyCommand=x" }), /not starting with '-'/);
     assert.throws(() => DistributedHost.parse({ ssh: "me@studio" }), /sshUser/);

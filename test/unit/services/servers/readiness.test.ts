@@ -167,7 +167,7 @@ describe("engine descriptions", () => {
     assert.equal(ENGINES["mlx-openai-server"].requestModel(ctx), "my-profile");
   });
 
-  it("judge health by GET /health answering 200, and readiness too except mlx_lm.server's", async () => {
+  it("judge health by GET /health answering 200, and readiness too except mlx_lm's server (alone or distributed)", async () => {
     const engine = await engineServer((n) => (n === 1 ? 503 : 200));
     try {
       for (const description of Object.values(ENGINES)) {
@@ -177,7 +177,7 @@ describe("engine descriptions", () => {
           continue;
         }
         assert.equal(description.health.target, "/health");
-        if (description.id !== "mlx-lm") assert.equal(description.readiness.target, "/health");
+        if (description.id !== "mlx-lm" && description.id !== "mlx-distributed") assert.equal(description.readiness.target, "/health");
       }
       assert.deepEqual(await ENGINES["mlx-openai-server"].readiness.check(engine.url, 2000), {
         ok: false,
