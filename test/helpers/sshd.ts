@@ -44,7 +44,7 @@ function freePort(): Promise<number> {
     server.once("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0));
+      server.close(() => { resolve(typeof address === "object" && address !== null ? address.port : 0); });
     });
   });
 }
@@ -58,7 +58,7 @@ async function listening(port: number, timeoutMs: number): Promise<void> {
         socket.destroy();
         resolve(true);
       });
-      socket.once("error", () => resolve(false));
+      socket.once("error", () => { resolve(false); });
     });
     if (ok) return;
     if (Date.now() > deadline) throw new Error(`sshd did not listen on ${port} within ${timeoutMs} ms`);
@@ -102,7 +102,7 @@ export async function startSshd(dir: string, hosts: readonly SshHostSpec[]): Pro
     ].join("\n"),
   );
   const sshd = spawn(SSHD, ["-D", "-f", config, "-E", path.join(dir, "sshd.log")], { stdio: "ignore" });
-  const exited = new Promise<void>((resolve) => sshd.once("exit", () => resolve()));
+  const exited = new Promise<void>((resolve) => sshd.once("exit", () => { resolve(); }));
   for (const p of Object.values(ports)) await listening(p, 10_000);
 
   const hostKeyLine = fs.readFileSync(`${hostKey}.pub`, "utf8").trim().split(" ").slice(0, 2).join(" ");
@@ -116,8 +116,7 @@ export async function startSshd(dir: string, hosts: readonly SshHostSpec[]): Pro
   const remotePath = [path.dirname(process.execPath), "/usr/local/bin", "/usr/bin", "/bin"].join(":");
   const sshConfig = path.join(dir, "ssh_config");
   const envs = new Map(hosts.map((h) => [h.name, { ...h.env }]));
-  const writeConfig = (): void =>
-    fs.writeFileSync(
+  const writeConfig = (): void => { fs.writeFileSync(
       sshConfig,
       hosts
         .map((host) =>
@@ -137,7 +136,7 @@ export async function startSshd(dir: string, hosts: readonly SshHostSpec[]): Pro
           ].join("\n"),
         )
         .join("\n"),
-    );
+    ); };
   writeConfig();
   const binDir = path.join(dir, "bin");
   fs.mkdirSync(binDir, { recursive: true });

@@ -8,6 +8,7 @@
 // rank killed on another host, and a stop after a manager restart (re-adopted) leave no process
 // of it on any host. (Each ssh login costs about 0.7 s here, most of it the login shell: the test
 // keeps their number low.)
+/* eslint-disable @typescript-eslint/no-deprecated -- mlx_lm's server reads max_tokens; clients still send it */
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -48,7 +49,7 @@ describe("distributed mlx_lm across hosts over ssh", function () {
   let profileId = "";
   const marker = (): string => `mlx_manager_profile=${profileId}`;
   const cacheOf = (host: string): string => path.join(fixture.root, `hub-${host}`);
-  const copyModel = (host: string): void => fs.cpSync(path.join(fixture.hfCache, `models--${MLX_REPO.replace("/", "--")}`), path.join(cacheOf(host), `models--${MLX_REPO.replace("/", "--")}`), { recursive: true, verbatimSymlinks: true });
+  const copyModel = (host: string): void => { fs.cpSync(path.join(fixture.hfCache, `models--${MLX_REPO.replace("/", "--")}`), path.join(cacheOf(host), `models--${MLX_REPO.replace("/", "--")}`), { recursive: true, verbatimSymlinks: true }); };
   const start = async (): Promise<RunningManager> => {
     const m = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: { ...fixture.env, HF_HUB_CACHE: fixture.hfCache, PATH: `${sshd.binDir}:${fixture.env["PATH"] ?? ""}` } });
     const key = ((await m.api("GET", "/api/gateway-key")).json as { key: string }).key;
@@ -93,10 +94,10 @@ describe("distributed mlx_lm across hosts over ssh", function () {
     assert.deepEqual([here?.host, here?.problems], ["this Mac", []]);
     assert.equal(here?.model, "present");
     assert.equal(b?.reachable, true);
-    assert.equal(b?.mlxLm, "0.30.6");
-    assert.equal(b?.model, "present");
+    assert.equal(b.mlxLm, "0.30.6");
+    assert.equal(b.model, "present");
     assert.equal(c?.reachable, false);
-    assert.match(c?.problems[0] ?? "", /does not know mac-c's host key.*never accepts an unknown host key/);
+    assert.match(c.problems[0] ?? "", /does not know mac-c's host key.*never accepts an unknown host key/);
     assert.match(report.problems.join(" "), /different mlx-lm versions \(this Mac: 0\.31\.3, mac-b: 0\.30\.6/);
 
     const refused = await manager.api("POST", "/api/servers/big-model/start");
@@ -109,8 +110,8 @@ describe("distributed mlx_lm across hosts over ssh", function () {
     sshd.setEnv("mac-b", { STANDIN_MLX_LM_VERSION: "0.31.3" });
     report = (await manager.api("POST", "/api/profiles/big-model/hosts/check")).json as HostCheckReport;
     assert.equal(report.hosts[2]?.reachable, true);
-    assert.equal(report.hosts[2]?.model, "missing");
-    assert.match(report.hosts[2]?.problems.join(" ") ?? "", /not in mac-c's Hugging Face cache/);
+    assert.equal(report.hosts[2].model, "missing");
+    assert.match(report.hosts[2].problems.join(" "), /not in mac-c's Hugging Face cache/);
     assert.deepEqual(report.problems, []);
     // Copied from this Mac over ssh (the user's "Copy Model to mac-c").
     const copied = await manager.api("POST", "/api/profiles/big-model/hosts/copy-model", { host: "mac-c" });
@@ -124,8 +125,8 @@ describe("distributed mlx_lm across hosts over ssh", function () {
     assert.equal(started.status, 200, started.text);
     const server = started.json as ServerInfo;
     assert.equal(server.state, "running");
-    assert.deepEqual(server.command?.slice(1, 2), ["--hostfile"]);
-    const hostfile = JSON.parse(fs.readFileSync(server.command?.[2] ?? "", "utf8")) as { backend: string; envs: string[]; hosts: { ssh: string }[] };
+    assert.deepEqual(server.command.slice(1, 2), ["--hostfile"]);
+    const hostfile = JSON.parse(fs.readFileSync(server.command[2] ?? "", "utf8")) as { backend: string; envs: string[]; hosts: { ssh: string }[] };
     assert.deepEqual([hostfile.backend, hostfile.hosts.map((h) => h.ssh)], ["ring", ["127.0.0.1", "mac-b", "mac-c"]]);
     assert.ok(hostfile.envs.includes("HF_HUB_OFFLINE=1"));
     const running = ranks(marker());
@@ -134,7 +135,7 @@ describe("distributed mlx_lm across hosts over ssh", function () {
 
     const answer = await openai.chat.completions.create({ model: "big-model", messages: [{ role: "user", content: "Hello" }], max_tokens: 4 });
     assert.ok((answer.choices[0]?.message.content ?? "").length > 0);
-    const log = fs.readFileSync(server.logFile ?? "", "utf8");
+    const log = fs.readFileSync(server.logFile, "utf8");
     assert.match(log, /Starting httpd at 127\.0\.0\.1/);
 
     // The manager restarts: the ranks run on, and the new manager adopts the server and stops it on every host.

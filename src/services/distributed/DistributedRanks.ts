@@ -271,8 +271,8 @@ export class DistributedRanks implements RanksElsewhereControl {
     ssh.stdout.on("data", (d: Buffer) => (out += d.toString()));
     ssh.stderr.on("data", (d: Buffer) => (sshError += d.toString()));
     const exit = (child: ReturnType<typeof spawn>): Promise<number | null> => new Promise((resolve) => {
-      child.once("error", () => resolve(null));
-      child.once("close", (code) => resolve(code));
+      child.once("error", () => { resolve(null); });
+      child.once("close", (code) => { resolve(code); });
     });
     const [tarCode, sshCode] = await Promise.all([exit(tar), exit(ssh)]);
     signal.throwIfAborted();

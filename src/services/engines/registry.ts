@@ -726,7 +726,7 @@ const mlxDistributed: EngineDescription = {
   // Started with the repo id (each host resolves it in its own cache): requests name the same.
   requestModel: (ctx) => ctx.modelRepo ?? ctx.modelPath,
   structuredOutputProblem: () => "mlx_lm's server cannot hold its output to a JSON schema (it ignores response_format), distributed or not.",
-  capabilities: mlxLm.capabilities,
+  capabilities: (options, model) => mlxLm.capabilities(options, model),
   optionProblem: (options) => {
     const d = options.distributed;
     if (d === undefined) return { field: "options.distributed", message: 'A distributed profile needs options.distributed: {"python": "/path/to/python", "hosts": [{"ssh": "other-mac", "ips": ["…"]}], "local": {"ips": ["…"]}}.' };

@@ -91,7 +91,7 @@ export async function joinRing(world: World, onLost: (peer: number) => void, tim
   const incoming = new Promise<net.Socket>((resolve) => server.once("connection", resolve));
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
-    server.listen(listen.port, listen.host, () => resolve());
+    server.listen(listen.port, listen.host, () => { resolve(); });
   });
   const deadline = Date.now() + timeoutMs;
   const target = split(next);
@@ -99,7 +99,7 @@ export async function joinRing(world: World, onLost: (peer: number) => void, tim
   while (outgoing === undefined) {
     outgoing = await new Promise<net.Socket | undefined>((resolve) => {
       const socket = net.connect(target.port, target.host);
-      socket.once("connect", () => resolve(socket));
+      socket.once("connect", () => { resolve(socket); });
       socket.once("error", () => {
         socket.destroy();
         resolve(undefined);
@@ -111,11 +111,11 @@ export async function joinRing(world: World, onLost: (peer: number) => void, tim
     }
   }
   const left = Math.max(0, deadline - Date.now());
-  const previous = await Promise.race([incoming, new Promise<undefined>((r) => setTimeout(() => r(undefined), left).unref())]);
+  const previous = await Promise.race([incoming, new Promise<undefined>((r) => setTimeout(() => { r(undefined); }, left).unref())]);
   if (previous === undefined) throw new Error(`[ring] Rank ${(world.rank - 1 + world.size) % world.size} never connected within ${timeoutMs / 1000} s`);
   server.close();
-  outgoing.on("close", () => onLost(nextRank));
+  outgoing.on("close", () => { onLost(nextRank); });
   outgoing.on("error", () => undefined);
-  previous.on("close", () => onLost((world.rank - 1 + world.size) % world.size));
+  previous.on("close", () => { onLost((world.rank - 1 + world.size) % world.size); });
   previous.on("error", () => undefined);
 }

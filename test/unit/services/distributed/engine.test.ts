@@ -35,7 +35,7 @@ describe("the mlx-distributed engine", () => {
     assert.ok(!engine.options.includes("adapterPath") && !engine.options.includes("draftModel"));
     assert.equal(engine.optionProblem?.({})?.field, "options.distributed");
     const noIps = DistributedOptions.parse({ python: "/usr/bin/python3", local: { ips: ["10.0.0.1"] }, hosts: [{ ssh: "studio" }] });
-    assert.deepEqual(engine.optionProblem?.({ distributed: noIps })?.field, "options.distributed.hosts.0.ips");
+    assert.deepEqual(engine.optionProblem({ distributed: noIps })?.field, "options.distributed.hosts.0.ips");
     assert.throws(() => DistributedOptions.parse({ python: "python3", hosts: [{ ssh: "studio" }] }), /absolute path/);
   });
 
