@@ -14,6 +14,7 @@ import { formatBytes, formatCount, table } from "./format";
 import { addHubCommands } from "./hubCommands";
 import { ContextStore } from "./contexts";
 import { addRemoteCommands } from "./remoteCommands";
+import { addHostCommands } from "./hostCommands";
 import { addServerCommands } from "./serverCommands";
 import { addShareCommands } from "./shareCommands";
 
@@ -299,7 +300,7 @@ export function buildProgram(): Command {
     .command("create")
     .description("create a profile (or --from a JSON file)")
     .option("--name <name>", "profile name")
-    .option("--engine <engine>", "mlx-lm | mlx-openai-server | llama-server | llama")
+    .option("--engine <engine>", "mlx-lm | mlx-openai-server | llama-server | llama | mlx-distributed (its hosts: --from a JSON file, or --set distributed='{…}')")
     .option("--model <model>", "org/name[@revision][:file.gguf] from the cache, or an absolute path")
     .option("--port <port>", "port, or auto", "auto")
     .option("--set <key=value>", "engine option (repeatable), e.g. maxTokens=512, env.FOO=bar", collect, [])
@@ -428,6 +429,7 @@ export function buildProgram(): Command {
   );
   addHubCommands(program, () => connect(program));
   addRemoteCommands(program, () => connect(program));
+  addHostCommands(program, () => connect(program));
   return program;
 }
 

@@ -1,3 +1,4 @@
+import type { HostCheckReport } from "../shared/distributed";
 import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
 import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBackendPatch, RemotePlacementList, RemoteProbe } from "../shared/remotes";
 import type { UsageList } from "../shared/usage";
@@ -288,6 +289,14 @@ export class ManagerClient {
   /** exo's placement previews for a model on an exo backend. */
   placementPreviews(idOrName: string, model: string, signal?: AbortSignal): Promise<RemotePlacementList> {
     return this.request("GET", `/api/remotes/${encodeURIComponent(idOrName)}/previews?model=${encodeURIComponent(model)}`, undefined, signal);
+  }
+  /** A distributed profile's hosts checked as a start would check them (ssh, versions, the model, memory). */
+  checkHosts(idOrName: string, signal?: AbortSignal): Promise<HostCheckReport> {
+    return this.request("POST", `/api/profiles/${encodeURIComponent(idOrName)}/hosts/check`, {}, signal);
+  }
+  /** Copies a distributed profile's model from this Mac to one of its hosts over ssh. */
+  copyModelToHost(idOrName: string, host: string, signal?: AbortSignal): Promise<{ host: string; bytes: number; ms: number }> {
+    return this.request("POST", `/api/profiles/${encodeURIComponent(idOrName)}/hosts/copy-model`, { host }, signal);
   }
   checkRemote(idOrName: string, signal?: AbortSignal): Promise<RemoteBackend> {
     return this.request("POST", `/api/remotes/${encodeURIComponent(idOrName)}/check`, {}, signal);

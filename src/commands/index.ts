@@ -20,6 +20,7 @@ import { togglePinProfile } from "./togglePinProfile";
 import { addRemoteBackend } from "./addRemoteBackend";
 import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
 import { checkRemoteBackend } from "./checkRemoteBackend";
+import { checkHosts } from "./checkHosts";
 import { removeRemoteBackend } from "./removeRemoteBackend";
 import { setRemoteBackendKey } from "./setRemoteBackendKey";
 import { placeOnExo } from "./placeOnExo";
@@ -61,6 +62,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   addRemoteProfile,
   addRemoteReplica,
   placeOnExo,
+  checkHosts,
   deleteProfile,
   exportProfiles,
   startServer,

@@ -1,3 +1,6 @@
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import * as vscode from "vscode";
 import type { EngineInfo } from "../shared/engines";
 import { formatMemory, type FitVerdict, type MemoryFit } from "../shared/memory";
@@ -14,7 +17,33 @@ interface Draft {
   contextLength?: number;
   name?: string;
   port?: number | "auto";
+  /** A distributed profile: the other Macs (ssh names), every rank's address (this Mac first), the Python on all. */
+  hosts?: string[];
+  addresses?: string[];
+  python?: string;
 }
+
+/** This Mac's first external IPv4 address (what the other hosts most likely reach it at). */
+function localAddress(): string | undefined {
+  for (const list of Object.values(os.networkInterfaces())) for (const a of list ?? []) if (a.family === "IPv4" && !a.internal) return a.address;
+  return undefined;
+}
+
+/** The Python that mlx.launch runs under (its script's #! line), else Homebrew's. */
+function launchPython(): string {
+  for (const dir of (process.env["PATH"] ?? "").split(path.delimiter)) {
+    try {
+      const first = fs.readFileSync(path.join(dir, "mlx.launch"), "utf8").split("\n", 1)[0] ?? "";
+      const match = /^#!\s*(\/\S+python[\d.]*)\s*$/.exec(first);
+      if (match?.[1] !== undefined) return match[1];
+    } catch {
+      // not in this folder
+    }
+  }
+  return "/opt/homebrew/bin/python3";
+}
+
+const IP = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*)$/;
 
 /** What a model would need on an engine at a context (the manager's estimate), or undefined when it cannot say. */
 export type NeedEstimate = (model: NonNullable<Draft["model"]>, engine: EngineInfo, contextLength: number | undefined) => Promise<MemoryFit | undefined>;
@@ -47,10 +76,14 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     (d) => enterContext(d, title),
     (d) => enterName(d, state, title),
     (d) => enterPort(d, state, title),
+    (d) => enterHosts(d, title),
+    (d) => enterAddresses(d, title),
+    (d) => enterPython(d, title),
   ];
   let index = preselected ? 1 : 0;
-  const total = steps.length;
-  while (index < total) {
+  // A distributed engine has three more steps (its hosts); the others end with the port.
+  let total = 5;
+  while (index < steps.length) {
     const step = steps[index];
     if (!step) break;
     const outcome = await step(draft);
@@ -91,9 +124,11 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     type Item = vscode.QuickPickItem & { engine: EngineInfo };
     const sorted = fitting.sort((a, b) => (a.id === preferred ? -1 : b.id === preferred ? 1 : 0));
     const model = d.model;
-    const fits = model === undefined || estimate === undefined ? [] : await Promise.all(sorted.map((engine) => estimate(model, engine, undefined).catch(() => undefined)));
+    // A distributed engine's need is per host and known once its hosts are: none shown here.
+    const fits = model === undefined || estimate === undefined ? [] : await Promise.all(sorted.map((engine) => (engine.options.includes("distributed") ? Promise.resolve(undefined) : estimate(model, engine, undefined).catch(() => undefined))));
     const items: Item[] = sorted.map((engine, i) => {
-      const base = engine.appleSiliconOnly && !onAppleSilicon ? vscode.l10n.t("Runs on Apple silicon only") : engine.formats.map((f) => f.toUpperCase()).join(", ");
+      const formats = engine.formats.map((f) => f.toUpperCase()).join(", ");
+      const base = engine.appleSiliconOnly && !onAppleSilicon ? vscode.l10n.t("Runs on Apple silicon only") : engine.options.includes("distributed") ? vscode.l10n.t("{0} · one model across several Macs, over ssh", formats) : formats;
       const fit = fits[i];
       return { label: engine.label, description: engine.id, detail: fit === undefined ? base : `${base} · ${describeFit(fit)}`, engine };
     });
@@ -104,6 +139,67 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
     const picked = await quickPick<Item>({ title: t, step: 2, total, placeholder: vscode.l10n.t("Which engine should run it? (only those that serve {0})", (format ?? "").toUpperCase()), items, buttons: [JSON_BUTTON], back: true });
     if (typeof picked === "string") return picked;
     d.engine = picked.engine;
+    total = distributed(d) ? 8 : 5;
+    return "next";
+  }
+
+  function distributed(d: Draft): boolean {
+    return d.engine?.options.includes("distributed") === true;
+  }
+
+  async function enterHosts(d: Draft, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    if (!distributed(d)) return movingBack ? "back" : "next";
+    const answer = await inputBox({
+      title: t,
+      step: 6,
+      total,
+      prompt: vscode.l10n.t("The other Macs, as ssh reaches them without a password (names or ~/.ssh/config aliases, comma-separated, in rank order). This Mac is rank 0."),
+      value: (d.hosts ?? []).join(", "),
+      validate: (value) => {
+        const hosts = value.split(",").map((h) => h.trim()).filter((h) => h !== "");
+        if (hosts.length === 0) return vscode.l10n.t("Name at least one other Mac");
+        const bad = hosts.find((h) => !/^[^-\s@][^\s@]*$/.test(h));
+        return bad === undefined ? undefined : vscode.l10n.t("\"{0}\" is not a host name ssh takes (no spaces, no '@', not starting with '-')", bad);
+      },
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    d.hosts = answer.value.split(",").map((h) => h.trim()).filter((h) => h !== "");
+    return "next";
+  }
+
+  async function enterAddresses(d: Draft, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    if (!distributed(d)) return movingBack ? "back" : "next";
+    const count = (d.hosts ?? []).length + 1;
+    const answer = await inputBox({
+      title: t,
+      step: 7,
+      total,
+      prompt: vscode.l10n.t("The IP address each rank is reached at over the link between the Macs (Thunderbolt or Ethernet): this Mac first, then {0}, comma-separated. `mlx.distributed_config --over thunderbolt` finds them.", (d.hosts ?? []).join(", ")),
+      value: (d.addresses ?? [localAddress() ?? ""]).join(", "),
+      validate: (value) => {
+        const ips = value.split(",").map((a) => a.trim()).filter((a) => a !== "");
+        if (ips.length !== count) return vscode.l10n.t("Give {0} addresses: this Mac and each of the other {1}", count, count - 1);
+        const bad = ips.find((a) => !IP.test(a));
+        return bad === undefined ? undefined : vscode.l10n.t("\"{0}\" is not an IP address", bad);
+      },
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    d.addresses = answer.value.split(",").map((a) => a.trim()).filter((a) => a !== "");
+    return "next";
+  }
+
+  async function enterPython(d: Draft, t: string): Promise<"next" | "back" | "json" | "cancel"> {
+    if (!distributed(d)) return movingBack ? "back" : "next";
+    const answer = await inputBox({
+      title: t,
+      step: 8,
+      total,
+      prompt: vscode.l10n.t("The Python that has mlx and mlx-lm, at the same path on every Mac (mlx.launch runs one command on all of them)"),
+      value: d.python ?? launchPython(),
+      validate: (value) => (value.trim().startsWith("/") ? undefined : vscode.l10n.t("An absolute path, e.g. /opt/homebrew/bin/python3")),
+    });
+    if (answer === "back" || answer === "cancel" || answer === "json") return answer;
+    d.python = answer.value.trim();
     return "next";
   }
 
@@ -195,7 +291,18 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
       engine: d.engine?.id ?? "llama",
       model: { source: "cache", repoId: d.model?.repoId ?? "", ...(d.model?.file ? { file: d.model.file } : {}) },
       port: d.port ?? "auto",
-      options: d.contextLength === undefined ? {} : { contextLength: d.contextLength },
+      options: {
+        ...(d.contextLength === undefined ? {} : { contextLength: d.contextLength }),
+        ...(distributed(d)
+          ? {
+              distributed: {
+                python: d.python ?? launchPython(),
+                local: { ips: d.addresses?.[0] === undefined ? [] : [d.addresses[0]] },
+                hosts: (d.hosts ?? []).map((ssh, i) => ({ ssh, ips: d.addresses?.[i + 1] === undefined ? [] : [d.addresses[i + 1] ?? ""] })),
+              },
+            }
+          : {}),
+      },
     };
   }
 }

@@ -47,6 +47,8 @@ export interface ServerInfo {
   estimatedBytes?: number;
   /** With stopReason `evicted`: the profile it made room for. */
   evictedFor?: string;
+  /** A distributed profile's server: the other hosts its ranks run on (ssh names; rank 0 is this machine). */
+  hosts?: string[];
   /** A remote profile's server: where it runs (no process here: no pid, log or memory). */
   remote?: { backendId: string; backendName: string; url: string; model: string; instanceId?: string };
 }

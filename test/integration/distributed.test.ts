@@ -16,7 +16,7 @@ import OpenAI from "openai";
 import type { HostCheckReport } from "../../src/shared/distributed";
 import type { ServerInfo } from "../../src/shared/servers";
 import { removeTempDir } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
+import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { MLX_REPO, makeServerFixture, portClosed, waitFor, type ServerFixture } from "../helpers/servers";
 import { startSshd, type TestSshd } from "../helpers/sshd";
 
@@ -113,13 +113,15 @@ describe("distributed mlx_lm across hosts over ssh", function () {
     assert.equal(report.hosts[2].model, "missing");
     assert.match(report.hosts[2].problems.join(" "), /not in mac-c's Hugging Face cache/);
     assert.deepEqual(report.problems, []);
-    // Copied from this Mac over ssh (the user's "Copy Model to mac-c").
-    const copied = await manager.api("POST", "/api/profiles/big-model/hosts/copy-model", { host: "mac-c" });
-    assert.equal(copied.status, 200, copied.text);
-    assert.ok((copied.json as { bytes: number }).bytes > 1000);
-    report = (await manager.api("POST", "/api/profiles/big-model/hosts/check")).json as HostCheckReport;
-    assert.equal(report.ok, true, JSON.stringify(report));
-    assert.ok(report.hosts.every((h) => h.needBytes !== undefined && h.memoryBytes !== undefined && h.needBytes < h.memoryBytes));
+    // Copied from this Mac over ssh (the editor's "Copy Model to mac-c"; here the CLI), then checked again.
+    const copied = await runCli(["--data-dir", fixture.dataDir, "hosts", "copy-model", "big-model", "mac-c"]);
+    assert.equal(copied.code, 0, copied.stderr);
+    assert.match(copied.stdout, /^Copied \S+ \S+ to mac-c in \d+\.\d s\.$/m);
+    const cli = await runCli(["--data-dir", fixture.dataDir, "hosts", "check", "big-model"]);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.match(cli.stdout, /^RANK\s+HOST\s+SSH/m);
+    assert.match(cli.stdout, /^2\s+mac-c\s+ok\s+3\.12\.8\s+0\.31\.3\s+present/m);
+    assert.match(cli.stdout, /Every host is ready\./);
 
     const started = await manager.api("POST", "/api/servers/big-model/start");
     assert.equal(started.status, 200, started.text);

@@ -288,5 +288,6 @@ function capitalise(text: string): string {
 /** Where a server runs: engine, port and pid here, or the remote backend and its address. */
 function where(server: ServerInfo): string {
   if (server.remote !== undefined) return `on ${server.remote.backendName} · ${server.remote.url}`;
-  return `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}`;
+  const across = server.hosts !== undefined && server.hosts.length > 0 ? ` · across this Mac and ${server.hosts.join(", ")}` : "";
+  return `${server.engine} · port ${server.port}${server.pid === undefined ? "" : ` · pid ${server.pid}`}${across}`;
 }

@@ -78,7 +78,7 @@ export interface DistributedRanksOptions {
   connectTimeoutSec?: number;
 }
 
-interface RunResult {
+export interface RunResult {
   code: number | null;
   stdout: string;
   stderr: string;
@@ -105,6 +105,75 @@ function modelFiles(dir: string): string[] {
     return [];
   }
   return out.sort();
+}
+
+/** What the check script printed on a host (or how ssh failed), read into problems that say what to do. */
+export function readHostCheck(rank: number, host: string | undefined, result: RunResult, want: { python: string; cache: boolean; revision: string; needBytes: number }, ms: number): HostCheck {
+  const name = host ?? "this Mac";
+  const check: HostCheck = { rank, host: name, reachable: false, model: "unknown", problems: [], ms };
+  const lines = new Map<string, string[]>();
+  for (const line of result.stdout.split("\n")) {
+    const tab = line.indexOf("\t");
+    if (tab < 0) continue;
+    const key = line.slice(0, tab);
+    lines.set(key, [...(lines.get(key) ?? []), line.slice(tab + 1).trim()]);
+  }
+  const first = (key: string): string | undefined => lines.get(key)?.[0];
+  if (first("ended") === "left") check.problems.push(`A process of an earlier run of this profile is still running on ${name} and could not be ended: end it there (pkill -f mlx_manager_profile=…).`);
+  if (!lines.has("os")) {
+    // ssh itself failed: 255 is ssh's own error (unreachable, refused key, unknown host key).
+    const said = result.stderr.trim().split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").slice(-2).join(" ");
+    const hostKey = /host key verification failed|no .* host key is known/i.test(said);
+    check.problems.push(
+      host === undefined
+        ? `This Mac could not run the check (${said || `exit ${result.code ?? "?"}`}).`
+        : hostKey
+          ? `ssh does not know ${host}'s host key (${said}). Connect once from Terminal (ssh ${host}) and confirm its fingerprint: the manager never accepts an unknown host key.`
+          : `ssh to ${host} failed (${said || `exit ${result.code ?? "?"}`}). It must log in without a password or prompt: set up a key (ssh-copy-id ${host}) and check that ssh ${host} true works from Terminal.`,
+    );
+    return check;
+  }
+  check.reachable = true;
+  const python = first("python") ?? "";
+  if (/^Python \d/.test(python)) check.python = python.replace(/^Python /, "");
+  else check.problems.push(`${name} has no Python at ${want.python} (${python || "no answer"}). Every Mac needs the same Python at the same path; set options.distributed.python.`);
+  const mlxLm = first("mlx_lm") ?? "";
+  if (/^\d+\.\d+/.test(mlxLm)) {
+    check.mlxLm = mlxLm;
+    if (compareVersions(mlxLm, MLX_LM_DISTRIBUTED_FLOOR) < 0) check.problems.push(`${name} has mlx-lm ${mlxLm}; its server runs distributed from ${MLX_LM_DISTRIBUTED_FLOOR} on: ${want.python} -m pip install -U mlx-lm there.`);
+  } else if (check.python !== undefined) {
+    check.problems.push(`${name}'s Python cannot run mlx-lm's command (${mlxLm || "no answer"}): ${want.python} -m pip install -U "mlx-lm>=${MLX_LM_DISTRIBUTED_FLOOR}" there.`);
+  }
+  const missing = lines.get("missing") ?? [];
+  const ref = first("ref");
+  if (first("snapshot") !== "yes") {
+    if (want.cache && ref !== undefined && ref !== "") {
+      check.model = "other_revision";
+      check.revision = ref;
+      check.problems.push(`${name} has another revision of the model (${ref.slice(0, 12)}, this Mac serves ${want.revision.slice(0, 12)}): download revision ${want.revision.slice(0, 12)} there, so every rank loads the same weights.`);
+    } else {
+      check.model = "missing";
+      check.problems.push(want.cache ? `The model is not in ${name}'s Hugging Face cache: download it there (Fetch on Hosts, or hf download on that Mac).` : `${name} has no ${want.revision}: copy the model to the same path there.`);
+    }
+  } else if (missing.length > 0) {
+    check.model = "incomplete";
+    check.problems.push(`${name}'s copy of the model lacks ${missing.length} file(s) (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}): download it there again.`);
+  } else {
+    check.model = want.cache && ref !== undefined && ref !== "" && ref !== want.revision ? "other_revision" : "present";
+    if (check.model === "other_revision" && ref !== undefined) {
+      check.revision = ref;
+      // The snapshot is there, but `--model <repo>` offline resolves refs/main: another commit would load.
+      check.problems.push(`${name}'s cache points main at ${ref.slice(0, 12)}, not at ${want.revision.slice(0, 12)}, which this Mac serves: update the model there so both load the same revision.`);
+    }
+  }
+  const memory = Number(first("memory") ?? "");
+  if (Number.isFinite(memory) && memory > 0) {
+    check.memoryBytes = memory;
+    check.needBytes = want.needBytes;
+    const usable = usableMemory(first("os") === "Darwin" ? "darwin" : "linux", memory);
+    if (want.needBytes > usable.bytes) check.problems.push(`${name} can give a model ${formatBytes(usable.bytes)} (${usable.basis}); its share needs about ${formatBytes(want.needBytes)}. Add a host, or pick a smaller quantization.`);
+  }
+  return check;
 }
 
 /** Checks the hosts of distributed profiles and ends their ranks there (see RanksElsewhereControl). */
@@ -140,7 +209,7 @@ export class DistributedRanks implements RanksElsewhereControl {
       [undefined, ...hosts].map(async (host, rank): Promise<HostCheck> => {
         const started = Date.now();
         const result = await this.run(host, command, signal);
-        return this.readCheck(rank, host, result, { python, cache, revision, needBytes }, Date.now() - started);
+        return readHostCheck(rank, host, result, { python, cache, revision, needBytes }, Date.now() - started);
       }),
     );
     const problems: string[] = [];
@@ -160,74 +229,6 @@ export class DistributedRanks implements RanksElsewhereControl {
       problems,
       model: { ...(profile.model.source === "cache" ? { repoId: profile.model.repoId, revision } : {}), files: files.length },
     };
-  }
-
-  private readCheck(rank: number, host: string | undefined, result: RunResult, want: { python: string; cache: boolean; revision: string; needBytes: number }, ms: number): HostCheck {
-    const name = host ?? "this Mac";
-    const check: HostCheck = { rank, host: name, reachable: false, model: "unknown", problems: [], ms };
-    const lines = new Map<string, string[]>();
-    for (const line of result.stdout.split("\n")) {
-      const tab = line.indexOf("\t");
-      if (tab < 0) continue;
-      const key = line.slice(0, tab);
-      lines.set(key, [...(lines.get(key) ?? []), line.slice(tab + 1).trim()]);
-    }
-    const first = (key: string): string | undefined => lines.get(key)?.[0];
-    if (first("ended") === "left") check.problems.push(`A process of an earlier run of this profile is still running on ${name} and could not be ended: end it there (pkill -f mlx_manager_profile=…).`);
-    if (!lines.has("os")) {
-      // ssh itself failed: 255 is ssh's own error (unreachable, refused key, unknown host key).
-      const said = result.stderr.trim().split(/\r?\n/).map((l) => l.trim()).filter((l) => l !== "").slice(-2).join(" ");
-      const hostKey = /host key verification failed|no .* host key is known/i.test(said);
-      check.problems.push(
-        host === undefined
-          ? `This Mac could not run the check (${said || `exit ${result.code ?? "?"}`}).`
-          : hostKey
-            ? `ssh does not know ${host}'s host key (${said}). Connect once from Terminal (ssh ${host}) and confirm its fingerprint: the manager never accepts an unknown host key.`
-            : `ssh to ${host} failed (${said || `exit ${result.code ?? "?"}`}). It must log in without a password or prompt: set up a key (ssh-copy-id ${host}) and check that ssh ${host} true works from Terminal.`,
-      );
-      return check;
-    }
-    check.reachable = true;
-    const python = first("python") ?? "";
-    if (/^Python \d/.test(python)) check.python = python.replace(/^Python /, "");
-    else check.problems.push(`${name} has no Python at ${want.python} (${python || "no answer"}). Every Mac needs the same Python at the same path; set options.distributed.python.`);
-    const mlxLm = first("mlx_lm") ?? "";
-    if (/^\d+\.\d+/.test(mlxLm)) {
-      check.mlxLm = mlxLm;
-      if (compareVersions(mlxLm, MLX_LM_DISTRIBUTED_FLOOR) < 0) check.problems.push(`${name} has mlx-lm ${mlxLm}; its server runs distributed from ${MLX_LM_DISTRIBUTED_FLOOR} on: ${want.python} -m pip install -U mlx-lm there.`);
-    } else if (check.python !== undefined) {
-      check.problems.push(`${name}'s Python cannot run mlx-lm's command (${mlxLm || "no answer"}): ${want.python} -m pip install -U "mlx-lm>=${MLX_LM_DISTRIBUTED_FLOOR}" there.`);
-    }
-    const missing = lines.get("missing") ?? [];
-    const ref = first("ref");
-    if (first("snapshot") !== "yes") {
-      if (want.cache && ref !== undefined && ref !== "") {
-        check.model = "other_revision";
-        check.revision = ref;
-        check.problems.push(`${name} has another revision of the model (${ref.slice(0, 12)}, this Mac serves ${want.revision.slice(0, 12)}): download revision ${want.revision.slice(0, 12)} there, so every rank loads the same weights.`);
-      } else {
-        check.model = "missing";
-        check.problems.push(want.cache ? `The model is not in ${name}'s Hugging Face cache: download it there (Fetch on Hosts, or hf download on that Mac).` : `${name} has no ${want.revision}: copy the model to the same path there.`);
-      }
-    } else if (missing.length > 0) {
-      check.model = "incomplete";
-      check.problems.push(`${name}'s copy of the model lacks ${missing.length} file(s) (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}): download it there again.`);
-    } else {
-      check.model = want.cache && ref !== undefined && ref !== "" && ref !== want.revision ? "other_revision" : "present";
-      if (check.model === "other_revision" && ref !== undefined) {
-        check.revision = ref;
-        // The snapshot is there, but `--model <repo>` offline resolves refs/main: another commit would load.
-        check.problems.push(`${name}'s cache points main at ${ref.slice(0, 12)}, not at ${want.revision.slice(0, 12)}, which this Mac serves: update the model there so both load the same revision.`);
-      }
-    }
-    const memory = Number(first("memory") ?? "");
-    if (Number.isFinite(memory) && memory > 0) {
-      check.memoryBytes = memory;
-      check.needBytes = want.needBytes;
-      const usable = usableMemory(first("os") === "Darwin" ? "darwin" : "linux", memory);
-      if (want.needBytes > usable.bytes) check.problems.push(`${name} can give a model ${formatBytes(usable.bytes)} (${usable.basis}); its share needs about ${formatBytes(want.needBytes)}. Add a host, or pick a smaller quantization.`);
-    }
-    return check;
   }
 
   /**

@@ -240,6 +240,7 @@ export function spawnedEntry(spawned: SpawnedServer, fields: SpawnedEntryFields)
       adopted: false,
       command: spawned.command,
       warnings: spawned.warnings,
+      ...(fields.engine.elsewhere === undefined ? {} : { hosts: fields.engine.elsewhere.hosts(profile.options) }),
     },
     launch: fields.launchId,
     processStart: spawned.processStart,

@@ -170,6 +170,11 @@ export class ServerSupervisor implements ServerDirectory {
     }));
     const checkTimeoutMs = settings.healthTimeoutMs;
     this.adoption = new ServerAdoption({
+      endElsewhere: async (profileId) => {
+        const profile = profiles.find(profileId);
+        const engine = profile === undefined ? undefined : engines[profile.engine];
+        if (profile !== undefined && engine?.elsewhere !== undefined && options.elsewhere !== undefined) await options.elsewhere.end(profile, engine);
+      },
       records,
       profiles,
       engines,
@@ -206,6 +211,9 @@ export class ServerSupervisor implements ServerDirectory {
     const report: AdoptionReport = { adopted: [], cleaned: survey.cleaned, stoppedOrphans: [] };
     const adoptions = survey.alive.map(async ({ record, orphan }) => {
       const entry = adoptedEntry(record, this.states.nextLaunchId(), this.now());
+      const profile = this.options.profiles.find(record.profileId);
+      const elsewhere = profile === undefined ? undefined : this.options.engines[profile.engine].elsewhere;
+      if (profile !== undefined && elsewhere !== undefined) entry.info.hosts = elsewhere.hosts(profile.options);
       this.entries.set(record.profileId, entry);
       if (orphan) {
         report.stoppedOrphans.push(record.profileId);

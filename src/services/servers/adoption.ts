@@ -20,6 +20,8 @@ export interface ServerAdoptionOptions {
   starts: Pick<ServerStarts, "waitForAdopted">;
   logs: ServerLogFiles;
   logger: Logger;
+  /** Ends what a server ran on other machines (a distributed engine's ranks), by profile. */
+  endElsewhere?: (profileId: string) => Promise<void>;
   /** How long the first check of an adopted server may take. */
   checkTimeoutMs: number;
 }
@@ -68,6 +70,10 @@ export class ServerAdoption {
           pid: record.pid,
         });
         logs.note(record.logFile, `pid ${record.pid} was no longer running when the manager started`);
+        // What it ran on other hosts (a distributed engine's ranks) may have outlived it.
+        void this.options.endElsewhere?.(record.profileId).catch((error: unknown) => {
+          logger.warn("could not end a gone server's processes on other hosts", { profile: record.profileName, error: error instanceof Error ? error.message : String(error) });
+        });
         store.remove(record.profileId);
         survey.cleaned.push(record.profileId);
         continue;

@@ -38,8 +38,11 @@ export class ProfileItem extends vscode.TreeItem {
       profile.group === null ? undefined : vscode.l10n.t("group {0}", profile.group),
       context.replicaOf === undefined || context.replicaOf.length === 0 ? undefined : vscode.l10n.t("replica of {0}", context.replicaOf.join(", ")),
     ].filter((part): part is string => part !== undefined);
-    this.description = [remote ? model : `${profile.engine} · ${model} · ${port}`, ...keeps].join(" · ");
-    this.contextValue = `profile.${this.runState}`;
+    // A distributed profile says how many Macs its model runs across (this one and its hosts).
+    const hosts = profile.options.distributed?.hosts ?? [];
+    const where = hosts.length > 0 ? vscode.l10n.t("across {0} Macs", hosts.length + 1) : undefined;
+    this.description = [remote ? model : `${profile.engine} · ${model} · ${port}`, ...(where === undefined ? [] : [where]), ...keeps].join(" · ");
+    this.contextValue = `profile.${this.runState}${hosts.length > 0 ? ".distributed" : ""}`;
     this.iconPath = new vscode.ThemeIcon(
       this.runState === "running" ? "vm-running" : this.runState === "starting" ? "loading~spin" : this.runState === "failed" ? "error" : "vm-outline",
       this.runState === "running" ? new vscode.ThemeColor("testing.iconPassed") : this.runState === "failed" ? new vscode.ThemeColor("testing.iconFailed") : undefined,
@@ -51,6 +54,7 @@ export class ProfileItem extends vscode.TreeItem {
         `${vscode.l10n.t("Engine")}: ${profile.engine}  `,
         `${vscode.l10n.t("Model")}: ${model}  `,
         `${vscode.l10n.t("Port")}: ${port}  `,
+        ...(hosts.length > 0 ? [`${vscode.l10n.t("Hosts")}: ${vscode.l10n.t("this Mac (rank 0)")}, ${hosts.map((h) => h.ssh).join(", ")} (${profile.options.distributed?.backend ?? "ring"}${profile.options.distributed?.pipeline === true ? ", pipeline" : ""})  `] : []),
         `${vscode.l10n.t("State")}: ${state ?? "stopped"}  `,
         profile.pinned ? vscode.l10n.t("Pinned: never stopped to make room for another model, nor when idle.") : vscode.l10n.t("Stopped to make room for another model when it is idle and memory is short."),
       ].join("\n"),

@@ -17,6 +17,7 @@ export class ServerItem extends vscode.TreeItem {
     this.contextValue = evicted ? "evicted-server" : `server.${server.state}${server.remote === undefined ? "" : ".remote"}`;
     // Where it runs: a port of this machine, or a remote backend.
     const parts: string[] = [server.remote === undefined ? `:${server.port}` : vscode.l10n.t("on {0}", server.remote.backendName)];
+    if (server.hosts !== undefined && server.hosts.length > 0) parts.push(vscode.l10n.t("across {0} Macs", server.hosts.length + 1));
     if (server.state === "failed") {
       parts.unshift(vscode.l10n.t("failed"));
       if (server.failure) parts.push(server.failure.message);
