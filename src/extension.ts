@@ -14,6 +14,7 @@ import { StatusBar } from "./views/host/StatusBar";
 import { TerminalEnvironment } from "./views/host/TerminalEnvironment";
 import { ModelsTreeProvider } from "./views/models/ModelsTreeProvider";
 import { PROFILE_SCHEME, ProfileDocuments } from "./views/profiles/ProfileDocuments";
+import { REPORT_SCHEME, ReportDocuments } from "./views/host/ReportDocuments";
 import { ProfileMemoryLens } from "./views/profiles/ProfileMemoryLens";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
 import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
@@ -63,6 +64,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const downloads = new DownloadTracker(connection, state, errors);
   const profileDocuments = new ProfileDocuments(connection, vscode.Uri.joinPath(context.extensionUri, "media", "schemas", "mlx-profile.schema.json"));
   const profileMemory = new ProfileMemoryLens(connection);
+  const reports = new ReportDocuments();
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
   const servers = new ServersTreeProvider(state);
@@ -76,7 +78,7 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const teamTree = new TeamTreeProvider(team);
   const teamView = vscode.window.createTreeView("mlx.team", { treeDataProvider: teamTree });
   const dashboard = registerDashboard(context, { client: () => connection.client(), log, team: team.chatSource() });
-  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, secrets: context.secrets, workspaceState: context.workspaceState, globalState: context.globalState, dashboard, team };
+  const ctx: CommandContext = { connection, state, log, errors, serverLogs, profileDocuments, reports, secrets: context.secrets, workspaceState: context.workspaceState, globalState: context.globalState, dashboard, team };
 
   const terminalEnvironment = new TerminalEnvironment(context.environmentVariableCollection, connection, state, log);
 
@@ -139,6 +141,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     dashboard,
     registerChatModels({ client: () => connection.client(), state, log }),
     vscode.workspace.registerFileSystemProvider(PROFILE_SCHEME, profileDocuments, { isCaseSensitive: true }),
+    vscode.workspace.registerTextDocumentContentProvider(REPORT_SCHEME, reports),
+    reports,
     profileMemory,
     vscode.languages.registerCodeLensProvider({ scheme: PROFILE_SCHEME }, profileMemory),
     ...registerCommands(ctx),

@@ -1,3 +1,4 @@
+import type { ReportDocuments } from "../views/host/ReportDocuments";
 import type * as vscode from "vscode";
 import type { DashboardOpener } from "../views/dashboard/DashboardPanel";
 import type { ErrorReporter } from "../views/host/errors";
@@ -15,6 +16,8 @@ export interface CommandContext {
   errors: ErrorReporter;
   serverLogs: ServerLogChannels;
   profileDocuments: ProfileDocuments;
+  /** Read-only Markdown reports (a distributed profile's hosts). */
+  reports: ReportDocuments;
   secrets: vscode.SecretStorage;
   /** This workspace's memory (the answer to "start the workspace profile?"). */
   workspaceState: vscode.Memento;

@@ -54,22 +54,17 @@ export const checkHosts: CommandDefinition = {
     const check = (): Promise<HostCheckReport> => withCancel(vscode.l10n.t("Checking the hosts of {0}…", profile.name), (c, signal) => c.checkHosts(profile.id, signal), client);
     let report = await check();
     for (;;) {
+      // The report opens every time (the user asked for it); a host without the model is offered a copy.
+      await ctx.reports.show(vscode.l10n.t("Hosts of {0}", profile.name), hostReport(profile, report));
       if (report.ok) {
-        void vscode.window.showInformationMessage(vscode.l10n.t("All {0} hosts of {1} are ready (Python {2}, mlx-lm {3}).", report.hosts.length, profile.name, report.hosts[0]?.python ?? "?", report.hosts[0]?.mlxLm ?? "?"));
+        void vscode.window.setStatusBarMessage(vscode.l10n.t("All {0} hosts of {1} are ready (Python {2}, mlx-lm {3}).", report.hosts.length, profile.name, report.hosts[0]?.python ?? "?", report.hosts[0]?.mlxLm ?? "?"), 8000);
         return report;
       }
-      const problems = [...report.problems, ...report.hosts.flatMap((h) => h.problems)];
       const lacking = report.hosts.filter((h) => h.rank > 0 && h.reachable && h.model !== "present");
-      const copy = lacking.length > 0 ? vscode.l10n.t("Copy Model to {0}", lacking.map((h) => h.host).join(", ")) : undefined;
-      const show = vscode.l10n.t("Show Report");
-      const more = problems.length > 1 ? ` ${vscode.l10n.t("(and {0} more)", problems.length - 1)}` : "";
-      const choice = await vscode.window.showWarningMessage(`${problems[0] ?? ""}${more}`, ...(copy === undefined ? [] : [copy]), show);
-      if (choice === show) {
-        const document = await vscode.workspace.openTextDocument({ language: "markdown", content: hostReport(profile, report) });
-        await vscode.window.showTextDocument(document, { preview: true });
-        return report;
-      }
-      if (choice === undefined || choice !== copy) return report;
+      if (lacking.length === 0) return report;
+      const copy = vscode.l10n.t("Copy Model to {0}", lacking.map((h) => h.host).join(", "));
+      const choice = await vscode.window.showWarningMessage(vscode.l10n.t("The model of {0} is missing or another revision on {1}. Copy it there from this Mac over ssh?", profile.name, lacking.map((h) => h.host).join(", ")), copy);
+      if (choice !== copy) return report;
       for (const host of lacking) {
         const copied = await withCancel(vscode.l10n.t("Copying the model of {0} to {1}…", profile.name, host.host), (c, signal) => c.copyModelToHost(profile.id, host.host, signal), client);
         void vscode.window.setStatusBarMessage(vscode.l10n.t("Copied {0} GB to {1} in {2} s", (copied.bytes / 1e9).toFixed(2), copied.host, Math.round(copied.ms / 1000)), 5000);

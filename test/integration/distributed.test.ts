@@ -51,7 +51,7 @@ describe("distributed mlx_lm across hosts over ssh", function () {
   const cacheOf = (host: string): string => path.join(fixture.root, `hub-${host}`);
   const copyModel = (host: string): void => { fs.cpSync(path.join(fixture.hfCache, `models--${MLX_REPO.replace("/", "--")}`), path.join(cacheOf(host), `models--${MLX_REPO.replace("/", "--")}`), { recursive: true, verbatimSymlinks: true }); };
   const start = async (): Promise<RunningManager> => {
-    const m = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: { ...fixture.env, HF_HUB_CACHE: fixture.hfCache, PATH: `${sshd.binDir}:${fixture.env["PATH"] ?? ""}` } });
+    const m = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: { ...fixture.env, PATH: `${sshd.binDir}:${fixture.env["PATH"] ?? ""}` } });
     const key = ((await m.api("GET", "/api/gateway-key")).json as { key: string }).key;
     openai = new OpenAI({ baseURL: `${m.url}/v1`, apiKey: key, maxRetries: 0 });
     return m;

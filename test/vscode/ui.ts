@@ -245,6 +245,37 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       if (added?.hasKey !== true) throw new Error(`the backend was not added with its key: ${JSON.stringify(listed)}`);
       await manager.api("DELETE", `/api/remotes/${added.id}`);
     });
+    await step("Create Profile makes a distributed profile (hosts, addresses, Python); Check Hosts reports why it cannot start", page, async () => {
+      await runCommand(page, "MLX: Create Profile");
+      const rows = page.locator(".quick-input-widget .quick-input-list .monaco-list-row");
+      await rows.filter({ hasText: fx.mlxRepo }).first().click();
+      await rows.filter({ hasText: "Distributed mlx_lm" }).first().click();
+      const input = page.locator(".quick-input-widget input.input");
+      // name, port, the other Macs, every rank's address, the Python on all of them
+      for (const value of ["big-across-macs", "auto", "studio, mini", "10.0.0.1, 10.0.0.2, 10.0.0.3", "/opt/homebrew/bin/python3"]) {
+        await input.waitFor({ state: "visible" });
+        await input.fill(value);
+        await page.waitForTimeout(150);
+        await page.keyboard.press("Enter");
+        await page.waitForTimeout(300);
+      }
+      const profiles = page.locator(".sidebar .pane:has(.pane-header:has-text('Profiles')) .monaco-list-row");
+      const row = profiles.filter({ hasText: "big-across-macs" });
+      await row.filter({ hasText: "across 3 Macs" }).waitFor({ state: "visible", timeout: 20_000 });
+      await runCommand(page, "MLX: Check Hosts of a Distributed Profile");
+      await rows.filter({ hasText: "big-across-macs" }).first().click();
+      // Nothing of it exists here (no mlx.launch, no Python at that path, no such hosts): the report says what is wrong on each.
+      const report = page.locator(".monaco-editor", { hasText: "Hosts of big-across-macs" }).first();
+      await report.waitFor({ state: "visible", timeout: 60_000 });
+      await page.locator(".monaco-editor", { hasText: /ssh\s+to\s+studio\s+failed/ }).first().waitFor({ state: "attached", timeout: 5_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "14-distributed-hosts.png") });
+      const listed = (await manager.api("GET", "/api/profiles")).json as { profiles: { id: string; name: string; options: { distributed?: { hosts: { ssh: string; ips: string[] }[] } } }[] };
+      const made = listed.profiles.find((p) => p.name === "big-across-macs");
+      if (made === undefined || JSON.stringify(made.options.distributed?.hosts) !== JSON.stringify([{ ssh: "studio", ips: ["10.0.0.2"], rdma: [] }, { ssh: "mini", ips: ["10.0.0.3"], rdma: [] }])) throw new Error(`the profile's hosts are ${JSON.stringify(made?.options)}`);
+      await manager.api("DELETE", `/api/profiles/${made.id}`);
+      // Focus back on the workbench (the report stays open, read-only): the next step opens the palette.
+      await page.locator(".sidebar .pane-header", { hasText: "Profiles" }).first().click();
+    });
     // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
     // Copilot"), but "Manage Language Models" lists the profiles the extension provides.
     await step("Chat: Manage Language Models lists the profile as 'MLX · <profile>'", page, async () => {

@@ -110,6 +110,8 @@ function modelFiles(dir: string): string[] {
 /** What the check script printed on a host (or how ssh failed), read into problems that say what to do. */
 export function readHostCheck(rank: number, host: string | undefined, result: RunResult, want: { python: string; cache: boolean; revision: string; needBytes: number }, ms: number): HostCheck {
   const name = host ?? "this Mac";
+  // At the start of a sentence.
+  const Name = host ?? "This Mac";
   const check: HostCheck = { rank, host: name, reachable: false, model: "unknown", problems: [], ms };
   const lines = new Map<string, string[]>();
   for (const line of result.stdout.split("\n")) {
@@ -136,13 +138,13 @@ export function readHostCheck(rank: number, host: string | undefined, result: Ru
   check.reachable = true;
   const python = first("python") ?? "";
   if (/^Python \d/.test(python)) check.python = python.replace(/^Python /, "");
-  else check.problems.push(`${name} has no Python at ${want.python} (${python || "no answer"}). Every Mac needs the same Python at the same path; set options.distributed.python.`);
+  else check.problems.push(`${Name} has no Python at ${want.python} (${python || "no answer"}). Every Mac needs the same Python at the same path; set options.distributed.python.`);
   const mlxLm = first("mlx_lm") ?? "";
   if (/^\d+\.\d+/.test(mlxLm)) {
     check.mlxLm = mlxLm;
-    if (compareVersions(mlxLm, MLX_LM_DISTRIBUTED_FLOOR) < 0) check.problems.push(`${name} has mlx-lm ${mlxLm}; its server runs distributed from ${MLX_LM_DISTRIBUTED_FLOOR} on: ${want.python} -m pip install -U mlx-lm there.`);
+    if (compareVersions(mlxLm, MLX_LM_DISTRIBUTED_FLOOR) < 0) check.problems.push(`${Name} has mlx-lm ${mlxLm}; its server runs distributed from ${MLX_LM_DISTRIBUTED_FLOOR} on: ${want.python} -m pip install -U mlx-lm there.`);
   } else if (check.python !== undefined) {
-    check.problems.push(`${name}'s Python cannot run mlx-lm's command (${mlxLm || "no answer"}): ${want.python} -m pip install -U "mlx-lm>=${MLX_LM_DISTRIBUTED_FLOOR}" there.`);
+    check.problems.push(`${Name}'s Python cannot run mlx-lm's command (${mlxLm || "no answer"}): ${want.python} -m pip install -U "mlx-lm>=${MLX_LM_DISTRIBUTED_FLOOR}" there.`);
   }
   const missing = lines.get("missing") ?? [];
   const ref = first("ref");
@@ -150,20 +152,20 @@ export function readHostCheck(rank: number, host: string | undefined, result: Ru
     if (want.cache && ref !== undefined && ref !== "") {
       check.model = "other_revision";
       check.revision = ref;
-      check.problems.push(`${name} has another revision of the model (${ref.slice(0, 12)}, this Mac serves ${want.revision.slice(0, 12)}): download revision ${want.revision.slice(0, 12)} there, so every rank loads the same weights.`);
+      check.problems.push(`${Name} has another revision of the model (${ref.slice(0, 12)}, this Mac serves ${want.revision.slice(0, 12)}): download revision ${want.revision.slice(0, 12)} there, so every rank loads the same weights.`);
     } else {
       check.model = "missing";
-      check.problems.push(want.cache ? `The model is not in ${name}'s Hugging Face cache: download it there (Fetch on Hosts, or hf download on that Mac).` : `${name} has no ${want.revision}: copy the model to the same path there.`);
+      check.problems.push(want.cache ? `The model is not in ${name}'s Hugging Face cache: Copy Model to ${name} (mlx-manager hosts copy-model), or hf download on that Mac.` : `${name} has no ${want.revision}: copy the model to the same path there.`);
     }
   } else if (missing.length > 0) {
     check.model = "incomplete";
-    check.problems.push(`${name}'s copy of the model lacks ${missing.length} file(s) (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}): download it there again.`);
+    check.problems.push(`${Name}'s copy of the model lacks ${missing.length} file(s) (${missing.slice(0, 3).join(", ")}${missing.length > 3 ? ", …" : ""}): download it there again.`);
   } else {
     check.model = want.cache && ref !== undefined && ref !== "" && ref !== want.revision ? "other_revision" : "present";
     if (check.model === "other_revision" && ref !== undefined) {
       check.revision = ref;
       // The snapshot is there, but `--model <repo>` offline resolves refs/main: another commit would load.
-      check.problems.push(`${name}'s cache points main at ${ref.slice(0, 12)}, not at ${want.revision.slice(0, 12)}, which this Mac serves: update the model there so both load the same revision.`);
+      check.problems.push(`${Name}'s cache points main at ${ref.slice(0, 12)}, not at ${want.revision.slice(0, 12)}, which this Mac serves: update the model there so both load the same revision.`);
     }
   }
   const memory = Number(first("memory") ?? "");
@@ -171,7 +173,7 @@ export function readHostCheck(rank: number, host: string | undefined, result: Ru
     check.memoryBytes = memory;
     check.needBytes = want.needBytes;
     const usable = usableMemory(first("os") === "Darwin" ? "darwin" : "linux", memory);
-    if (want.needBytes > usable.bytes) check.problems.push(`${name} can give a model ${formatBytes(usable.bytes)} (${usable.basis}); its share needs about ${formatBytes(want.needBytes)}. Add a host, or pick a smaller quantization.`);
+    if (want.needBytes > usable.bytes) check.problems.push(`${Name} can give a model ${formatBytes(usable.bytes)} (${usable.basis}); its share needs about ${formatBytes(want.needBytes)}. Add a host, or pick a smaller quantization.`);
   }
   return check;
 }

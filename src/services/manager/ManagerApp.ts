@@ -138,9 +138,12 @@ export class ManagerApp {
     // Before the supervisor: it measures what servers hold through it (the servers are read lazily).
     const metricsServers: { list: () => ServerInfo[] } = { list: () => [] };
     const metrics = (this.metrics = new MetricsService({ servers: () => metricsServers.list(), requests: { stats: (profileId) => requestStats.stats(profileId) }, logger }));
-    const ranks = new DistributedRanks({ logger: logger.child({ part: "distributed" }), env: process.env });
+    // Engines find repos in the cache the manager serves (a distributed rank 0 resolves its repo id there).
+    const engineEnv = { ...process.env, HF_HUB_CACHE: this.options.hfCache };
+    const ranks = new DistributedRanks({ logger: logger.child({ part: "distributed" }), env: engineEnv });
     const supervisor = (this.supervisor = new ServerSupervisor({
       profiles,
+      env: engineEnv,
       elsewhere: ranks,
       catalog: { list: () => models.models() },
       events,
@@ -265,7 +268,7 @@ export class ManagerApp {
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor: fleet });
-        registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile) });
+        registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile), prepareModel: (profile) => supervisor.prepareModel(profile) });
         registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
         registerConversationRoutes(app, { conversations: new ConversationStore(store) });

@@ -108,6 +108,11 @@ export class ServerLauncher {
     if (nodePath !== undefined) locatorOptions.nodePath = nodePath;
     if (llamaScript !== undefined) locatorOptions.llamaScript = llamaScript;
     const located = locateEngine(engine, locatorOptions);
+    return { located, ...this.prepareModel(profile, engine) };
+  }
+
+  /** The checks of a launch that do not need the engine here: the model, its format, the options' paths, memory. */
+  prepareModel(profile: Profile, engine: EngineDescription): Omit<PreparedLaunch, "located"> {
     const model = resolveModel(profile.model, this.options.catalog);
     if (!engine.formats.includes(model.format)) {
       throw new ApiError(
@@ -121,7 +126,7 @@ export class ServerLauncher {
     const usable = (this.options.usableMemory ?? defaultUsableMemory)();
     const fit = fitFor(localModelFacts(model), engine, profile.options, usable);
     if (fit.verdict === "does_not_fit") throw new ApiError(409, "does_not_fit", doesNotFitMessage(profile.name, fit), profile.options.contextLength === undefined ? "model" : "options.contextLength");
-    return { engine, located, model, options, fit };
+    return { engine, model, options, fit };
   }
 
   /**

@@ -264,6 +264,11 @@ export class ServerSupervisor implements ServerDirectory {
     return this.launcher.prepare(profile, this.options.engines[profile.engine]);
   }
 
+  /** The same without looking for the engine here (a distributed profile's hosts are checked without it). */
+  prepareModel(profile: Profile): Omit<PreparedLaunch, "located"> {
+    return this.launcher.prepareModel(profile, this.options.engines[profile.engine]);
+  }
+
   upstreamModel(profileId: string): string {
     const entry = this.entries.get(profileId);
     if (entry && isLive(entry)) return entry.upstreamModel;
