@@ -43,6 +43,11 @@ function launchPython(): string {
   return "/opt/homebrew/bin/python3";
 }
 
+/** "a, b ,c" → ["a", "b", "c"]. */
+function commaList(value: string): string[] {
+  return value.split(",").map((v) => v.trim()).filter((v) => v !== "");
+}
+
 const IP = /^(?:\d{1,3}(?:\.\d{1,3}){3}|[0-9a-fA-F:]+:[0-9a-fA-F:]*)$/;
 
 /** What a model would need on an engine at a context (the manager's estimate), or undefined when it cannot say. */
@@ -156,14 +161,14 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
       prompt: vscode.l10n.t("The other Macs, as ssh reaches them without a password (names or ~/.ssh/config aliases, comma-separated, in rank order). This Mac is rank 0."),
       value: (d.hosts ?? []).join(", "),
       validate: (value) => {
-        const hosts = value.split(",").map((h) => h.trim()).filter((h) => h !== "");
+        const hosts = commaList(value);
         if (hosts.length === 0) return vscode.l10n.t("Name at least one other Mac");
         const bad = hosts.find((h) => !/^[^-\s@][^\s@]*$/.test(h));
         return bad === undefined ? undefined : vscode.l10n.t("\"{0}\" is not a host name ssh takes (no spaces, no '@', not starting with '-')", bad);
       },
     });
     if (answer === "back" || answer === "cancel" || answer === "json") return answer;
-    d.hosts = answer.value.split(",").map((h) => h.trim()).filter((h) => h !== "");
+    d.hosts = commaList(answer.value);
     return "next";
   }
 
@@ -177,14 +182,14 @@ export async function profileWizard(state: ManagerState, defaultEngine: string, 
       prompt: vscode.l10n.t("The IP address each rank is reached at over the link between the Macs (Thunderbolt or Ethernet): this Mac first, then {0}, comma-separated. `mlx.distributed_config --over thunderbolt` finds them.", (d.hosts ?? []).join(", ")),
       value: (d.addresses ?? [localAddress() ?? ""]).join(", "),
       validate: (value) => {
-        const ips = value.split(",").map((a) => a.trim()).filter((a) => a !== "");
+        const ips = commaList(value);
         if (ips.length !== count) return vscode.l10n.t("Give {0} addresses: this Mac and each of the other {1}", count, count - 1);
         const bad = ips.find((a) => !IP.test(a));
         return bad === undefined ? undefined : vscode.l10n.t("\"{0}\" is not an IP address", bad);
       },
     });
     if (answer === "back" || answer === "cancel" || answer === "json") return answer;
-    d.addresses = answer.value.split(",").map((a) => a.trim()).filter((a) => a !== "");
+    d.addresses = commaList(answer.value);
     return "next";
   }
 

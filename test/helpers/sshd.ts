@@ -14,6 +14,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { freePort } from "./llamaEngine";
 
 export const SSHD = "/usr/sbin/sshd";
 export const SSH = "/usr/bin/ssh";
@@ -36,17 +37,6 @@ export interface TestSshd {
   /** Changes what a host's sessions get in their environment from now on (as if that Mac were set up differently). */
   setEnv(name: string, env: Record<string, string>): void;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => { resolve(typeof address === "object" && address !== null ? address.port : 0); });
-    });
-  });
 }
 
 async function listening(port: number, timeoutMs: number): Promise<void> {

@@ -183,6 +183,29 @@ function draftProblem(options: ProfileOptions): { field: string; message: string
     : undefined;
 }
 
+/** mlx_lm.server's flags for profile options (mlx-lm v0.31.3). */
+const MLX_LM_FLAGS: readonly Flag[] = [
+  ["maxTokens", "--max-tokens"],
+  ["temperature", "--temp"],
+  ["topP", "--top-p"],
+  ["topK", "--top-k"],
+  ["minP", "--min-p"],
+  ["adapterPath", "--adapter-path"],
+  ["draftModel", "--draft-model"],
+  ["numDraftTokens", "--num-draft-tokens"],
+  ["trustRemoteCode", "--trust-remote-code"],
+  ["chatTemplate", "--chat-template"],
+  ["chatTemplateArgs", "--chat-template-args"],
+  ["promptCacheSize", "--prompt-cache-size"],
+  ["promptCacheBytes", "--prompt-cache-bytes"],
+  ["decodeConcurrency", "--decode-concurrency"],
+  ["promptConcurrency", "--prompt-concurrency"],
+  ["logLevel", "--log-level"],
+];
+
+/** What mlx_lm refuses distributed ("Loading with adapters or draft models not supported in distributed mode"). */
+const NOT_DISTRIBUTED: readonly EngineOptionName[] = ["adapterPath", "draftModel", "numDraftTokens"];
+
 const mlxLm: EngineDescription = {
   id: "mlx-lm",
   label: "mlx_lm.server",
@@ -251,24 +274,7 @@ const mlxLm: EngineDescription = {
   optionProblem: (options) => draftProblem(options),
   streamUsage: "include_usage_chunk",
   buildCommand(ctx, executable) {
-    const table: Flag[] = [
-      ["maxTokens", "--max-tokens"],
-      ["temperature", "--temp"],
-      ["topP", "--top-p"],
-      ["topK", "--top-k"],
-      ["minP", "--min-p"],
-      ["adapterPath", "--adapter-path"],
-      ["draftModel", "--draft-model"],
-      ["numDraftTokens", "--num-draft-tokens"],
-      ["trustRemoteCode", "--trust-remote-code"],
-      ["chatTemplate", "--chat-template"],
-      ["chatTemplateArgs", "--chat-template-args"],
-      ["promptCacheSize", "--prompt-cache-size"],
-      ["promptCacheBytes", "--prompt-cache-bytes"],
-      ["decodeConcurrency", "--decode-concurrency"],
-      ["promptConcurrency", "--prompt-concurrency"],
-      ["logLevel", "--log-level"],
-    ];
+    const table = MLX_LM_FLAGS;
     return {
       command: executable,
       args: [
@@ -650,22 +656,8 @@ const remote: EngineDescription = {
   },
 };
 
-/** mlx_lm's server flags a distributed profile may set (not adapters or a draft model: "not supported in distributed mode"). */
-const MLX_LM_DISTRIBUTED_FLAGS: Flag[] = [
-  ["maxTokens", "--max-tokens"],
-  ["temperature", "--temp"],
-  ["topP", "--top-p"],
-  ["topK", "--top-k"],
-  ["minP", "--min-p"],
-  ["trustRemoteCode", "--trust-remote-code"],
-  ["chatTemplate", "--chat-template"],
-  ["chatTemplateArgs", "--chat-template-args"],
-  ["promptCacheSize", "--prompt-cache-size"],
-  ["promptCacheBytes", "--prompt-cache-bytes"],
-  ["decodeConcurrency", "--decode-concurrency"],
-  ["promptConcurrency", "--prompt-concurrency"],
-  ["logLevel", "--log-level"],
-];
+/** mlx_lm's server flags a distributed profile may set (not adapters or a draft model). */
+const MLX_LM_DISTRIBUTED_FLAGS: readonly Flag[] = MLX_LM_FLAGS.filter(([name]) => !NOT_DISTRIBUTED.includes(name));
 
 /** The host file's name in the server's files folder. */
 const HOSTFILE = "hostfile.json";
@@ -687,24 +679,7 @@ const mlxDistributed: EngineDescription = {
   id: "mlx-distributed",
   label: "Distributed mlx_lm (mlx.launch)",
   formats: ["mlx", "safetensors"],
-  options: [
-    "distributed",
-    "maxTokens",
-    "temperature",
-    "topP",
-    "topK",
-    "minP",
-    "trustRemoteCode",
-    "chatTemplate",
-    "chatTemplateArgs",
-    "promptCacheSize",
-    "promptCacheBytes",
-    "decodeConcurrency",
-    "promptConcurrency",
-    "logLevel",
-    "extraArgs",
-    "env",
-  ],
+  options: ["distributed", ...mlxLm.options.filter((name) => !NOT_DISTRIBUTED.includes(name))],
   appleSiliconOnly: true,
   executable: "mlx.launch",
   installHint: "pip install mlx mlx-lm on every Mac (mlx.launch comes with mlx; mlx-lm 0.30.6 or later)",
