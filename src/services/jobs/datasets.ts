@@ -122,11 +122,12 @@ export function validateJsonl(content: string, options: { keys?: Partial<Dataset
       continue;
     }
     if (report.format === undefined) {
-      report.format = formatOf(parsed, keys);
-      if (report.format === undefined) {
+      const format = formatOf(parsed, keys);
+      if (format === undefined) {
         issue(n, `the first line decides the format and has none of its keys: "${keys.chat}" (chat, with "tools" for tools), "${keys.prompt}" and "${keys.completion}" (completions), or "${keys.text}" (text)`);
         return report;
       }
+      report.format = format;
       if (report.format === "text" && maskPrompt) issue(n, "mask_prompt does not work with a text dataset (mlx_lm.lora refuses it): turn it off or use chat or completions");
     }
     const checked = checkExample(parsed, report.format, keys, maskPrompt);
