@@ -23,6 +23,7 @@ the callback passed through. The printed progress of mlx_lm.lora changed between
 callback's dictionaries did not.
 """
 
+import inspect
 import json
 import sys
 import traceback
@@ -82,11 +83,10 @@ def main(argv):
     report("start", mlx_lm=getattr(mlx_lm, "__version__", "unknown"), iterationOffset=offset)
     try:
         seed_numpy(args.seed)
-        model, tokenizer = load(
-            args.model,
-            tokenizer_config={"trust_remote_code": args.trust_remote_code},
-            trust_remote_code=args.trust_remote_code,
-        )
+        # load() takes trust_remote_code only after v0.31.3 (bfa25a16); it is never on unless asked for.
+        trust = bool(getattr(args, "trust_remote_code", False))
+        extra = {"trust_remote_code": trust} if "trust_remote_code" in inspect.signature(load).parameters else {}
+        model, tokenizer = load(args.model, tokenizer_config={"trust_remote_code": trust}, **extra)
         train_set, valid_set, _ = load_dataset(args, tokenizer)
         lora.train_model(args, model, train_set, valid_set, Reports())
     except Exception as error:  # noqa: BLE001 - every failure is reported, then raised on

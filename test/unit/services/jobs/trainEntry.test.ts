@@ -32,16 +32,17 @@ describe("the training entry point (python3 + the mlx_lm stand-in)", function ()
     fs.mkdirSync(data);
     const line = (i: number): string => JSON.stringify({ messages: [{ role: "user", content: `question ${i}` }, { role: "assistant", content: `answer ${i} in a few words` }] });
     fs.writeFileSync(path.join(data, "train.jsonl"), `${Array.from({ length: 20 }, (_, i) => line(i)).join("\n")}\n`);
-    fs.writeFileSync(path.join(data, "valid.jsonl"), `${line(99)}\n`);
+    // valid holds at least batch_size examples (mlx_lm's iterate_batches refuses fewer).
+    fs.writeFileSync(path.join(data, "valid.jsonl"), `${[96, 97, 98, 99].map(line).join("\n")}\n`);
   });
   after(() => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  const train = (config: Record<string, unknown>, extra: string[] = []): { status: number | null; reports: Report[]; stderr: string } => {
+  const train = (config: Record<string, unknown>, extra: string[] = [], version = "0.31.3"): { status: number | null; reports: Report[]; stderr: string } => {
     const file = path.join(dir, `config-${Date.now()}.json`);
     fs.writeFileSync(file, JSON.stringify(config));
-    const r = spawnSync("python3", [ENTRY, file, ...extra], { env: { ...process.env, PYTHONPATH: STANDIN, STANDIN_TRAIN_STEP_MS: "1" }, encoding: "utf8" });
+    const r = spawnSync("python3", [ENTRY, file, ...extra], { env: { ...process.env, PYTHONPATH: STANDIN, STANDIN_TRAIN_STEP_MS: "1", STANDIN_MLX_LM_VERSION: version }, encoding: "utf8" });
     const reports = r.stdout
       .split("\n")
       .filter((l) => l.startsWith("MLX_MANAGER_REPORT "))
@@ -71,10 +72,18 @@ describe("the training entry point (python3 + the mlx_lm stand-in)", function ()
     assert.deepEqual(reports[0], { event: "start", mlx_lm: "0.31.3", iterationOffset: 20 });
   });
 
-  it("reports mlx_lm's own error and exits 1", () => {
-    const { status, reports } = train({ model, data, num_layers: 16, iters: 5 });
-    assert.equal(status, 1);
-    assert.deepEqual(reports[reports.length - 1], { event: "error", type: "ValueError", message: "Requested to train 16 layers but the model only has 2 layers." });
+  it("loads with trust_remote_code only where load() takes it (after v0.31.3)", () => {
+    const head = train({ model, data, adapter_path: path.join(dir, "head"), iters: 2, num_layers: 2, trust_remote_code: false }, [], "0.32.0.dev0");
+    assert.equal(head.status, 0, head.stderr);
+    assert.equal(head.reports[0]?.["mlx_lm"], "0.32.0.dev0");
+  });
+
+  it("reports mlx_lm's own errors and exits 1: more layers than the model has, fewer examples than a batch", () => {
+    const layers = train({ model, data, num_layers: 16, iters: 5 });
+    assert.equal(layers.status, 1);
+    assert.deepEqual(layers.reports[layers.reports.length - 1], { event: "error", type: "ValueError", message: "Requested to train 16 layers but the model only has 2 layers." });
+    const batch = train({ model, data, num_layers: 2, iters: 5, batch_size: 8 });
+    assert.deepEqual(batch.reports[batch.reports.length - 1], { event: "error", type: "ValueError", message: "Dataset must have at least batch_size=8 examples but only has 4." });
   });
 
   it("(why not lora.run) mlx_lm.lora.run drops the callback it is given since 6d74487e", () => {

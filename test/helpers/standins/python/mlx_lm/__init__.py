@@ -6,3 +6,12 @@
 import os
 
 __version__ = os.environ.get("STANDIN_MLX_LM_VERSION", "0.31.3")
+
+
+def _newer_than_0_31_3():
+    """HEAD (d78bf58, unreleased: say e.g. 0.32.0.dev0) differs from the v0.31.3 release in a few places."""
+    parts = [int(p) for p in __version__.split(".")[:3] if p.isdigit()]
+    return parts > [0, 31, 3]
+
+
+AFTER_0_31_3 = _newer_than_0_31_3()

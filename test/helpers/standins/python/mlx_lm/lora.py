@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .tuner.callbacks import TrainingCallback, get_reporting_callbacks
 from .tuner.datasets import load_dataset
+from . import AFTER_0_31_3
 from .utils import load
 
 CONFIG_DEFAULTS = {
@@ -59,6 +60,9 @@ CONFIG_DEFAULTS = {
     "project_name": None,
     "trust_remote_code": False,
 }
+if not AFTER_0_31_3:
+    # v0.31.3 has no trust_remote_code (bfa25a16 added it) and loads with tokenizer_config={"trust_remote_code": True}.
+    del CONFIG_DEFAULTS["trust_remote_code"]
 
 
 def _save(path, iteration, loss):
@@ -83,6 +87,12 @@ def train_model(args, model, train_set, valid_set, training_callback: TrainingCa
     if optimizer_name not in ("adam", "adamw", "muon", "sgd", "adafactor"):
         raise ValueError(f"Unsupported optimizer: {optimizer_name}")
 
+    # iterate_batches (trainer.py:116-120): train and valid alike (valid at the first evaluation).
+    for dataset in [train_set] + ([valid_set] if valid_set else []):
+        if len(dataset) < args.batch_size:
+            raise ValueError(f"Dataset must have at least batch_size={args.batch_size} examples but only has {len(dataset)}.")
+    if args.grad_accumulation_steps < 1:
+        raise ValueError("grad_accumulation_steps must be at least 1")
     adapter_path = Path(args.adapter_path)
     adapter_path.mkdir(parents=True, exist_ok=True)
     adapter_file = adapter_path / "adapters.safetensors"
@@ -150,7 +160,10 @@ def run(args, training_callback: TrainingCallback = None):
         config=vars(args),
     )
     print("Loading pretrained model")
-    model, tokenizer = load(args.model, tokenizer_config={"trust_remote_code": args.trust_remote_code}, trust_remote_code=args.trust_remote_code)
+    if AFTER_0_31_3:
+        model, tokenizer = load(args.model, tokenizer_config={"trust_remote_code": args.trust_remote_code}, trust_remote_code=args.trust_remote_code)
+    else:
+        model, tokenizer = load(args.model, tokenizer_config={"trust_remote_code": True})
     print("Loading datasets")
     train_set, valid_set, test_set = load_dataset(args, tokenizer)
     if args.test and not args.train:

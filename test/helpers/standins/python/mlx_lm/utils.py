@@ -1,9 +1,11 @@
-# mlx_lm/utils.py's load (d78bf58), as far as training uses it: a local model folder (or a repo id in
+# mlx_lm/utils.py's load (d78bf58 and v0.31.3), as far as training uses it: a local model folder (or a repo id in
 # the Hugging Face cache) with config.json and safetensors; a stub model with as many layers as the
 # config says, and a tokenizer that counts words.
 import json
 import os
 from pathlib import Path
+
+from . import AFTER_0_31_3
 
 
 class _Model:
@@ -33,7 +35,7 @@ def _resolve(path_or_repo):
     raise FileNotFoundError(f"stand-in: {path_or_repo} is no local folder and the stand-in downloads nothing from the Hub.")
 
 
-def load(path_or_hf_repo, tokenizer_config=None, model_config=None, adapter_path=None, lazy=False, return_config=False, trust_remote_code=False):
+def _load(path_or_hf_repo):
     model_path = _resolve(path_or_hf_repo)
     config_file = model_path / "config.json"
     if not config_file.exists():
@@ -42,3 +44,14 @@ def load(path_or_hf_repo, tokenizer_config=None, model_config=None, adapter_path
         raise FileNotFoundError(f"No safetensors found in {model_path}")
     config = json.loads(config_file.read_text())
     return _Model(int(config.get("num_hidden_layers", 2))), _Tokenizer()
+
+
+if AFTER_0_31_3:
+    # bfa25a16 (2026-06-11, unreleased): load() gates model code behind trust_remote_code.
+    def load(path_or_hf_repo, tokenizer_config=None, model_config=None, adapter_path=None, lazy=False, return_config=False, trust_remote_code=False):
+        return _load(path_or_hf_repo)
+
+else:
+    # v0.31.3: no trust_remote_code argument (passing one is a TypeError).
+    def load(path_or_hf_repo, tokenizer_config=None, model_config=None, adapter_path=None, lazy=False, return_config=False):
+        return _load(path_or_hf_repo)

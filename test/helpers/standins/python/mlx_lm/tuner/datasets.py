@@ -10,7 +10,7 @@ def create_dataset(data, tokenizer, config):
     text_feature = getattr(config, "text_feature", "text")
     completion_feature = getattr(config, "completion_feature", "completion")
     chat_feature = getattr(config, "chat_feature", "messages")
-    sample = data[0]
+    sample = data[0]  # an empty file: IndexError, as upstream
     if prompt_feature in sample and completion_feature in sample:
         return [tokenizer.encode(d[prompt_feature] + " " + d[completion_feature]) for d in data]
     elif chat_feature in sample:
