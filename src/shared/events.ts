@@ -1,3 +1,4 @@
+import type { Job, JobReport } from "./jobs";
 import type { SharedStatus } from "./auth";
 import type { Download } from "./hub";
 import type { CachedModel } from "./models";
@@ -32,6 +33,10 @@ export type ManagerEvent =
   | { type: "remote.removed"; data: { id: string; name: string } }
   /** Nodes joined or left an exo cluster (found by comparing its /state between checks). */
   | { type: "remote.nodes"; data: { id: string; name: string; joined: string[]; left: string[] } }
+  /** A fine-tuning job was queued, started, reported, ended or removed (its state and figures). */
+  | { type: "job.changed"; data: Job }
+  /** One report of a running job (mlx_lm's train or validation figures). */
+  | { type: "job.report"; data: { id: string; report: JobReport } }
   | { type: "resync"; data: { reason: string } };
 
 /** A server stopped to make room: who, for whom, and what the budget was. */

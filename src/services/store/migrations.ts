@@ -204,4 +204,37 @@ export const MIGRATIONS: Migration[] = [
       )`,
     ],
   },
+  {
+    version: 9,
+    name: "fine-tuning jobs",
+    up: [
+      // One row per job. settings: mlx_lm.lora's configuration as JSON (its own names); model: the
+      // ModelRef; dir: the job's folder (<data dir>/jobs/<id>: config, data, adapters, log,
+      // reports.jsonl with every report). state: queued | running | completed | failed | cancelled
+      // | interrupted. pid/process_start: the running trainer, re-adopted after a restart while it
+      // lives. iteration_offset: where a resumed run starts counting (its checkpoint's iteration).
+      `CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL DEFAULT 'lora',
+        state TEXT NOT NULL,
+        model TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        dir TEXT NOT NULL,
+        iters INTEGER NOT NULL,
+        iteration INTEGER NOT NULL DEFAULT 0,
+        iteration_offset INTEGER NOT NULL DEFAULT 0,
+        train_loss REAL,
+        val_loss REAL,
+        checkpoint TEXT,
+        pid INTEGER,
+        process_start TEXT,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        ended_at INTEGER
+      )`,
+      "CREATE INDEX jobs_state ON jobs (state)",
+    ],
+  },
 ];

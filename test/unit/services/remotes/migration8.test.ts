@@ -44,7 +44,7 @@ describe("migration 8: remote backends", () => {
     const old = (await Store.open({ dir, logger, migrations: MIGRATIONS.filter((m) => m.version <= 7) })).store;
     old.run("INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)", ["queueMaxLength", "64", 1]);
     old.close();
-    const { store } = await Store.open({ dir, logger, migrations: MIGRATIONS });
+    const { store } = await Store.open({ dir, logger, migrations: MIGRATIONS.filter((m) => m.version <= 8) });
     assert.equal(store.schemaVersion, 8);
     assert.deepEqual(store.all("SELECT key FROM settings").map((r) => r["key"]), ["queueMaxLength"]);
     const events = new EventBus();
