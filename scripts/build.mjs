@@ -75,4 +75,6 @@ await Promise.all([
     target: "es2022",
   }),
   copyFile(require.resolve("sql.js/dist/sql-wasm.wasm"), path.join(outdir, "sql-wasm.wasm")),
+  // The training entry point the manager runs with the Python that has mlx-lm (fine-tuning jobs).
+  copyFile(path.join(root, "python", "mlx_manager_train.py"), path.join(outdir, "mlx_manager_train.py")),
 ]);

@@ -15,6 +15,7 @@ import { addHubCommands } from "./hubCommands";
 import { ContextStore } from "./contexts";
 import { addRemoteCommands } from "./remoteCommands";
 import { addHostCommands } from "./hostCommands";
+import { addJobCommands } from "./jobCommands";
 import { addServerCommands } from "./serverCommands";
 import { addShareCommands } from "./shareCommands";
 
@@ -430,6 +431,7 @@ export function buildProgram(): Command {
   addHubCommands(program, () => connect(program));
   addRemoteCommands(program, () => connect(program));
   addHostCommands(program, () => connect(program));
+  addJobCommands(program, () => connect(program), parseModel, confirm);
   return program;
 }
 

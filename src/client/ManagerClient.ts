@@ -1,3 +1,4 @@
+import type { DatasetCheck, Job, JobInput, JobPlan, JobReport } from "../shared/jobs";
 import type { HostCheckReport } from "../shared/distributed";
 import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
 import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBackendPatch, RemotePlacementList, RemoteProbe } from "../shared/remotes";
@@ -289,6 +290,34 @@ export class ManagerClient {
   /** exo's placement previews for a model on an exo backend. */
   placementPreviews(idOrName: string, model: string, signal?: AbortSignal): Promise<RemotePlacementList> {
     return this.request("GET", `/api/remotes/${encodeURIComponent(idOrName)}/previews?model=${encodeURIComponent(model)}`, undefined, signal);
+  }
+  jobs(): Promise<{ jobs: Job[] }> {
+    return this.request("GET", "/api/jobs");
+  }
+  job(id: string): Promise<Job> {
+    return this.request("GET", `/api/jobs/${encodeURIComponent(id)}`);
+  }
+  /** The command and mlx_lm.lora configuration a job would run with, and its dataset's check, without queueing it. */
+  planJob(input: JobInput): Promise<JobPlan> {
+    return this.request("POST", "/api/jobs/plan", input);
+  }
+  createJob(input: JobInput): Promise<Job> {
+    return this.request("POST", "/api/jobs", input);
+  }
+  checkDataset(file: string, maskPrompt?: boolean): Promise<DatasetCheck> {
+    return this.request("POST", "/api/jobs/check-dataset", { file, ...(maskPrompt === undefined ? {} : { maskPrompt }) });
+  }
+  jobReports(id: string): Promise<{ reports: JobReport[] }> {
+    return this.request("GET", `/api/jobs/${encodeURIComponent(id)}/reports`);
+  }
+  jobLog(id: string, lines?: number): Promise<{ lines: string[] }> {
+    return this.request("GET", `/api/jobs/${encodeURIComponent(id)}/log${lines === undefined ? "" : `?lines=${lines}`}`);
+  }
+  cancelJob(id: string): Promise<Job> {
+    return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`, {});
+  }
+  resumeJob(id: string): Promise<Job> {
+    return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/resume`, {});
   }
   /** A distributed profile's hosts checked as a start would check them (ssh, versions, the model, memory). */
   checkHosts(idOrName: string, signal?: AbortSignal): Promise<HostCheckReport> {

@@ -84,3 +84,21 @@ export interface Job {
   startedAt?: number;
   endedAt?: number;
 }
+
+/** `POST /api/jobs/plan`: what a job would run, before it is queued. */
+export interface JobPlan {
+  command: string[];
+  /** mlx_lm.lora's configuration (its keys), paths in the job's folder to be. */
+  config: Record<string, unknown>;
+  dataset: { format: string; trainExamples: number; validExamples: number; validSplit: boolean; tokens: number; longest?: { line: number; tokens: number } };
+}
+
+/** `POST /api/jobs/check-dataset`: a JSONL file checked as mlx_lm.lora will read it. */
+export interface DatasetCheck {
+  format?: "chat" | "tools" | "completions" | "text";
+  examples: number;
+  issues: { line: number; message: string }[];
+  issueCount: number;
+  tokens: number;
+  longest?: { line: number; tokens: number };
+}

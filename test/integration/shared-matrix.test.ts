@@ -109,6 +109,13 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/remotes/:id/previews": () => ({ method: "GET", path: "/api/remotes/none/previews?model=x" }),
     "POST /api/profiles/:id/hosts/check": () => ({ method: "POST", path: "/api/profiles/none/hosts/check", json: {} }),
     "POST /api/profiles/:id/hosts/copy-model": () => ({ method: "POST", path: "/api/profiles/none/hosts/copy-model", json: { host: "x" } }),
+    "POST /api/jobs/plan": () => ({ method: "POST", path: "/api/jobs/plan", json: {} }),
+    "POST /api/jobs/check-dataset": () => ({ method: "POST", path: "/api/jobs/check-dataset", json: { file: "/nonexistent.jsonl" } }),
+    "GET /api/jobs/:id": () => ({ method: "GET", path: "/api/jobs/none" }),
+    "GET /api/jobs/:id/reports": () => ({ method: "GET", path: "/api/jobs/none/reports" }),
+    "GET /api/jobs/:id/log": () => ({ method: "GET", path: "/api/jobs/none/log" }),
+    "POST /api/jobs/:id/cancel": () => ({ method: "POST", path: "/api/jobs/none/cancel", json: {} }),
+    "POST /api/jobs/:id/resume": () => ({ method: "POST", path: "/api/jobs/none/resume", json: {} }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
-import { JobInput, LoraSettings, type Job, type JobReport, type JobState } from "../../shared/jobs";
+import { JobInput, LoraSettings, type Job, type JobPlan, type JobReport, type JobState } from "../../shared/jobs";
 import { ModelRef } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import type { EventBus } from "../events/EventBus";
@@ -99,6 +99,11 @@ export function newestCheckpoint(adapters: string): { file: string; iteration: n
   return best;
 }
 
+/** mlx_lm.lora's configuration of one run (its own keys; JSON, which its YAML loader reads too). */
+function configFor(modelPath: string, dir: string, settings: LoraSettings, iters: number, resume?: string): Record<string, unknown> {
+  return { model: modelPath, train: true, data: path.join(dir, "data"), adapter_path: path.join(dir, "adapters"), ...settings, iters, ...(resume === undefined ? {} : { resume_adapter_file: resume }) };
+}
+
 export class JobService {
   private running: Running | undefined;
   private readonly now: () => number;
@@ -147,8 +152,8 @@ export class JobService {
     }
   }
 
-  /** Checks the dataset (each problem with its line) and the model, writes the job's folder and queues it. */
-  create(body: unknown): Job {
+  /** The checks of a job (the model, each dataset line, batch sizes) and what it would write. */
+  private prepare(body: unknown): { input: ReturnType<typeof JobInput.parse>; settings: LoraSettings; modelPath: string; train: string; valid: string; trainReport: DatasetReport } {
     const input = parseOrThrow(JobInput, body);
     const settings = LoraSettings.parse(input.settings);
     const model = resolveModel(input.model, this.options.catalog);
@@ -184,6 +189,27 @@ export class JobService {
       const examples = content.split("\n").filter((l) => l.trim() !== "").length;
       if (examples < settings.batch_size) throw new ApiError(400, "validation_failed", `${name} has ${examples} example(s), fewer than batch_size ${settings.batch_size}: mlx_lm.lora would stop. Add examples or lower batch_size.`, name === "train" ? "train" : "valid");
     }
+    return { input, settings, modelPath: model.path, train, valid, trainReport };
+  }
+
+  /**
+   * What a job would run, before it is queued: the command, mlx_lm.lora's configuration (paths in
+   * the job's folder to be) and what the dataset check found. Throws what create would.
+   */
+  plan(body: unknown): JobPlan {
+    const { input, settings, modelPath, train, valid, trainReport } = this.prepare(body);
+    const dir = path.join(this.options.dir, "<new job>");
+    const count = (text: string): number => text.split("\n").filter((l) => l.trim() !== "").length;
+    return {
+      command: [this.options.python(), this.options.entryScript, path.join(dir, "config.json")],
+      config: configFor(modelPath, dir, settings, settings.iters),
+      dataset: { format: trainReport.format ?? "text", trainExamples: count(train), validExamples: count(valid), validSplit: input.valid === undefined, tokens: trainReport.tokens, ...(trainReport.longest === undefined ? {} : { longest: trainReport.longest }) },
+    };
+  }
+
+  /** Checks the dataset (each problem with its line) and the model, writes the job's folder and queues it. */
+  create(body: unknown): Job {
+    const { input, settings, train, valid } = this.prepare(body);
     const id = crypto.randomUUID();
     const dir = path.join(this.options.dir, id);
     fs.mkdirSync(path.join(dir, "data"), { recursive: true, mode: 0o700 });
@@ -241,16 +267,8 @@ export class JobService {
     if (row === undefined) return;
     const settings = LoraSettings.parse(JSON.parse(row.settings));
     const model = resolveModel(ModelRef.parse(JSON.parse(row.model)), this.options.catalog);
-    const config = {
-      model: model.path,
-      train: true,
-      data: path.join(row.dir, "data"),
-      adapter_path: path.join(row.dir, "adapters"),
-      ...settings,
-      // A resumed run trains the rest, starting from its checkpoint's weights.
-      iters: Math.max(1, row.iters - row.iteration_offset),
-      ...(row.checkpoint === null ? {} : { resume_adapter_file: row.checkpoint }),
-    };
+    // A resumed run trains the rest, starting from its checkpoint's weights.
+    const config = configFor(model.path, row.dir, settings, Math.max(1, row.iters - row.iteration_offset), row.checkpoint ?? undefined);
     writeFileAtomicSync(path.join(row.dir, "config.json"), `${JSON.stringify(config, null, 2)}\n`);
   }
 

@@ -41,6 +41,9 @@ import { RemoteBackends } from "../remotes/RemoteBackends";
 import { registerRemoteRoutes } from "../remotes/remoteRoutes";
 import { DistributedRanks } from "../distributed/DistributedRanks";
 import { registerDistributedRoutes } from "../distributed/distributedRoutes";
+import { JobService } from "../jobs/JobService";
+import { registerJobRoutes } from "../jobs/jobRoutes";
+import { pythonWithMlxLm } from "../jobs/pythonWithMlxLm";
 import { RemoteServers } from "../remotes/RemoteServers";
 import { ServerFleet } from "../remotes/ServerFleet";
 import { DataDir, type LockInfo } from "./DataDir";
@@ -73,6 +76,7 @@ export class ManagerApp {
   private supervisor?: ServerSupervisor;
   private remotes?: RemoteBackends;
   private remoteServers?: RemoteServers;
+  private jobs?: JobService;
   private meter?: UsageMeter;
   private metrics?: MetricsService;
   private accounts?: AccountService;
@@ -170,6 +174,18 @@ export class ManagerApp {
     const fleet = new ServerFleet(supervisor, remoteServers, profiles);
     metricsServers.list = () => fleet.list();
     const adoption = await supervisor.init();
+    // Fine-tuning jobs: the entry point next to this bundle, run with the Python that has mlx-lm.
+    const jobs = (this.jobs = new JobService({
+      store,
+      events,
+      logger: logger.child({ part: "jobs" }),
+      catalog: { list: () => models.models() },
+      dir: path.join(this.options.dataDir, "jobs"),
+      python: () => pythonWithMlxLm(engineEnv, undefined, [this.options.engineExecutables?.["mlx-lm"] ?? ""]),
+      entryScript: path.join(__dirname, "mlx_manager_train.py"),
+      env: engineEnv,
+    }));
+    jobs.init();
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {
       logger.info("servers of the last run", { adopted: adoption.adopted.map((s) => s.profileName), cleaned: adoption.cleaned.length });
     }
@@ -268,6 +284,7 @@ export class ManagerApp {
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor: fleet });
+        registerJobRoutes(app, { jobs });
         registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile), prepareModel: (profile) => supervisor.prepareModel(profile) });
         registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
@@ -310,6 +327,7 @@ export class ManagerApp {
       this.metrics?.close();
       this.remotes?.close();
       this.remoteServers?.close();
+      this.jobs?.close();
       this.meter?.close();
       this.accounts?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);

@@ -1,0 +1,48 @@
+import fs from "node:fs";
+import path from "node:path";
+import type { FastifyInstance } from "fastify";
+import { z } from "zod";
+import type { Job, JobPlan, JobReport } from "../../shared/jobs";
+import { ApiError, parseOrThrow } from "../api/ApiError";
+import { validateJsonl, type DatasetReport } from "./datasets";
+import type { JobService } from "./JobService";
+
+const ById = z.object({ id: z.string().min(1).max(200) });
+const LogQuery = z.object({ lines: z.coerce.number().int().min(1).max(5000).default(200) }).strict();
+const DatasetCheck = z.object({ file: z.string().min(1).max(4096), maskPrompt: z.boolean().optional() }).strict();
+
+/**
+ * `/api/jobs`: fine-tuning jobs (loopback owner only; shared mode has no route to them). A job runs
+ * the manager's entry point with the Python that has mlx-lm, on files of this machine.
+ */
+export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService }): void {
+  const { jobs } = deps;
+  app.get("/api/jobs", async (): Promise<{ jobs: Job[] }> => ({ jobs: jobs.list() }));
+  app.post("/api/jobs/plan", async (request): Promise<JobPlan> => jobs.plan(request.body));
+  app.post("/api/jobs", async (request, reply) => reply.code(201).send(jobs.create(request.body)));
+  app.post("/api/jobs/check-dataset", async (request): Promise<DatasetReport> => {
+    const { file, maskPrompt } = parseOrThrow(DatasetCheck, request.body ?? {});
+    let content: string;
+    try {
+      content = fs.readFileSync(path.resolve(file), "utf8");
+    } catch (error) {
+      throw new ApiError(400, "validation_failed", `Cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)}).`, "file");
+    }
+    return validateJsonl(content, { maskPrompt: maskPrompt === true });
+  });
+  app.get("/api/jobs/:id", async (request): Promise<Job> => jobs.get(parseOrThrow(ById, request.params).id));
+  app.get("/api/jobs/:id/reports", async (request): Promise<{ reports: JobReport[] }> => ({ reports: jobs.reports(parseOrThrow(ById, request.params).id) }));
+  app.get("/api/jobs/:id/log", async (request): Promise<{ lines: string[] }> => {
+    const job = jobs.get(parseOrThrow(ById, request.params).id);
+    const { lines } = parseOrThrow(LogQuery, request.query ?? {}, "query");
+    let text = "";
+    try {
+      text = fs.readFileSync(path.join(job.dir, "train.log"), "utf8");
+    } catch {
+      text = "";
+    }
+    return { lines: text.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1).slice(-lines) };
+  });
+  app.post("/api/jobs/:id/cancel", async (request): Promise<Job> => jobs.cancel(parseOrThrow(ById, request.params).id));
+  app.post("/api/jobs/:id/resume", async (request): Promise<Job> => jobs.resume(parseOrThrow(ById, request.params).id));
+}
