@@ -76,6 +76,8 @@ export interface Job {
   checkpoint?: { file: string; iteration: number };
   pid?: number;
   error?: string;
+  /** A queued job that waits for room in the memory budget: what holds it. */
+  waiting?: string;
   /** The command it runs (argument by argument) and the configuration file it reads. */
   command: string[];
   configFile: string;

@@ -12,6 +12,7 @@ import { processStartTime } from "../process/processInfo";
 import { resolveModel, type ModelCatalog } from "../profiles/modelResolution";
 import { isProcessRunning, isSameProcess, signalGroup } from "../servers/processes";
 import type { Store } from "../store/Store";
+import type { HeldMemory } from "../../shared/settings";
 import { splitTrainValid, validateJsonl, type DatasetReport } from "./datasets";
 
 // Fine-tuning jobs: queued → running → completed | failed | cancelled | interrupted, one running at a
@@ -39,6 +40,22 @@ export interface JobServiceOptions {
   /** How often a running job's log is read and its process checked (default 250 ms). */
   pollMs?: number;
   now?: () => number;
+  /**
+   * Room in the memory budget before a job starts (the supervisor stops idle servers, or throws
+   * 503 over_budget: the job waits and is tried again). Absent: no budget.
+   */
+  room?: (job: { id: string; name: string; needBytes: number }, signal: AbortSignal) => Promise<void>;
+  /** How long a job that found no room waits before it asks again (default 5 s). */
+  retryMs?: number;
+}
+
+/**
+ * What a fine-tuning run holds, roughly: the weights; LoRA/DoRA add little (small adapters, their
+ * optimizer state, activations, a quarter of the weights counted for it), full fine-tuning adds
+ * gradients and Adam's two moments (three times the weights); plus 1 GB for Python and MLX.
+ */
+export function trainingNeedBytes(weightsBytes: number, fineTuneType: LoraSettings["fine_tune_type"]): number {
+  return Math.round(weightsBytes * (fineTuneType === "full" ? 4 : 1.25) + 1e9);
 }
 
 interface Row extends Record<string, unknown> {
@@ -106,6 +123,13 @@ function configFor(modelPath: string, dir: string, settings: LoraSettings, iters
 
 export class JobService {
   private running: Running | undefined;
+  /** A start in progress (room being made): no second one. */
+  private starting = false;
+  private retry: NodeJS.Timeout | undefined;
+  /** Why a queued job waits (no room in the memory budget), by id. */
+  private readonly waiting = new Map<string, string>();
+  /** What the running job holds of the budget. */
+  private holding: { id: string; name: string; bytes: number } | undefined;
   private readonly now: () => number;
 
   constructor(private readonly options: JobServiceOptions) {
@@ -120,12 +144,26 @@ export class JobService {
       if (alive && row.pid !== null && this.running === undefined) {
         this.options.logger.info("re-adopted a running fine-tuning job", { job: row.name, pid: row.pid });
         // Reports already kept are skipped by iteration when the log is read again from the start.
+        let bytes = 0;
+        try {
+          bytes = this.needOf(row);
+        } catch {
+          bytes = 0;
+        }
+        this.holding = { id: row.id, name: row.name, bytes };
         this.watch(row.id, row.pid, undefined);
         continue;
       }
       this.finish(row.id, "interrupted", "The manager stopped while it ran, and so did the trainer. Resume it from its last checkpoint.");
     }
     this.pump();
+  }
+
+  /** The running job's share of the memory budget (never stopped to make room: it is busy). */
+  held(): HeldMemory[] {
+    const h = this.holding;
+    if (h === undefined || this.running === undefined) return [];
+    return [{ profileId: `job:${h.id}`, profileName: `fine-tuning ${h.name}`, bytes: h.bytes, source: "estimated", pinned: true, group: null, busy: true, startedBy: "user" }];
   }
 
   list(): Job[] {
@@ -178,7 +216,7 @@ export class JobService {
     let train = trainText;
     let valid: string;
     if (input.valid === undefined) {
-      ({ train, valid } = splitTrainValid(trainText, { seed: settings.seed }));
+      ({ train, valid } = splitTrainValid(trainText, { seed: settings.seed, minValid: settings.batch_size }));
     } else {
       valid = read(input.valid, "valid");
       const validReport = check(valid, "valid", input.valid);
@@ -225,8 +263,9 @@ export class JobService {
   }
 
   /** Ends a queued or running job (its trainer's group gets SIGTERM); its adapters so far are kept. */
-  cancel(id: string): Job {
-    const job = this.get(id);
+  cancel(idOrName: string): Job {
+    const job = this.get(idOrName);
+    const id = job.id;
     if (job.state === "queued") {
       this.finish(id, "cancelled");
       return this.get(id);
@@ -241,8 +280,9 @@ export class JobService {
   }
 
   /** Queues a stopped job again from its newest checkpoint: it counts on from that iteration to its iters. */
-  resume(id: string): Job {
-    const job = this.get(id);
+  resume(idOrName: string): Job {
+    const job = this.get(idOrName);
+    const id = job.id;
     if (!["interrupted", "failed", "cancelled"].includes(job.state)) throw new ApiError(409, "conflict", `"${job.name}" is ${job.state}: only an interrupted, failed or cancelled job resumes.`);
     const checkpoint = newestCheckpoint(job.adapterPath);
     if (checkpoint === undefined) throw new ApiError(409, "conflict", `"${job.name}" saved no checkpoint yet (every ${job.settings.save_every} iterations): start it anew instead.`);
@@ -256,6 +296,7 @@ export class JobService {
   /** Stops watching (the trainer runs on; the next manager re-adopts it). */
   close(): void {
     if (this.running !== undefined) clearInterval(this.running.timer);
+    clearTimeout(this.retry);
     this.running = undefined;
   }
 
@@ -276,11 +317,51 @@ export class JobService {
     return [this.options.python(), this.options.entryScript, path.join(row.dir, "config.json"), ...(row.iteration_offset > 0 ? ["--iteration-offset", String(row.iteration_offset)] : [])];
   }
 
-  /** Starts the oldest queued job when none runs. */
+  /** Starts the oldest queued job when none runs, once the memory budget has room for it. */
   private pump(): void {
-    if (this.running !== undefined) return;
+    if (this.running !== undefined || this.starting) return;
     const next = this.rows("SELECT * FROM jobs WHERE state = 'queued' ORDER BY created_at LIMIT 1")[0];
     if (next === undefined) return;
+    this.starting = true;
+    void this.startWithRoom(next).finally(() => {
+      this.starting = false;
+    });
+  }
+
+  private async startWithRoom(next: Row): Promise<void> {
+    let needBytes = 0;
+    try {
+      needBytes = this.needOf(next);
+      await this.options.room?.({ id: `job:${next.id}`, name: `fine-tuning ${next.name}`, needBytes }, AbortSignal.timeout(600_000));
+    } catch (error) {
+      if (error instanceof ApiError && error.code === "over_budget") {
+        // It waits its turn: tried again a little later, and whenever a job ends.
+        this.waiting.set(next.id, error.message);
+        this.publish(this.get(next.id));
+        clearTimeout(this.retry);
+        this.retry = setTimeout(() => {
+          this.pump();
+        }, this.options.retryMs ?? 5000);
+        this.retry.unref();
+        return;
+      }
+      this.finish(next.id, "failed", error instanceof Error ? error.message : String(error));
+      this.pump();
+      return;
+    }
+    this.waiting.delete(next.id);
+    if (this.row(next.id)?.state !== "queued") return;
+    this.holding = { id: next.id, name: next.name, bytes: needBytes };
+    this.spawnTrainer(next);
+  }
+
+  /** What a job's run holds of the memory budget (trainingNeedBytes of its model). */
+  private needOf(row: Row): number {
+    const settings = LoraSettings.parse(JSON.parse(row.settings));
+    return trainingNeedBytes(resolveModel(ModelRef.parse(JSON.parse(row.model)), this.options.catalog).size, settings.fine_tune_type);
+  }
+
+  private spawnTrainer(next: Row): void {
     const [file = "python3", ...args] = this.command(next);
     const log = path.join(next.dir, "train.log");
     const fd = fs.openSync(log, "a");
@@ -341,6 +422,7 @@ export class JobService {
     if (alive) return;
     clearInterval(running.timer);
     this.running = undefined;
+    this.holding = undefined;
     if (running.cancelling) this.finish(running.id, "cancelled");
     else if (running.ended?.event === "done") this.finish(running.id, "completed");
     else if (running.ended?.event === "error") this.finish(running.id, "failed", running.ended.message);
@@ -434,6 +516,7 @@ export class JobService {
       ...(checkpoint === undefined ? {} : { checkpoint }),
       ...(row.pid === null ? {} : { pid: row.pid }),
       ...(row.error === null ? {} : { error: row.error }),
+      ...(row.state === "queued" && this.waiting.has(row.id) ? { waiting: this.waiting.get(row.id) ?? "" } : {}),
       command: this.command(row),
       configFile: path.join(row.dir, "config.json"),
       adapterPath,

@@ -143,13 +143,14 @@ export function validateJsonl(content: string, options: { keys?: Partial<Dataset
 }
 
 /**
- * Splits the lines of a dataset into train and valid (the user has no valid.jsonl): every `1/share`th
- * line after a seeded shuffle goes to valid, at least one and never all.
+ * Splits the lines of a dataset into train and valid (the user has no valid.jsonl): a share of the
+ * lines (a tenth) after a seeded shuffle goes to valid, at least `minValid` and never all.
  */
-export function splitTrainValid(content: string, options: { validShare?: number; seed?: number } = {}): { train: string; valid: string } {
+export function splitTrainValid(content: string, options: { validShare?: number; seed?: number; minValid?: number } = {}): { train: string; valid: string } {
   const lines = content.split("\n").filter((l) => l.trim() !== "");
   const share = options.validShare ?? 0.1;
-  const count = lines.length < 2 ? 0 : Math.min(lines.length - 1, Math.max(1, Math.round(lines.length * share)));
+  // At least minValid (mlx_lm evaluates whole batches: a batch_size of them), never all.
+  const count = lines.length < 2 ? 0 : Math.min(lines.length - 1, Math.max(1, options.minValid ?? 1, Math.round(lines.length * share)));
   // A small deterministic shuffle (mulberry32) so the split is the same every time for one seed.
   let state = (options.seed ?? 0) >>> 0;
   const random = (): number => {

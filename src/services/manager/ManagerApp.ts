@@ -149,6 +149,8 @@ export class ManagerApp {
       profiles,
       env: engineEnv,
       elsewhere: ranks,
+      // A running fine-tuning job holds its share of the memory budget too.
+      otherHolders: () => this.jobs?.held() ?? [],
       catalog: { list: () => models.models() },
       events,
       logger,
@@ -184,6 +186,7 @@ export class ManagerApp {
       python: () => pythonWithMlxLm(engineEnv, undefined, [this.options.engineExecutables?.["mlx-lm"] ?? ""]),
       entryScript: path.join(__dirname, "mlx_manager_train.py"),
       env: engineEnv,
+      room: (job, signal) => supervisor.makeRoomFor(job, signal),
     }));
     jobs.init();
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {

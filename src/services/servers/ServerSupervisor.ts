@@ -74,6 +74,8 @@ export interface ServerSupervisorOptions {
   defaultIdleTimeoutSec?: () => number;
   /** Checks and ends the ranks distributed engines run on other machines (src/services/distributed). */
   elsewhere?: RanksElsewhereControl;
+  /** Memory held by what is not a server (a fine-tuning job): counted by every start, never stopped to make room. */
+  otherHolders?: () => HeldMemory[];
 }
 
 export interface StartOptions {
@@ -361,7 +363,8 @@ export class ServerSupervisor implements ServerDirectory {
     if (live()) return this.starts.join(profile.id, signal, { startedBy });
     const turn = this.roomQueue.then(async () => {
       if (live()) return this.starts.join(profile.id, signal, { startedBy });
-      await this.makeRoom(profile, requester, signal);
+      // The same checks as the launch (does_not_fit, engine_missing…): refused before anything is stopped.
+      await this.makeRoom(profile, requester, signal, this.launcher.prepare(profile, this.options.engines[profile.engine]).fit.need.totalBytes);
       const job = await this.starts.join(profile.id, signal, { startedBy });
       // The next start counts this one once its process (and estimate) is in the entries.
       await job.spawned.catch(() => undefined);
@@ -371,11 +374,20 @@ export class ServerSupervisor implements ServerDirectory {
     return abortable(turn, signal);
   }
 
-  /** Stops the servers the budget requires for `profile` (ApiError 503 over_budget when it cannot). */
-  private async makeRoom(profile: Profile, requester: Requester, signal: AbortSignal): Promise<void> {
+  /**
+   * Room in the budget for something that is not a server (a fine-tuning job of `needBytes`): waits
+   * its turn with the starts, stops idle servers as a start would (the owner's request, no group),
+   * and throws ApiError 503 over_budget when nothing that may be stopped frees enough.
+   */
+  async makeRoomFor(holder: { id: string; name: string; needBytes: number }, signal: AbortSignal): Promise<void> {
+    const turn = this.roomQueue.then(() => this.makeRoom({ id: holder.id, name: holder.name, group: null }, "owner", signal, holder.needBytes));
+    this.roomQueue = turn.catch(() => undefined);
+    await abortable(turn, signal);
+  }
+
+  /** Stops the servers the budget requires for `profile`, which needs `need` bytes (ApiError 503 over_budget when it cannot). */
+  private async makeRoom(profile: Pick<Profile, "id" | "name" | "group">, requester: Requester, signal: AbortSignal, need: number): Promise<void> {
     await Promise.allSettled(this.states.pendingStops());
-    // The same checks as the launch (does_not_fit, engine_missing…): refused before anything is stopped.
-    const need = this.launcher.prepare(profile, this.options.engines[profile.engine]).fit.need.totalBytes;
     const budget = this.budget();
     const holders = await this.holders(profile.id);
     const plan = planRoom({ needBytes: need, budgetBytes: budget.bytes, holders, profile: { id: profile.id, name: profile.name, group: profile.group }, requester });
@@ -429,7 +441,7 @@ export class ServerSupervisor implements ServerDirectory {
       };
       if (info.lastActivityAt !== undefined) held.lastActivityAt = info.lastActivityAt;
       return held;
-    });
+    }).concat((this.options.otherHolders?.() ?? []).filter((h) => h.profileId !== except));
   }
 
   /** The estimate of a profile's model (adopted servers have none recorded), or undefined when it cannot be made. */

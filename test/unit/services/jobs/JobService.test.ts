@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { ApiError } from "../../../../src/services/api/ApiError";
 import { EventBus } from "../../../../src/services/events/EventBus";
 import { JobService } from "../../../../src/services/jobs/JobService";
 import { MemoryLogger } from "../../../../src/services/logging/Logger";
@@ -77,8 +78,8 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
     const settings = { iters: 30, steps_per_report: 10, steps_per_eval: 15, save_every: 10, num_layers: 2, batch_size: 2 };
     const a = jobs.create({ name: "first", model: { source: "path", path: model }, train: trainFile, settings });
     const b = jobs.create({ name: "second", model: { source: "path", path: model }, train: trainFile, settings: { ...settings, iters: 100000 } });
-    assert.equal(a.state, "running");
-    assert.equal(b.state, "queued");
+    await until(jobs, a.id, ["running"]);
+    assert.equal(jobs.get(b.id).state, "queued", "one at a time");
     assert.deepEqual(a.command.slice(1), [path.join(ROOT, "python", "mlx_manager_train.py"), path.join(a.dir, "config.json")]);
     const done = await until(jobs, a.id, ["completed", "failed"]);
     assert.equal(done.state, "completed", done.error);
@@ -95,6 +96,30 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
     jobs.cancel(b.id);
     const cancelled = await until(jobs, b.id, ["cancelled", "failed"]);
     assert.equal(cancelled.state, "cancelled");
+    jobs.close();
+  });
+
+  it("waits while the memory budget has no room for it (nothing idle to stop), and starts once there is", async () => {
+    let refusals = 2;
+    const asked: number[] = [];
+    const jobs = new JobService({
+      store, events, logger: new MemoryLogger(), catalog: { list: () => [] }, dir: path.join(dir, "jobs"), python: () => "python3", entryScript: path.join(ROOT, "python", "mlx_manager_train.py"),
+      env: { ...process.env, PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: "1" }, pollMs: 50, retryMs: 100,
+      room: (job) => {
+        asked.push(job.needBytes);
+        if (refusals-- > 0) return Promise.reject(new ApiError(503, "over_budget", "The memory budget (8 GB) is held by: qwen (pinned)."));
+        return Promise.resolve();
+      },
+    });
+    jobs.init();
+    const job = jobs.create({ name: "patient", model: { source: "path", path: model }, train: trainFile, settings: { iters: 5, num_layers: 2, batch_size: 2 } });
+    await new Promise((r) => setTimeout(r, 60));
+    const waiting = jobs.get(job.id);
+    assert.equal(waiting.state, "queued");
+    assert.match(waiting.waiting ?? "", /held by: qwen \(pinned\)/);
+    assert.equal((await until(jobs, job.id, ["completed", "failed"])).state, "completed");
+    assert.equal(asked.length, 3);
+    assert.ok((asked[0] ?? 0) > 1e9, "its need: the weights, a quarter more, 1 GB for Python and MLX");
     jobs.close();
   });
 
@@ -128,7 +153,7 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
     assert.equal(interrupted.state, "interrupted");
     assert.ok((interrupted.checkpoint?.iteration ?? 0) >= 20, JSON.stringify(interrupted.checkpoint));
     const resumed = jobs.resume(second.id);
-    assert.equal(resumed.state, "running");
+    await until(jobs, second.id, ["running"]);
     assert.deepEqual(resumed.command.slice(-2), ["--iteration-offset", String(interrupted.checkpoint?.iteration)]);
     const completed = await until(jobs, second.id, ["completed", "failed"]);
     assert.equal(completed.state, "completed", completed.error);

@@ -43,5 +43,6 @@ describe("fine-tuning datasets", () => {
     assert.equal(a.valid.trim().split("\n").length, 3);
     assert.equal(a.train.trim().split("\n").length, 22);
     assert.deepEqual(splitTrainValid(chat("x", "y")), { train: `${chat("x", "y")}\n`, valid: "" });
+    assert.equal(splitTrainValid(lines, { seed: 7, minValid: 8 }).valid.trim().split("\n").length, 8, "at least a batch for mlx_lm's evaluation");
   });
 });
