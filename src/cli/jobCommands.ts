@@ -106,6 +106,10 @@ export function addJobCommands(program: Command, connect: () => Promise<ManagerC
   jobs.command("resume <job>").description("queue an interrupted, failed or cancelled job again from its last checkpoint").action(async (id: string) => {
     out(describe(await (await connect()).resumeJob(id)));
   });
+  jobs.command("profile <job> <name>").description("a profile that serves the job's base model with its adapter (mlx-lm)").action(async (id: string, name: string) => {
+    const profile = await (await connect()).profileFromJob(id, name);
+    out(`Created profile ${profile.name}: ${profile.engine}, adapter ${String(profile.options.adapterPath)}. Start it with \`mlx-manager start ${profile.name}\`.`);
+  });
   jobs.command("logs <job>").description("the end of a job's log (what mlx_lm.lora printed)").option("--lines <n>", "how many lines", int, 200).action(async (id: string, opts: { lines: number }) => {
     out((await (await connect()).jobLog(id, opts.lines)).lines.join("\n"));
   });

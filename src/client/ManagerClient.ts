@@ -316,6 +316,10 @@ export class ManagerClient {
   cancelJob(id: string): Promise<Job> {
     return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`, {});
   }
+  /** A profile serving the job's base model with its adapter (mlx-lm). */
+  profileFromJob(id: string, name: string): Promise<Profile> {
+    return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/profile`, { name });
+  }
   resumeJob(id: string): Promise<Job> {
     return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/resume`, {});
   }

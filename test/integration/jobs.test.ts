@@ -56,6 +56,10 @@ describe("fine-tuning jobs through the manager and the CLI", function () {
     assert.match(list.stdout, /^adder\s+completed\s+40\/40\s+\d\.\d{3}\s+\d\.\d{3}$/m);
     const logs = await runCli(["--data-dir", path.join(root, "data"), "jobs", "logs", "adder", "--lines", "3"]);
     assert.match(logs.stdout, /Saved final weights to \S+adapters\.safetensors\./);
+    const served = await runCli(["--data-dir", path.join(root, "data"), "jobs", "profile", "adder", "adder-lora"]);
+    assert.equal(served.code, 0, served.stderr);
+    const profile = (await manager.api("GET", "/api/profiles/adder-lora")).json as { engine: string; options: { adapterPath?: string } };
+    assert.deepEqual([profile.engine, profile.options.adapterPath], ["mlx-lm", job.adapterPath]);
     const bad = await manager.api("POST", "/api/jobs/check-dataset", { file: path.join(root, "hub") });
     assert.equal(bad.status, 400);
   });

@@ -109,6 +109,8 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/remotes/:id/previews": () => ({ method: "GET", path: "/api/remotes/none/previews?model=x" }),
     "POST /api/profiles/:id/hosts/check": () => ({ method: "POST", path: "/api/profiles/none/hosts/check", json: {} }),
     "POST /api/profiles/:id/hosts/copy-model": () => ({ method: "POST", path: "/api/profiles/none/hosts/copy-model", json: { host: "x" } }),
+    "GET /api/jobs": () => ({ method: "GET", path: "/api/jobs" }),
+    "POST /api/jobs": () => ({ method: "POST", path: "/api/jobs", json: {} }),
     "POST /api/jobs/plan": () => ({ method: "POST", path: "/api/jobs/plan", json: {} }),
     "POST /api/jobs/check-dataset": () => ({ method: "POST", path: "/api/jobs/check-dataset", json: { file: "/nonexistent.jsonl" } }),
     "GET /api/jobs/:id": () => ({ method: "GET", path: "/api/jobs/none" }),
@@ -116,6 +118,7 @@ describe("docs/security.md: a request per route × principal", function () {
     "GET /api/jobs/:id/log": () => ({ method: "GET", path: "/api/jobs/none/log" }),
     "POST /api/jobs/:id/cancel": () => ({ method: "POST", path: "/api/jobs/none/cancel", json: {} }),
     "POST /api/jobs/:id/resume": () => ({ method: "POST", path: "/api/jobs/none/resume", json: {} }),
+    "POST /api/jobs/:id/profile": () => ({ method: "POST", path: "/api/jobs/none/profile", json: { name: "x" } }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

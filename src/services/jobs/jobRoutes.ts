@@ -3,19 +3,21 @@ import path from "node:path";
 import type { FastifyInstance } from "fastify";
 import { z } from "zod";
 import type { Job, JobPlan, JobReport } from "../../shared/jobs";
+import type { Profile } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import { validateJsonl, type DatasetReport } from "./datasets";
 import type { JobService } from "./JobService";
 
 const ById = z.object({ id: z.string().min(1).max(200) });
 const LogQuery = z.object({ lines: z.coerce.number().int().min(1).max(5000).default(200) }).strict();
+const ProfileFromJob = z.object({ name: z.string().min(1).max(64) }).strict();
 const DatasetCheck = z.object({ file: z.string().min(1).max(4096), maskPrompt: z.boolean().optional() }).strict();
 
 /**
  * `/api/jobs`: fine-tuning jobs (loopback owner only; shared mode has no route to them). A job runs
  * the manager's entry point with the Python that has mlx-lm, on files of this machine.
  */
-export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService }): void {
+export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService; createProfile: (input: unknown) => Profile }): void {
   const { jobs } = deps;
   app.get("/api/jobs", async (): Promise<{ jobs: Job[] }> => ({ jobs: jobs.list() }));
   app.post("/api/jobs/plan", async (request): Promise<JobPlan> => jobs.plan(request.body));
@@ -45,4 +47,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
   });
   app.post("/api/jobs/:id/cancel", async (request): Promise<Job> => jobs.cancel(parseOrThrow(ById, request.params).id));
   app.post("/api/jobs/:id/resume", async (request): Promise<Job> => jobs.resume(parseOrThrow(ById, request.params).id));
+  // A profile that serves the base model with the job's adapter (mlx_lm.server, the adapter in every request).
+  app.post("/api/jobs/:id/profile", async (request, reply) => {
+    const job = jobs.get(parseOrThrow(ById, request.params).id);
+    const { name } = parseOrThrow(ProfileFromJob, request.body ?? {});
+    if (job.state !== "completed") throw new ApiError(409, "conflict", `"${job.name}" is ${job.state}: its adapter is served once the job has completed.`);
+    return reply.code(201).send(deps.createProfile({ name, engine: "mlx-lm", model: job.model, options: { adapterPath: job.adapterPath } }));
+  });
 }

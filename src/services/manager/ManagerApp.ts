@@ -287,7 +287,7 @@ export class ManagerApp {
       shutdown: () => void this.stop().then(() => process.exit(0)),
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor: fleet });
-        registerJobRoutes(app, { jobs });
+        registerJobRoutes(app, { jobs, createProfile: (input) => profiles.create(input) });
         registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile), prepareModel: (profile) => supervisor.prepareModel(profile) });
         registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
