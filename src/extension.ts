@@ -18,6 +18,7 @@ import { REPORT_SCHEME, ReportDocuments } from "./views/host/ReportDocuments";
 import { ProfileMemoryLens } from "./views/profiles/ProfileMemoryLens";
 import { ProfilesTreeProvider } from "./views/profiles/ProfilesTreeProvider";
 import { ServersTreeProvider } from "./views/servers/ServersTreeProvider";
+import { JobsTreeProvider } from "./views/jobs/JobsTreeProvider";
 import { TeamConnection } from "./views/team/TeamConnection";
 import { TeamTreeProvider, teamMessage, type TeamNode } from "./views/team/TeamTreeProvider";
 import type { UserItem } from "./views/users/UserItem";
@@ -68,11 +69,13 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
   const models = new ModelsTreeProvider(state);
   const profiles = new ProfilesTreeProvider(state);
   const servers = new ServersTreeProvider(state);
+  const jobs = new JobsTreeProvider(state);
   const users = new UsersTreeProvider(state);
   const statusBar = new StatusBar(state, () => connection.state.kind);
   const modelsView = vscode.window.createTreeView("mlx.models", { treeDataProvider: models, showCollapseAll: true });
   const profilesView = vscode.window.createTreeView("mlx.profiles", { treeDataProvider: profiles, canSelectMany: true });
   const serversView = vscode.window.createTreeView("mlx.servers", { treeDataProvider: servers, canSelectMany: true });
+  const jobsView = vscode.window.createTreeView("mlx.jobs", { treeDataProvider: jobs });
   const usersView = vscode.window.createTreeView("mlx.users", { treeDataProvider: users, canSelectMany: true });
   const team = new TeamConnection(context.globalState, context.secrets, log);
   const teamTree = new TeamTreeProvider(team);
@@ -129,6 +132,8 @@ export function activate(context: vscode.ExtensionContext): MlxExtensionApi {
     modelsView,
     profilesView,
     serversView,
+    jobs,
+    jobsView,
     users,
     usersView,
     team,

@@ -21,6 +21,7 @@ import { addRemoteBackend } from "./addRemoteBackend";
 import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
 import { checkRemoteBackend } from "./checkRemoteBackend";
 import { checkHosts } from "./checkHosts";
+import { cancelJob, fineTune, resumeJob, serveJobAdapter, showJobLog } from "./jobs";
 import { removeRemoteBackend } from "./removeRemoteBackend";
 import { setRemoteBackendKey } from "./setRemoteBackendKey";
 import { placeOnExo } from "./placeOnExo";
@@ -63,6 +64,11 @@ export const COMMANDS: readonly CommandDefinition[] = [
   addRemoteReplica,
   placeOnExo,
   checkHosts,
+  fineTune,
+  cancelJob,
+  resumeJob,
+  showJobLog,
+  serveJobAdapter,
   deleteProfile,
   exportProfiles,
   startServer,

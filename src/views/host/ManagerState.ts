@@ -7,11 +7,12 @@ import type { MetricsSnapshot, ServerMetrics } from "../../shared/metrics";
 import type { CachedModel } from "../../shared/models";
 import type { Profile } from "../../shared/profiles";
 import type { RemoteBackend } from "../../shared/remotes";
+import type { Job } from "../../shared/jobs";
 import type { ServerInfo } from "../../shared/servers";
 import type { SharedStatus, UserInfo } from "../../shared/auth";
 import type { ManagerConnection } from "./ManagerConnection";
 
-export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users" | "gatewayKey" | "remotes";
+export type StateKind = "models" | "profiles" | "servers" | "downloads" | "metrics" | "users" | "gatewayKey" | "remotes" | "jobs";
 
 const METRICS_INTERVAL_MS = 3000;
 
@@ -30,6 +31,8 @@ export class ManagerState implements vscode.Disposable {
   readonly metrics = new Map<string, ServerMetrics>();
   /** Remote backends (other machines' OpenAI-compatible servers), by id. */
   readonly remotes = new Map<string, RemoteBackend>();
+  /** Fine-tuning jobs, newest first when listed. */
+  readonly jobs = new Map<string, Job>();
   /** Shared (team) mode of the manager: null for managers without it, undefined until known. */
   shared: SharedStatus | null | undefined;
   /** Accounts of shared mode (the local owner sees them all). */
@@ -76,7 +79,7 @@ export class ManagerState implements vscode.Disposable {
   async refresh(client: ManagerClient): Promise<void> {
     this.pending ??= [];
     try {
-      const [models, profiles, servers, engines, downloads, remotes] = await Promise.all([
+      const [models, profiles, servers, engines, downloads, remotes, jobs] = await Promise.all([
         client.models(),
         client.profiles(),
         client.servers(),
@@ -91,7 +94,14 @@ export class ManagerState implements vscode.Disposable {
           if (error instanceof ManagerRequestError && error.status === 404) return { remotes: [] };
           throw error;
         }),
+        client.jobs().catch((error: unknown) => {
+          // Managers before fine-tuning jobs: none.
+          if (error instanceof ManagerRequestError && error.status === 404) return { jobs: [] };
+          throw error;
+        }),
       ]);
+      this.jobs.clear();
+      for (const job of jobs.jobs) this.jobs.set(job.id, job);
       this.remotes.clear();
       for (const remote of remotes.remotes) this.remotes.set(remote.id, remote);
       this.models = models.models;
@@ -141,6 +151,22 @@ export class ManagerState implements vscode.Disposable {
     this.follow = undefined;
     clearInterval(this.metricsTimer);
     this.metricsTimer = undefined;
+  }
+
+  private jobsTimer: NodeJS.Timeout | undefined;
+
+  /** "jobs" changed, at most every 500 ms (reports may come ten times a second). */
+  private jobsChanged(): void {
+    if (this.jobsTimer !== undefined) return;
+    this.jobsTimer = setTimeout(() => {
+      this.jobsTimer = undefined;
+      this.changed.fire("jobs");
+    }, 500);
+  }
+
+  /** Jobs, newest first. */
+  get jobList(): Job[] {
+    return [...this.jobs.values()].sort((a, b) => b.createdAt - a.createdAt);
   }
 
   /** Applies one event to the copy and tells the views which list changed. */
@@ -193,6 +219,20 @@ export class ManagerState implements vscode.Disposable {
         this.changed.fire("users");
         if (this.connection.state.kind === "connected") void this.refreshUsers(this.connection.state.client);
         return;
+      case "job.changed":
+        this.jobs.set(event.data.id, event.data);
+        this.changed.fire("jobs");
+        break;
+      case "job.report": {
+        // The figures of a running job as they come; the view redraws at most twice a second.
+        const job = this.jobs.get(event.data.id);
+        if (job === undefined) break;
+        const r = event.data.report;
+        if (r.event === "train") this.jobs.set(job.id, { ...job, iteration: r.iteration, ...(r.train_loss === undefined ? {} : { trainLoss: r.train_loss }) });
+        else if (r.val_loss !== undefined) this.jobs.set(job.id, { ...job, valLoss: r.val_loss });
+        this.jobsChanged();
+        break;
+      }
       case "remote.changed":
         this.remotes.set(event.data.id, event.data);
         this.changed.fire("remotes");
@@ -254,11 +294,12 @@ export class ManagerState implements vscode.Disposable {
   }
 
   private fireAll(): void {
-    for (const kind of ["models", "profiles", "servers", "downloads", "metrics", "users", "remotes"] as const) this.changed.fire(kind);
+    for (const kind of ["models", "profiles", "servers", "downloads", "metrics", "users", "remotes", "jobs"] as const) this.changed.fire(kind);
   }
 
   dispose(): void {
     this.stop();
+    clearTimeout(this.jobsTimer);
     for (const s of this.subscriptions) s.dispose();
     this.changed.dispose();
   }
