@@ -52,6 +52,7 @@ const commandList = [
   ["mlx.resumeJob", "Resume Job from Its Last Checkpoint", "debug-continue"],
   ["mlx.showJobLog", "Show Job Log", "output"],
   ["mlx.serveJobAdapter", "Serve the Job's Adapter", "play"],
+  ["mlx.fuseJobAdapter", "Fuse the Job's Adapter into a New Model…", "merge"],
   ["mlx.cancelDownload", "Cancel Download", "close", "false"],
   ["mlx.setHuggingFaceToken", "Set Hugging Face Token…", "key"],
   ["mlx.restartManager", "Restart Manager", "refresh"],
@@ -154,6 +155,9 @@ const menus = {
     item("mlx.resumeJob", "mlx.jobs", "/^job\\.(interrupted|failed|cancelled)$/", "inline@1"),
     item("mlx.serveJobAdapter", "mlx.jobs", "/^job\\.completed$/", "inline@1"),
     item("mlx.showJobLog", "mlx.jobs", "/^job\\./", "inline@2"),
+    item("mlx.serveJobAdapter", "mlx.jobs", "/^job\\.completed$/", "1_run@1"),
+    item("mlx.fuseJobAdapter", "mlx.jobs", "/^job\\.completed$/", "1_run@2"),
+    item("mlx.showJobLog", "mlx.jobs", "/^job\\./", "2_logs@1"),
 
     item("mlx.approveUser", "mlx.users", "/^user\\.pending\\./", "inline@1"),
     item("mlx.rejectUser", "mlx.users", "/^user\\.pending\\./", "inline@2"),

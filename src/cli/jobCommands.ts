@@ -110,6 +110,10 @@ export function addJobCommands(program: Command, connect: () => Promise<ManagerC
     const profile = await (await connect()).profileFromJob(id, name);
     out(`Created profile ${profile.name}: ${profile.engine}, adapter ${String(profile.options.adapterPath)}. Start it with \`mlx-manager start ${profile.name}\`.`);
   });
+  jobs.command("fuse <job> <name>").description("fuse a finished job's adapter into its base model (mlx_lm.fuse), as local/<name> in the Hugging Face cache").action(async (id: string, name: string) => {
+    const fused = await (await connect()).fuseJob(id, name);
+    out(`Fused into ${fused.repoId} (${fused.commit.slice(0, 12)}): it is in the Models view; make a profile of it to serve it.`);
+  });
   jobs.command("logs <job>").description("the end of a job's log (what mlx_lm.lora printed)").option("--lines <n>", "how many lines", int, 200).action(async (id: string, opts: { lines: number }) => {
     out((await (await connect()).jobLog(id, opts.lines)).lines.join("\n"));
   });

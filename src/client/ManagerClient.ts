@@ -316,6 +316,10 @@ export class ManagerClient {
   cancelJob(id: string): Promise<Job> {
     return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/cancel`, {});
   }
+  /** The job's adapter fused into its base model, put in the cache as local/<name>. */
+  fuseJob(id: string, name: string, signal?: AbortSignal): Promise<{ repoId: string; commit: string }> {
+    return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/fuse`, { name }, signal);
+  }
   /** A profile serving the job's base model with its adapter (mlx-lm). */
   profileFromJob(id: string, name: string): Promise<Profile> {
     return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/profile`, { name });

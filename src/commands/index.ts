@@ -21,7 +21,7 @@ import { addRemoteBackend } from "./addRemoteBackend";
 import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
 import { checkRemoteBackend } from "./checkRemoteBackend";
 import { checkHosts } from "./checkHosts";
-import { cancelJob, fineTune, resumeJob, serveJobAdapter, showJobLog } from "./jobs";
+import { cancelJob, fineTune, fuseJobAdapter, resumeJob, serveJobAdapter, showJobLog } from "./jobs";
 import { removeRemoteBackend } from "./removeRemoteBackend";
 import { setRemoteBackendKey } from "./setRemoteBackendKey";
 import { placeOnExo } from "./placeOnExo";
@@ -69,6 +69,7 @@ export const COMMANDS: readonly CommandDefinition[] = [
   resumeJob,
   showJobLog,
   serveJobAdapter,
+  fuseJobAdapter,
   deleteProfile,
   exportProfiles,
   startServer,

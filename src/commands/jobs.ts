@@ -65,6 +65,31 @@ export const serveJobAdapter: CommandDefinition = {
   },
 };
 
+/** Fuses a finished job's adapter into its base model, as local/<name> in the Hugging Face cache. */
+export const fuseJobAdapter: CommandDefinition = {
+  id: "mlx.fuseJobAdapter",
+  async run(ctx, ...args) {
+    const job = await jobFrom(ctx, args[0], vscode.l10n.t("Fuse the adapter of which job?"), (j) => j.state === "completed");
+    if (job === undefined) return undefined;
+    const name = await vscode.window.showInputBox({ title: vscode.l10n.t("Fuse {0}'s adapter into a new model", job.name), value: `${job.name}-fused`, prompt: vscode.l10n.t("Its name in the cache: local/<name>"), validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(v.trim()) ? undefined : vscode.l10n.t("Letters, digits, '.', '_' and '-'")) });
+    if (name === undefined) return undefined;
+    const client = await ctx.connection.client();
+    const fused = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t("Fusing {0}…", job.name), cancellable: true }, async (_p, token) => {
+      const abort = new AbortController();
+      const listener = token.onCancellationRequested(() => {
+        abort.abort();
+      });
+      try {
+        return await client.fuseJob(job.id, name.trim(), abort.signal);
+      } finally {
+        listener.dispose();
+      }
+    });
+    void vscode.window.showInformationMessage(vscode.l10n.t("{0} is in the Models view: make a profile of it to serve it.", fused.repoId));
+    return fused;
+  },
+};
+
 /**
  * Fine-tune…: a model, a dataset from the workspace (one outside it only after a confirmation), the
  * main settings; then the dataset check, the exact command and mlx_lm.lora's configuration are

@@ -60,6 +60,15 @@ describe("fine-tuning jobs through the manager and the CLI", function () {
     assert.equal(served.code, 0, served.stderr);
     const profile = (await manager.api("GET", "/api/profiles/adder-lora")).json as { engine: string; options: { adapterPath?: string } };
     assert.deepEqual([profile.engine, profile.options.adapterPath], ["mlx-lm", job.adapterPath]);
+    const fused = await runCli(["--data-dir", path.join(root, "data"), "jobs", "fuse", "adder", "tiny-adder"], env());
+    assert.equal(fused.code, 0, fused.stderr);
+    assert.match(fused.stdout, /^Fused into local\/tiny-adder \([0-9a-f]{12}\)/);
+    for (let i = 0; i < 50; i++) {
+      const models = (await manager.api("GET", "/api/models")).json as { models: { id: string }[] };
+      if (models.models.some((m) => m.id === "local/tiny-adder")) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(((await manager.api("GET", "/api/models")).json as { models: { id: string }[] }).models.some((m) => m.id === "local/tiny-adder"), "the fused model is listed");
     const bad = await manager.api("POST", "/api/jobs/check-dataset", { file: path.join(root, "hub") });
     assert.equal(bad.status, 400);
   });

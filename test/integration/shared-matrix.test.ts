@@ -119,6 +119,7 @@ describe("docs/security.md: a request per route × principal", function () {
     "POST /api/jobs/:id/cancel": () => ({ method: "POST", path: "/api/jobs/none/cancel", json: {} }),
     "POST /api/jobs/:id/resume": () => ({ method: "POST", path: "/api/jobs/none/resume", json: {} }),
     "POST /api/jobs/:id/profile": () => ({ method: "POST", path: "/api/jobs/none/profile", json: { name: "x" } }),
+    "POST /api/jobs/:id/fuse": () => ({ method: "POST", path: "/api/jobs/none/fuse", json: { name: "x" } }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;

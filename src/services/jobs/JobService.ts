@@ -14,6 +14,7 @@ import { isProcessRunning, isSameProcess, signalGroup } from "../servers/process
 import type { Store } from "../store/Store";
 import type { HeldMemory } from "../../shared/settings";
 import { splitTrainValid, validateJsonl, type DatasetReport } from "./datasets";
+import { installIntoCache } from "./installIntoCache";
 
 // Fine-tuning jobs: queued → running → completed | failed | cancelled | interrupted, one running at a
 // time. Each job has a folder (<data dir>/jobs/<id>): config.json (mlx_lm.lora's own configuration,
@@ -47,6 +48,9 @@ export interface JobServiceOptions {
   room?: (job: { id: string; name: string; needBytes: number }, signal: AbortSignal) => Promise<void>;
   /** How long a job that found no room waits before it asks again (default 5 s). */
   retryMs?: number;
+  /** The Hugging Face cache a fused model goes into, and what to tell when one was added there. */
+  hubCache?: string;
+  onModelAdded?: () => void;
 }
 
 /**
@@ -291,6 +295,46 @@ export class JobService {
     this.publish(this.get(id));
     this.pump();
     return this.get(id);
+  }
+
+  /**
+   * Fuses a completed job's adapter into its base model with mlx_lm.fuse and puts the result in the
+   * Hugging Face cache as `local/<name>` (the Models view lists it; a profile can serve it).
+   */
+  async fuse(idOrName: string, name: string, signal: AbortSignal): Promise<{ repoId: string; commit: string }> {
+    const job = this.get(idOrName);
+    if (job.state !== "completed") throw new ApiError(409, "conflict", `"${job.name}" is ${job.state}: only a completed job's adapter is fused.`);
+    if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(name)) throw new ApiError(400, "validation_failed", "name: letters, digits, '.', '_' and '-'", "name");
+    const hub = this.options.hubCache;
+    if (hub === undefined) throw new ApiError(501, "unavailable", "This manager has no Hugging Face cache to put a fused model in.");
+    const repoId = `local/${name}`;
+    if (fs.existsSync(path.join(hub, `models--local--${name}`))) throw new ApiError(409, "conflict", `The cache already has ${repoId}: pick another name.`, "name");
+    const model = resolveModel(job.model, this.options.catalog);
+    const save = path.join(job.dir, "fused");
+    fs.rmSync(save, { recursive: true, force: true });
+    const args = ["-m", "mlx_lm", "fuse", "--model", model.path, "--adapter-path", job.adapterPath, "--save-path", save];
+    const log = path.join(job.dir, "fuse.log");
+    const code = await new Promise<number | null>((resolve) => {
+      const fd = fs.openSync(log, "w");
+      const child = spawn(this.options.python(), args, { stdio: ["ignore", fd, fd], env: this.options.env ?? process.env, signal });
+      fs.closeSync(fd);
+      child.once("error", () => {
+        resolve(null);
+      });
+      child.once("exit", (c) => {
+        resolve(c);
+      });
+    });
+    signal.throwIfAborted();
+    if (code !== 0) {
+      const tail = fs.readFileSync(log, "utf8").trim().split("\n").slice(-3).join(" ");
+      throw new ApiError(502, "unavailable", `mlx_lm.fuse failed (${tail || `exit ${code ?? "?"}`}). Its log: ${log}`);
+    }
+    const commit = installIntoCache(hub, repoId, save);
+    fs.rmSync(save, { recursive: true, force: true });
+    this.options.logger.info("fused a job's adapter into a model", { job: job.name, repoId });
+    this.options.onModelAdded?.();
+    return { repoId, commit };
   }
 
   /** Stops watching (the trainer runs on; the next manager re-adopts it). */

@@ -5,6 +5,7 @@ import { z } from "zod";
 import type { Job, JobPlan, JobReport } from "../../shared/jobs";
 import type { Profile } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";
+import { clientSignal } from "../api/serverRoutes";
 import { validateJsonl, type DatasetReport } from "./datasets";
 import type { JobService } from "./JobService";
 
@@ -47,6 +48,11 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
   });
   app.post("/api/jobs/:id/cancel", async (request): Promise<Job> => jobs.cancel(parseOrThrow(ById, request.params).id));
   app.post("/api/jobs/:id/resume", async (request): Promise<Job> => jobs.resume(parseOrThrow(ById, request.params).id));
+  // The adapter fused into the base model (mlx_lm.fuse), put in the Hugging Face cache as local/<name>.
+  app.post("/api/jobs/:id/fuse", async (request, reply) => {
+    const { name } = parseOrThrow(ProfileFromJob, request.body ?? {});
+    return reply.code(201).send(await jobs.fuse(parseOrThrow(ById, request.params).id, name, clientSignal(reply)));
+  });
   // A profile that serves the base model with the job's adapter (mlx_lm.server, the adapter in every request).
   app.post("/api/jobs/:id/profile", async (request, reply) => {
     const job = jobs.get(parseOrThrow(ById, request.params).id);

@@ -187,6 +187,8 @@ export class ManagerApp {
       entryScript: path.join(__dirname, "mlx_manager_train.py"),
       env: engineEnv,
       room: (job, signal) => supervisor.makeRoomFor(job, signal),
+      hubCache: this.options.hfCache,
+      onModelAdded: () => void models.rescan().catch(() => undefined),
     }));
     jobs.init();
     if (adoption.adopted.length > 0 || adoption.cleaned.length > 0) {

@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { ApiError } from "../../../../src/services/api/ApiError";
 import { EventBus } from "../../../../src/services/events/EventBus";
+import { CacheScanner } from "../../../../src/services/cache/CacheScanner";
 import { JobService } from "../../../../src/services/jobs/JobService";
 import { MemoryLogger } from "../../../../src/services/logging/Logger";
 import { signalGroup } from "../../../../src/services/servers/processes";
@@ -28,7 +29,7 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
   const seen: { type: string; data: unknown }[] = [];
   events.subscribe((e) => void seen.push(e));
   const service = (stepMs = 5): JobService =>
-    new JobService({ store, events, logger: new MemoryLogger(), catalog: { list: () => [] }, dir: path.join(dir, "jobs"), python: () => "python3", entryScript: path.join(ROOT, "python", "mlx_manager_train.py"), env: { ...process.env, PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: String(stepMs) }, pollMs: 50 });
+    new JobService({ store, events, logger: new MemoryLogger(), catalog: { list: () => [] }, dir: path.join(dir, "jobs"), hubCache: path.join(dir, "hub"), python: () => "python3", entryScript: path.join(ROOT, "python", "mlx_manager_train.py"), env: { ...process.env, PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: String(stepMs) }, pollMs: 50 });
   const until = async (jobs: JobService, id: string, states: JobState[], ms = 20_000): Promise<Job> => {
     const deadline = Date.now() + ms;
     for (;;) {
@@ -90,6 +91,12 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
     assert.ok(fs.existsSync(path.join(done.adapterPath, "adapters.safetensors")));
     const config = JSON.parse(fs.readFileSync(done.configFile, "utf8")) as Record<string, unknown>;
     assert.deepEqual([config["model"], config["train"], config["lora_parameters"]], [model, true, { rank: 8, scale: 20, dropout: 0 }]);
+    // Its adapter fused into the base model by mlx_lm.fuse, put in the cache as local/<name>.
+    const fused = await jobs.fuse(a.id, "tiny-fused", AbortSignal.timeout(20_000));
+    assert.equal(fused.repoId, "local/tiny-fused");
+    const cached = await new CacheScanner({ cacheDir: path.join(dir, "hub"), logger: new MemoryLogger() }).scan();
+    assert.deepEqual(cached.map((m) => [m.id, m.format]), [["local/tiny-fused", "mlx"]]);
+    await assert.rejects(jobs.fuse(a.id, "tiny-fused", AbortSignal.timeout(5000)), /already has local\/tiny-fused/);
     // The queued one starts once the first is done, and is cancelled while it runs.
     await until(jobs, b.id, ["running"]);
     await new Promise((r) => setTimeout(r, 300));
