@@ -40,7 +40,8 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
   fs.rmSync(ARTIFACTS, { recursive: true, force: true });
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   // A manager with a ready profile; the extension finds it through the data dir.
-  const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, env: { HF_ENDPOINT: options.environment["HF_ENDPOINT"] ?? "" } });
+  // Fine-tuning runs our entry point with Debian's python3 against the mlx_lm stand-in package.
+  const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, env: { HF_ENDPOINT: options.environment["HF_ENDPOINT"] ?? "", MLX_MANAGER_TRAIN_PYTHON: "python3", PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: "5" } });
   manager.child.unref();
   const created = await manager.api("POST", "/api/profiles", { name: PROFILE, engine: "llama", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { threads: 1, contextLength: 256 } });
   if (created.status !== 201) throw new Error(`profile not created: ${created.text}`);
@@ -275,6 +276,18 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await manager.api("DELETE", `/api/profiles/${made.id}`);
       // Focus back on the workbench (the report stays open, read-only): the next step opens the palette.
       await page.locator(".sidebar .pane-header", { hasText: "Profiles" }).first().click();
+    });
+    await step("a fine-tuning job shows its progress and losses in the Fine-tuning Jobs view until it completes", page, async () => {
+      const data = path.join(fx.workspace, "train.jsonl");
+      fs.writeFileSync(data, `${Array.from({ length: 24 }, (_, i) => JSON.stringify({ messages: [{ role: "user", content: `What is ${i} + 1?` }, { role: "assistant", content: String(i + 1) }] })).join("\n")}\n`);
+      const queued = await manager.api("POST", "/api/jobs", { name: "adder", model: { source: "cache", repoId: fx.mlxRepo }, train: data, settings: { iters: 60, num_layers: 2, batch_size: 2, steps_per_report: 10, steps_per_eval: 20 } });
+      if (queued.status !== 201) throw new Error(`job not queued: ${queued.text}`);
+      const header = page.locator(".sidebar .pane-header", { hasText: "Fine-tuning Jobs" }).first();
+      if ((await header.getAttribute("aria-expanded")) === "false") await header.click();
+      const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Fine-tuning Jobs')) .monaco-list-row", { hasText: "adder" });
+      await row.filter({ hasText: /completed · 60\/60 \(100 %\) · loss \d\.\d{3} \/ \d\.\d{3}/ }).waitFor({ state: "visible", timeout: 30_000 });
+      await page.screenshot({ path: path.join(ARTIFACTS, "15-jobs.png") });
+      await header.click();
     });
     // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
     // Copilot"), but "Manage Language Models" lists the profiles the extension provides.
