@@ -26,7 +26,8 @@ export function hostReport(profile: Profile, report: HostCheckReport): string {
   ].join("\n");
 }
 
-async function withCancel<T>(title: string, work: (client: ManagerClient, signal: AbortSignal) => Promise<T>, client: ManagerClient): Promise<T> {
+/** Runs `work` under a cancellable progress notification; Cancel aborts its signal. */
+export async function withCancel<T>(title: string, work: (client: ManagerClient, signal: AbortSignal) => Promise<T>, client: ManagerClient): Promise<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, async (_progress, token) => {
     const abort = new AbortController();
     const listener = token.onCancellationRequested(() => {

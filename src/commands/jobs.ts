@@ -2,6 +2,7 @@ import path from "node:path";
 import * as vscode from "vscode";
 import type { Job, JobInput } from "../shared/jobs";
 import { JobItem } from "../views/jobs/JobItem";
+import { withCancel } from "./checkHosts";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
 
 /** The job a command was given (a Jobs view node, an id or name), or one picked from those `filter` lets through. */
@@ -74,17 +75,7 @@ export const fuseJobAdapter: CommandDefinition = {
     const name = await vscode.window.showInputBox({ title: vscode.l10n.t("Fuse {0}'s adapter into a new model", job.name), value: `${job.name}-fused`, prompt: vscode.l10n.t("Its name in the cache: local/<name>"), validateInput: (v) => (/^[A-Za-z0-9][A-Za-z0-9._-]{0,95}$/.test(v.trim()) ? undefined : vscode.l10n.t("Letters, digits, '.', '_' and '-'")) });
     if (name === undefined) return undefined;
     const client = await ctx.connection.client();
-    const fused = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: vscode.l10n.t("Fusing {0}…", job.name), cancellable: true }, async (_p, token) => {
-      const abort = new AbortController();
-      const listener = token.onCancellationRequested(() => {
-        abort.abort();
-      });
-      try {
-        return await client.fuseJob(job.id, name.trim(), abort.signal);
-      } finally {
-        listener.dispose();
-      }
-    });
+    const fused = await withCancel(vscode.l10n.t("Fusing {0}…", job.name), (c, signal) => c.fuseJob(job.id, name.trim(), signal), client);
     void vscode.window.showInformationMessage(vscode.l10n.t("{0} is in the Models view: make a profile of it to serve it.", fused.repoId));
     return fused;
   },

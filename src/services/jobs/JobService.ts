@@ -86,6 +86,8 @@ interface Row extends Record<string, unknown> {
 /** What a running job's watcher holds. */
 interface Running {
   id: string;
+  /** The job's folder (its log is read there every tick). */
+  dir: string;
   pid: number;
   child?: ChildProcess;
   /** Bytes of train.log read so far, and a line cut at the end of the last read. */
@@ -155,7 +157,7 @@ export class JobService {
           bytes = 0;
         }
         this.holding = { id: row.id, name: row.name, bytes };
-        this.watch(row.id, row.pid, undefined);
+        this.watch(row.id, row.dir, row.pid, undefined);
         continue;
       }
       this.finish(row.id, "interrupted", "The manager stopped while it ran, and so did the trainer. Resume it from its last checkpoint.");
@@ -423,15 +425,16 @@ export class JobService {
     child.unref();
     this.options.store.run("UPDATE jobs SET state = 'running', pid = ?, process_start = ?, started_at = ?, error = NULL WHERE id = ?", [pid, processStartTime(pid) ?? null, this.now(), next.id]);
     this.options.logger.info("fine-tuning job started", { job: next.name, pid });
-    this.watch(next.id, pid, child);
+    this.watch(next.id, next.dir, pid, child);
     this.publish(this.get(next.id));
   }
 
   /** Reads the job's log as it grows and watches its trainer until it ends. */
-  private watch(id: string, pid: number, child: ChildProcess | undefined): void {
+  private watch(id: string, dir: string, pid: number, child: ChildProcess | undefined): void {
     const kept = new Set(this.reportsOf(id).map((r) => `${r.event}@${r.iteration}`));
     const running: Running = {
       id,
+      dir,
       pid,
       offset: 0,
       partial: "",
@@ -459,9 +462,7 @@ export class JobService {
 
   private tick(running: Running): void {
     if (this.running !== running) return;
-    const row = this.row(running.id);
-    if (row === undefined) return;
-    this.readLog(running, row);
+    this.readLog(running);
     const alive = running.child !== undefined ? running.child.exitCode === null && running.child.signalCode === null : isProcessRunning(running.pid);
     if (alive) return;
     clearInterval(running.timer);
@@ -470,12 +471,12 @@ export class JobService {
     if (running.cancelling) this.finish(running.id, "cancelled");
     else if (running.ended?.event === "done") this.finish(running.id, "completed");
     else if (running.ended?.event === "error") this.finish(running.id, "failed", running.ended.message);
-    else this.finish(running.id, "failed", `The trainer exited${running.child?.exitCode === undefined || running.child.exitCode === null ? "" : ` with code ${running.child.exitCode}`} before it was done: see ${path.join(row.dir, "train.log")}.`);
+    else this.finish(running.id, "failed", `The trainer exited${running.child?.exitCode === undefined || running.child.exitCode === null ? "" : ` with code ${running.child.exitCode}`} before it was done: see ${path.join(running.dir, "train.log")}.`);
     this.pump();
   }
 
-  private readLog(running: Running, row: Row): void {
-    const log = path.join(row.dir, "train.log");
+  private readLog(running: Running): void {
+    const log = path.join(running.dir, "train.log");
     let fd: number;
     try {
       fd = fs.openSync(log, "r");
@@ -500,14 +501,14 @@ export class JobService {
         } catch {
           continue;
         }
-        this.onReport(running, row, report);
+        this.onReport(running, report);
       }
     } finally {
       fs.closeSync(fd);
     }
   }
 
-  private onReport(running: Running, row: Row, raw: Record<string, unknown>): void {
+  private onReport(running: Running, raw: Record<string, unknown>): void {
     const event = raw["event"];
     if (event === "done") running.ended = { event: "done" };
     else if (event === "error") running.ended = { event: "error", message: `${typeof raw["type"] === "string" ? raw["type"] : "Error"}: ${typeof raw["message"] === "string" ? raw["message"] : ""}` };
@@ -516,10 +517,10 @@ export class JobService {
     const key = `${report.event}@${report.iteration}`;
     if (running.kept.has(key)) return;
     running.kept.add(key);
-    fs.appendFileSync(path.join(row.dir, "reports.jsonl"), `${JSON.stringify(report)}\n`);
-    if (event === "train") this.options.store.run("UPDATE jobs SET iteration = ?, train_loss = ? WHERE id = ?", [report.iteration, report.train_loss ?? null, row.id]);
-    else this.options.store.run("UPDATE jobs SET val_loss = ? WHERE id = ?", [report.val_loss ?? null, row.id]);
-    this.options.events.publish({ type: "job.report", data: { id: row.id, report } });
+    fs.appendFileSync(path.join(running.dir, "reports.jsonl"), `${JSON.stringify(report)}\n`);
+    if (event === "train") this.options.store.run("UPDATE jobs SET iteration = ?, train_loss = ? WHERE id = ?", [report.iteration, report.train_loss ?? null, running.id]);
+    else this.options.store.run("UPDATE jobs SET val_loss = ? WHERE id = ?", [report.val_loss ?? null, running.id]);
+    this.options.events.publish({ type: "job.report", data: { id: running.id, report } });
   }
 
   private finish(id: string, state: JobState, error?: string): void {

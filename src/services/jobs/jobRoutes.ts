@@ -6,6 +6,7 @@ import type { Job, JobPlan, JobReport } from "../../shared/jobs";
 import type { Profile } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import { clientSignal } from "../api/serverRoutes";
+import { readLogTail } from "../servers/serverLogs";
 import { validateJsonl, type DatasetReport } from "./datasets";
 import type { JobService } from "./JobService";
 
@@ -38,13 +39,8 @@ export function registerJobRoutes(app: FastifyInstance, deps: { jobs: JobService
   app.get("/api/jobs/:id/log", async (request): Promise<{ lines: string[] }> => {
     const job = jobs.get(parseOrThrow(ById, request.params).id);
     const { lines } = parseOrThrow(LogQuery, request.query ?? {}, "query");
-    let text = "";
-    try {
-      text = fs.readFileSync(path.join(job.dir, "train.log"), "utf8");
-    } catch {
-      text = "";
-    }
-    return { lines: text.split("\n").filter((l, i, all) => l !== "" || i < all.length - 1).slice(-lines) };
+    // The servers' tail reader: the last lines without reading a long log whole.
+    return { lines: readLogTail(path.join(job.dir, "train.log"), lines) };
   });
   app.post("/api/jobs/:id/cancel", async (request): Promise<Job> => jobs.cancel(parseOrThrow(ById, request.params).id));
   app.post("/api/jobs/:id/resume", async (request): Promise<Job> => jobs.resume(parseOrThrow(ById, request.params).id));
