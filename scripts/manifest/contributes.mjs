@@ -158,6 +158,7 @@ const menus = {
     item("mlx.serveJobAdapter", "mlx.jobs", "/^job\\.completed$/", "1_run@1"),
     item("mlx.fuseJobAdapter", "mlx.jobs", "/^job\\.completed$/", "1_run@2"),
     item("mlx.showJobLog", "mlx.jobs", "/^job\\./", "2_logs@1"),
+    item("mlx.openDashboard", "mlx.jobs", "/^job\\./", "0_show@1"),
 
     item("mlx.approveUser", "mlx.users", "/^user\\.pending\\./", "inline@1"),
     item("mlx.rejectUser", "mlx.users", "/^user\\.pending\\./", "inline@2"),

@@ -1,6 +1,7 @@
 import path from "node:path";
 import * as vscode from "vscode";
-import type { Job, JobInput } from "../shared/jobs";
+import type { z } from "zod";
+import { LoraSettings, type Job, type JobInput } from "../shared/jobs";
 import { JobItem } from "../views/jobs/JobItem";
 import { withCancel } from "./checkHosts";
 import type { CommandContext, CommandDefinition } from "./CommandContext";
@@ -107,11 +108,11 @@ export const fineTune: CommandDefinition = {
       const answer = await vscode.window.showWarningMessage(vscode.l10n.t("{0} is outside this workspace. Train on it anyway?", file), { modal: true }, go);
       if (answer !== go) return undefined;
     }
-    const iters = await vscode.window.showInputBox({ title: vscode.l10n.t("Iterations"), value: "1000", validateInput: (v) => (/^\d+$/.test(v.trim()) && Number(v) > 0 ? undefined : vscode.l10n.t("A whole number above 0")) });
-    if (iters === undefined) return undefined;
     const name = await vscode.window.showInputBox({ title: vscode.l10n.t("A name for the job"), value: `${model.label.split("/").pop() ?? "model"}-lora` });
     if (name === undefined || name.trim() === "") return undefined;
-    const input: JobInput = { name: name.trim(), model: { source: "cache", repoId: model.model.id }, train: file, settings: { iters: Number(iters) } };
+    const settings = await pickSettings(file);
+    if (settings === undefined) return undefined;
+    const input: JobInput = { name: name.trim(), model: { source: "cache", repoId: model.model.id }, train: file, ...(settings.valid === undefined ? {} : { valid: settings.valid }), settings: settings.lora };
     const plan = await client.planJob(input);
     const d = plan.dataset;
     await ctx.reports.show(
@@ -136,3 +137,86 @@ export const fineTune: CommandDefinition = {
     return client.createJob(input);
   },
 };
+
+type Settings = z.output<typeof LoraSettings>;
+type NumberSetting = "iters" | "batch_size" | "learning_rate" | "num_layers" | "max_seq_length";
+
+/** The numbers Fine-tune… offers, with mlx_lm.lora's names, checked as the manager checks them. */
+const NUMBERS: { key: NumberSetting; label: () => string; hint: () => string; integer: boolean }[] = [
+  { key: "iters", label: () => vscode.l10n.t("Iterations"), hint: () => vscode.l10n.t("Training steps (--iters)"), integer: true },
+  { key: "batch_size", label: () => vscode.l10n.t("Batch size"), hint: () => vscode.l10n.t("Examples per step (--batch-size); lower it when memory runs short"), integer: true },
+  { key: "learning_rate", label: () => vscode.l10n.t("Learning rate"), hint: () => vscode.l10n.t("Adam's step size (--learning-rate), e.g. 1e-5"), integer: false },
+  { key: "num_layers", label: () => vscode.l10n.t("Layers to fine-tune"), hint: () => vscode.l10n.t("From the top (--num-layers); -1 for all"), integer: true },
+  { key: "max_seq_length", label: () => vscode.l10n.t("Max sequence length"), hint: () => vscode.l10n.t("Longer examples are cut (--max-seq-length)"), integer: true },
+];
+
+interface SettingItem extends vscode.QuickPickItem {
+  action: "queue" | "valid" | "type" | "rank" | "mask" | "checkpoint" | NumberSetting;
+}
+
+/**
+ * The job's settings as one list, mlx_lm.lora's defaults filled in: pick a line to change it, or
+ * go on to the plan. Undefined when the user backs out.
+ */
+async function pickSettings(train: string): Promise<{ lora: Settings; valid?: string } | undefined> {
+  const lora: Settings = LoraSettings.parse({});
+  let valid: string | undefined;
+  const onOff = (on: boolean): string => (on ? vscode.l10n.t("on") : vscode.l10n.t("off"));
+  for (;;) {
+    const items: SettingItem[] = [
+      { action: "queue", label: `$(check) ${vscode.l10n.t("Review the Plan and Queue…")}`, alwaysShow: true },
+      { action: "queue", label: "", kind: vscode.QuickPickItemKind.Separator },
+      ...NUMBERS.map((n): SettingItem => ({ action: n.key, label: n.label(), description: String(lora[n.key]), detail: n.hint() })),
+      { action: "type", label: vscode.l10n.t("Fine-tune type"), description: lora.fine_tune_type, detail: vscode.l10n.t("lora, dora, or full (every weight: far more memory)") },
+      ...(lora.fine_tune_type === "full" ? [] : [{ action: "rank" as const, label: vscode.l10n.t("Adapter rank"), description: String(lora.lora_parameters.rank), detail: vscode.l10n.t("lora_parameters.rank in the config (scale {0}, dropout {1})", lora.lora_parameters.scale, lora.lora_parameters.dropout) }]),
+      { action: "mask", label: vscode.l10n.t("Mask the prompt"), description: onOff(lora.mask_prompt), detail: vscode.l10n.t("Train on the answers only (--mask-prompt; not for text datasets)") },
+      { action: "checkpoint", label: vscode.l10n.t("Gradient checkpointing"), description: onOff(lora.grad_checkpoint), detail: vscode.l10n.t("Less memory, slower steps (--grad-checkpoint)") },
+      { action: "valid", label: vscode.l10n.t("Validation set"), description: valid === undefined ? vscode.l10n.t("a tenth of {0}, set apart", path.basename(train)) : path.basename(valid), detail: vscode.l10n.t("A JSONL file of the same format, or none to set part of the training set apart") },
+    ];
+    const picked = await vscode.window.showQuickPick(items, { title: vscode.l10n.t("Fine-tuning settings (mlx_lm.lora's names and defaults): pick one to change it"), matchOnDetail: true });
+    if (picked === undefined) return undefined;
+    switch (picked.action) {
+      case "queue":
+        return { lora, ...(valid === undefined ? {} : { valid }) };
+      case "type": {
+        const type = await vscode.window.showQuickPick(["lora", "dora", "full"], { title: vscode.l10n.t("Fine-tune type") });
+        if (type === "lora" || type === "dora" || type === "full") lora.fine_tune_type = type;
+        break;
+      }
+      case "rank": {
+        const rank = await askNumber(vscode.l10n.t("Adapter rank"), lora.lora_parameters.rank, true, (v) => LoraSettings.shape.lora_parameters.unwrap().shape.rank.safeParse(v).success);
+        if (rank !== undefined) lora.lora_parameters = { ...lora.lora_parameters, rank };
+        break;
+      }
+      case "mask":
+        lora.mask_prompt = !lora.mask_prompt;
+        break;
+      case "checkpoint":
+        lora.grad_checkpoint = !lora.grad_checkpoint;
+        break;
+      case "valid": {
+        const files = await vscode.window.showOpenDialog({ title: vscode.l10n.t("The validation set (JSONL); cancel to set part of the training set apart"), canSelectMany: false, filters: { JSONL: ["jsonl"] }, defaultUri: vscode.Uri.file(path.dirname(train)) });
+        valid = files?.[0]?.fsPath;
+        break;
+      }
+      default: {
+        const setting = NUMBERS.find((n) => n.key === picked.action);
+        if (setting === undefined) break;
+        const value = await askNumber(setting.label(), lora[setting.key], setting.integer, (v) => LoraSettings.shape[setting.key].safeParse(v).success);
+        if (value !== undefined) lora[setting.key] = value;
+        break;
+      }
+    }
+  }
+}
+
+async function askNumber(title: string, current: number, integer: boolean, valid: (value: number) => boolean): Promise<number | undefined> {
+  const parse = (text: string): number | undefined => {
+    const trimmed = text.trim();
+    if (!/^-?(\d+\.?\d*|\.\d+)(e-?\d+)?$/i.test(trimmed)) return undefined;
+    const value = Number(trimmed);
+    return Number.isFinite(value) && (!integer || Number.isInteger(value)) && valid(value) ? value : undefined;
+  };
+  const text = await vscode.window.showInputBox({ title, value: String(current), validateInput: (v) => (parse(v) === undefined ? (integer ? vscode.l10n.t("A whole number in the range mlx_lm.lora takes") : vscode.l10n.t("A number in the range mlx_lm.lora takes")) : undefined) });
+  return text === undefined ? undefined : parse(text);
+}

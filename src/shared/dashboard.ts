@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Conversation, type ConversationSummary, type ReplyStats } from "./conversations";
+import type { Job, JobReport } from "./jobs";
 import type { MetricsSnapshot } from "./metrics";
 import type { ServerInfo, ServerLogTail } from "./servers";
 
@@ -14,6 +15,7 @@ const Id = z.int().min(0);
 export const TEAM_TARGET_PREFIX = "team:";
 const ProfileRef = z.string().min(1).max(200);
 const StreamId = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
+const JobRef = z.string().min(1).max(200);
 
 // ---------------------------------------------------------------- webview → host
 
@@ -35,6 +37,15 @@ export const WebviewMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("conversations.delete"), id: Id, conversationId: z.string().max(64) }),
   z.object({ type: z.literal("conversations.export"), id: Id, conversationId: z.string().max(64), format: z.enum(["markdown", "json"]) }),
   z.object({ type: z.literal("clipboard.write"), id: Id, text: z.string().max(1_000_000) }),
+  /** A job's reports so far (its chart's history); later ones come as `job.report`. */
+  z.object({ type: z.literal("jobs.reports"), id: Id, jobId: JobRef }),
+  z.object({ type: z.literal("jobs.log"), id: Id, jobId: JobRef }),
+  z.object({ type: z.literal("jobs.cancel"), id: Id, jobId: JobRef }),
+  z.object({ type: z.literal("jobs.resume"), id: Id, jobId: JobRef }),
+  /** A profile of the base model and one with the job's adapter (existing ones reused), for Compare. */
+  z.object({ type: z.literal("jobs.compare"), id: Id, jobId: JobRef }),
+  /** One of the editor's job commands (they ask for names in the editor's own inputs). */
+  z.object({ type: z.literal("command.run"), id: Id, command: z.enum(["mlx.fineTune", "mlx.serveJobAdapter", "mlx.fuseJobAdapter", "mlx.showJobLog"]), jobId: JobRef.optional() }),
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 export type WebviewRequest = Exclude<WebviewMessage, { type: "ready" }>;
@@ -59,6 +70,13 @@ export interface RequestResults {
   /** `saved` false: the user cancelled the save dialog. */
   "conversations.export": { saved: boolean; fileName: string };
   "clipboard.write": { written: boolean };
+  "jobs.reports": { reports: JobReport[] };
+  "jobs.log": { lines: string[] };
+  "jobs.cancel": Job;
+  "jobs.resume": Job;
+  /** The two profiles' names: the base model, and the base model with the adapter. */
+  "jobs.compare": { base: string; adapted: string };
+  "command.run": { ran: boolean };
 }
 
 // ---------------------------------------------------------------- host → webview
@@ -95,6 +113,7 @@ export type HostMessage =
       servers: ServerInfo[];
       metrics: MetricsSnapshot | null;
       streams: StreamState[];
+      jobs: Job[];
     }
   | { type: "connection"; connected: boolean }
   | { type: "profiles"; profiles: ProfileOption[] }
@@ -107,7 +126,15 @@ export type HostMessage =
   | { type: "chat.done"; streamId: string; conversation: Conversation; stats: ReplyStats }
   /** A Compare stream finished (or was stopped, or failed); nothing was saved. */
   | { type: "compare.done"; streamId: string; text: string; stats: ReplyStats }
-  /** A command of the host (e.g. "Chat" on a server in the tree) asks the panel to show a tab. */
-  | { type: "show"; tab: "servers" | "chat"; profileId?: string };
+  | { type: "job.changed"; job: Job }
+  /** One report of a running job: a point of its chart. */
+  | { type: "job.report"; jobId: string; report: JobReport }
+  /**
+   * A command of the host (e.g. "Chat" on a server in the tree) asks the panel to show a tab; on
+   * the Jobs tab `profileId` is a job's id.
+   */
+  | { type: "show"; tab: DashboardTab; profileId?: string };
+
+export type DashboardTab = "servers" | "chat" | "jobs";
 
 export type HostMessageType = HostMessage["type"];

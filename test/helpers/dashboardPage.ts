@@ -27,7 +27,7 @@ const THEMES: Record<Theme, Record<string, string>> = {
     "input-background": "#313131", "input-foreground": "#cccccc", "input-border": "#3c3c3c", "input-placeholderForeground": "#989898",
     "badge-background": "#616161", "badge-foreground": "#f8f8f8", "textLink-foreground": "#4daafc", "textCodeBlock-background": "#2b2b2b",
     "textBlockQuote-border": "#616161", "list-hoverBackground": "#2a2d2e", "list-activeSelectionBackground": "#04395e", "list-activeSelectionForeground": "#ffffff",
-    "testing-iconPassed": "#73c991", "charts-blue": "#3794ff", "settings-dropdownBackground": "#313131", "settings-dropdownBorder": "#3c3c3c",
+    "testing-iconPassed": "#73c991", "charts-blue": "#3794ff", "charts-orange": "#d18616", "progressBar-background": "#0078d4", "settings-dropdownBackground": "#313131", "settings-dropdownBorder": "#3c3c3c",
     "settings-dropdownForeground": "#cccccc", "settings-dropdownListBorder": "#454545", "settings-textInputBackground": "#313131", "settings-textInputForeground": "#cccccc",
     "settings-textInputBorder": "#3c3c3c", "panelTitle-activeForeground": "#cccccc", "panelTitle-activeBorder": "#0078d4", "panelTitle-inactiveForeground": "#9d9d9d",
     "inputValidation-warningBackground": "#352a05", "inputValidation-warningBorder": "#b89500", "scrollbarSlider-background": "#79797966",
@@ -42,7 +42,7 @@ const THEMES: Record<Theme, Record<string, string>> = {
     "input-background": "#ffffff", "input-foreground": "#3b3b3b", "input-border": "#cecece", "input-placeholderForeground": "#767676",
     "badge-background": "#cccccc", "badge-foreground": "#3b3b3b", "textLink-foreground": "#005fb8", "textCodeBlock-background": "#f2f2f2",
     "textBlockQuote-border": "#e5e5e5", "list-hoverBackground": "#f2f2f2", "list-activeSelectionBackground": "#e8e8e8", "list-activeSelectionForeground": "#000000",
-    "testing-iconPassed": "#388a34", "charts-blue": "#1a85ff", "settings-dropdownBackground": "#ffffff", "settings-dropdownBorder": "#cecece",
+    "testing-iconPassed": "#388a34", "charts-blue": "#1a85ff", "charts-orange": "#d18616", "progressBar-background": "#005fb8", "settings-dropdownBackground": "#ffffff", "settings-dropdownBorder": "#cecece",
     "settings-dropdownForeground": "#3b3b3b", "settings-dropdownListBorder": "#c8c8c8", "settings-textInputBackground": "#ffffff", "settings-textInputForeground": "#3b3b3b",
     "settings-textInputBorder": "#cecece", "panelTitle-activeForeground": "#3b3b3b", "panelTitle-activeBorder": "#005fb8", "panelTitle-inactiveForeground": "#3b3b3b",
     "inputValidation-warningBackground": "#f6f5d2", "inputValidation-warningBorder": "#b89500", "scrollbarSlider-background": "#64646466",
@@ -54,7 +54,7 @@ const THEMES: Record<Theme, Record<string, string>> = {
     "editor-background": "#000000", "editorWidget-background": "#0c141f", "panel-border": "#6fc3df", "button-background": "#000000", "button-foreground": "#ffffff",
     "button-border": "#6fc3df", "button-secondaryBackground": "#000000", "button-secondaryForeground": "#ffffff", "input-background": "#000000", "input-foreground": "#ffffff",
     "input-border": "#6fc3df", "badge-background": "#000000", "badge-foreground": "#ffffff", "textLink-foreground": "#21a6ff", "textCodeBlock-background": "#000000",
-    "list-activeSelectionBackground": "#000000", "testing-iconPassed": "#73c991", "charts-blue": "#3794ff", "settings-dropdownBackground": "#000000", "settings-dropdownBorder": "#6fc3df",
+    "list-activeSelectionBackground": "#000000", "testing-iconPassed": "#73c991", "charts-blue": "#3794ff", "charts-orange": "#d18616", "progressBar-background": "#6fc3df", "settings-dropdownBackground": "#000000", "settings-dropdownBorder": "#6fc3df",
   },
 };
 

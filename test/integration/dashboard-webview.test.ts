@@ -1,19 +1,22 @@
 // The dashboard webview bundle in real Chromium, under the panel's HTML and CSP, bridged to the
 // real DashboardHost, which talks to a real manager running the real `llama` engine.
 import assert from "node:assert/strict";
+import fs from "node:fs";
 import http from "node:http";
+import path from "node:path";
 import type { Locator } from "playwright-core";
 import { ManagerClient } from "../../src/client/ManagerClient";
 import type { Conversation } from "../../src/shared/conversations";
 import type { HostMessage } from "../../src/shared/dashboard";
+import type { Job, JobReport } from "../../src/shared/jobs";
 import type { MetricsSnapshot, ServerMetrics } from "../../src/shared/metrics";
 import type { Profile } from "../../src/shared/profiles";
 import type { ServerInfo } from "../../src/shared/servers";
 import { DashboardHost, type DashboardClient } from "../../src/views/dashboard/DashboardHost";
 import { DashboardBrowser, type DashboardPage, type Theme } from "../helpers/dashboardPage";
 import { removeTempDir } from "../helpers/hfCache";
-import { startManager, type RunningManager } from "../helpers/manager";
-import { GGUF_REPO, killGroups, makeServerFixture, waitFor, type ServerFixture } from "../helpers/servers";
+import { ROOT, startManager, type RunningManager } from "../helpers/manager";
+import { GGUF_REPO, killGroups, makeServerFixture, MLX_REPO, waitFor, type ServerFixture } from "../helpers/servers";
 
 const quietLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -27,6 +30,8 @@ describe("the dashboard webview in Chromium, against a real manager", function (
   const spawned = new Set<number>();
   const opened: { host: DashboardHost; dash: DashboardPage }[] = [];
   const saved: { fileName: string; content: string }[] = [];
+  /** The editor commands the panel asked the host to run. */
+  const commands: unknown[][] = [];
 
   /** A page with the real host behind it; `clientFor` may swap parts of the client. */
   async function openDashboard(options: { theme?: Theme; client?: DashboardClient; width?: number; height?: number } = {}): Promise<{ host: DashboardHost; dash: DashboardPage }> {
@@ -42,6 +47,9 @@ describe("the dashboard webview in Chromium, against a real manager", function (
           return true;
         },
         writeClipboard: async () => undefined,
+        runCommand: async (command, ...args) => {
+          commands.push([command, ...args]);
+        },
       },
       post: (message) => {
         void target.dash?.post(message).catch(() => undefined);
@@ -74,7 +82,9 @@ describe("the dashboard webview in Chromium, against a real manager", function (
 
   before(async () => {
     fixture = await makeServerFixture("mlx-dashboard-");
-    manager = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: fixture.env });
+    // Fine-tuning runs our entry point with Debian's python3 against the mlx_lm stand-in package.
+    const training = { MLX_MANAGER_TRAIN_PYTHON: "python3", PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: "10" };
+    manager = await startManager({ dataDir: fixture.dataDir, hfCache: fixture.hfCache, env: { ...fixture.env, ...training } });
     client = new ManagerClient({ url: manager.url, token: manager.token });
     profile = await client.createProfile({ name: "Story", engine: "llama", model: { source: "cache", repoId: GGUF_REPO }, options: { threads: 1, contextLength: 2048 } });
     await browser.start();
@@ -359,7 +369,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const dash = await browser.open({ theme: "dark", width: 1000, height: 700, onMessage: () => undefined });
     await dash.load();
     const servers = Array.from({ length: 20 }, (_, i) => fakeServer(i));
-    await dash.post({ type: "init", connected: true, profiles: servers.map((s) => ({ id: s.profileId, name: s.profileName, engine: s.engine, model: s.model })), servers, metrics: fakeMetrics(servers, 0), streams: [] });
+    await dash.post({ type: "init", connected: true, profiles: servers.map((s) => ({ id: s.profileId, name: s.profileName, engine: s.engine, model: s.model })), servers, metrics: fakeMetrics(servers, 0), streams: [], jobs: [] });
     await dash.page.locator(".tile").nth(19).waitFor();
     const scroller = dash.page.locator(".servers-view");
     await scroller.evaluate((el) => { (el as unknown as { scrollTop: number }).scrollTop = 900; });
@@ -480,6 +490,151 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const b = await client.server(second.id).catch(() => undefined);
     if (b?.pid !== undefined) spawned.add(b.pid);
   });
+
+  it("Jobs: a real fine-tuning job drawn live as it runs (train and validation loss, log scale), then Compare with Base Model answers from the base and the adapter side by side", async () => {
+    const train = path.join(fixture.root, "train.jsonl");
+    fs.writeFileSync(train, `${Array.from({ length: 24 }, (_, i) => JSON.stringify({ messages: [{ role: "user", content: `What is ${i} + 1?` }, { role: "assistant", content: String(i + 1) }] })).join("\n")}\n`);
+    const { dash } = await openDashboard({ theme: "dark", width: 1200, height: 860 });
+    await dash.page.locator('vscode-tab-header[data-tab="jobs"]').click();
+    // No job yet: the tab says what a job is and offers the editor's Fine-tune a Model….
+    await dash.page.locator(".jobs-empty").waitFor({ state: "visible" });
+    await dash.page.locator('.jobs-empty vscode-button[data-action="fine-tune"]').click();
+    await waitFor(() => commands.some((c) => c[0] === "mlx.fineTune"), 5000, "the Fine-tune command to be asked for");
+
+    const created = await client.createJob({ name: "adder", model: { source: "cache", repoId: MLX_REPO }, train, settings: { iters: 240, num_layers: 2, batch_size: 2, steps_per_report: 4, steps_per_eval: 60, val_batches: 2 } });
+    const row = dash.page.locator(`.job-row[data-job-id="${created.id}"]`);
+    await row.waitFor({ state: "visible", timeout: 10_000 });
+    assert.equal(await row.getAttribute("aria-selected"), "true", "the only job is picked");
+    // While it runs, points are added to the chart as reports arrive (not only once it ends).
+    const seen = new Set<string>();
+    const points = async (): Promise<string> => (await dash.page.locator(".series-train").getAttribute("points")) ?? "";
+    await waitFor(async () => {
+      if ((await row.getAttribute("data-state")) === "running") {
+        const n = (await points()).split(" ").filter(Boolean).length;
+        if (n > 0) seen.add(String(n));
+      }
+      return (await row.getAttribute("data-state")) === "completed";
+    }, 60_000, "the job to complete");
+    assert.ok(seen.size >= 2, `the chart grew while the job ran (train points seen: ${[...seen].join(", ")})`);
+    const reports = (await client.jobReports(created.id)).reports;
+    const trainReports = reports.filter((r) => r.event === "train");
+    const valReports = reports.filter((r) => r.event === "val");
+    await waitFor(async () => (await points()).split(" ").length === trainReports.length, 5000, "every train report drawn");
+    assert.equal(trainReports.length, 60);
+    assert.equal(((await dash.page.locator(".series-valid").getAttribute("points")) ?? "").split(" ").length, valReports.length, "every validation report drawn");
+    const detail = dash.page.locator(".job-detail");
+    assert.equal(await detail.locator('[data-figure="iteration"]').innerText(), "240 / 240");
+    const last = trainReports.at(-1);
+    assert.equal(await detail.locator('[data-figure="train"]').innerText(), last?.train_loss?.toFixed(last.train_loss >= 1 ? 2 : 3));
+    assert.match(await detail.locator('[data-figure="tokens"]').innerText(), /^[\d,]+$/);
+    assert.match(await detail.locator(".job-meta").innerText(), /mlx-community\/tiny-4bit · lora rank 8 · 2 layers · batch 2/);
+    await waitFor(async () => /Saved final weights/.test(await detail.locator(".job-log").innerText()), 5000, "the log's tail");
+    assert.match((await dash.page.locator(".loss-chart").getAttribute("aria-label")) ?? "", /^Loss chart: train loss [\d.]+ at iteration 240, validation loss [\d.]+ at iteration \d+$/);
+    // The chart's cursor reads out the nearest report.
+    const box = await dash.page.locator(".loss-chart").boundingBox();
+    if (box) await dash.page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+    await waitFor(async () => /^Iteration \d+ · train [\d.]+/.test(await dash.page.locator(".chart-readout").innerText()), 2000, "the hover read-out");
+    await dash.screenshot("jobs-dark");
+    // Log scale: the y ticks become decades and their 1-2-5 steps, and the chart says so.
+    const linearTicks = await dash.page.locator(".tick-y").allInnerTexts();
+    await dash.page.locator('vscode-checkbox[data-action="log-scale"]').click();
+    await waitFor(async () => /\(log scale\)/.test((await dash.page.locator(".loss-chart").getAttribute("aria-label")) ?? ""), 2000, "the log scale");
+    assert.notDeepEqual(await dash.page.locator(".tick-y").allInnerTexts(), linearTicks);
+    await dash.page.mouse.move(5, 5);
+    await dash.screenshot("jobs-log-dark");
+    // A finished job's actions; Fuse and Serve ask for names in the editor, so they run its commands.
+    await detail.locator('vscode-button[data-action="fuse"]').click();
+    await waitFor(() => commands.some((c) => c[0] === "mlx.fuseJobAdapter" && c[1] === created.id), 5000, "Fuse to run the editor's command for this job");
+    assert.equal(await detail.locator('vscode-button[data-action="cancel"]').isVisible(), false);
+
+    // Compare with Base Model: two profiles (the base, and the base with the adapter), then Compare with both.
+    await detail.locator('vscode-button[data-action="compare"]').click();
+    await dash.page.locator(".compare-field").waitFor({ state: "visible", timeout: 10_000 });
+    const value = (selector: string): Promise<string> => dash.page.locator(selector).evaluate((el) => (el as unknown as { value: string }).value);
+    assert.equal(await value(".target-picker"), "adder-base");
+    assert.equal(await value(".compare-picker"), "adder-adapter");
+    const profiles = (await client.profiles()).profiles;
+    const base = profiles.find((p) => p.name === "adder-base");
+    const adapted = profiles.find((p) => p.name === "adder-adapter");
+    assert.deepEqual([base?.engine, base?.options.adapterPath], ["mlx-lm", undefined]);
+    assert.deepEqual([adapted?.engine, adapted?.options.adapterPath], ["mlx-lm", (await client.job(created.id)).adapterPath]);
+    const composer = dash.page.locator(".composer-input textarea");
+    await composer.fill("What is 2 + 1?");
+    await composer.press("Enter");
+    for (const side of ["left", "right"]) {
+      await waitFor(async () => /^TTFT \d+ ms · [\d.]+ tokens\/s · \d+ prompt \+ \d+ completion tokens$/.test(await dash.page.locator(`.compare-column[data-side="${side}"] .compare-stats`).innerText()), 60_000, `the ${side} side's figures`);
+    }
+    // The adapter reached mlx_lm.server with every request of the adapted side (its `adapters` field), never the base's.
+    const log = async (id: string | undefined): Promise<string> => (await client.serverLogs(id ?? "", 400)).lines.join("\n");
+    assert.match(await log(adapted?.id), /request adapters=".*adapters"/);
+    assert.doesNotMatch(await log(base?.id), /request adapters=/);
+    // Asked again, the same two profiles are used.
+    await dash.page.locator('vscode-tab-header[data-tab="jobs"]').click();
+    await detail.locator('vscode-button[data-action="compare"]').click();
+    await dash.page.locator(".compare-field").waitFor({ state: "visible" });
+    assert.equal((await client.profiles()).profiles.filter((p) => p.name.startsWith("adder-")).length, 2);
+    for (const p of [base, adapted]) {
+      const server = await client.server(p?.id ?? "").catch(() => undefined);
+      if (server?.pid !== undefined) spawned.add(server.pid);
+      await client.stopServer(p?.id ?? "").catch(() => undefined);
+    }
+    assert.deepEqual(await dash.cspViolations(), []);
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.close();
+  });
+
+  it("Jobs: the loss chart stays smooth at 10 updates/s on a long run (no long task over 50 ms), its 5,000 reports thinned to the chart's width", async () => {
+    // This test plays the host: a job with 5,000 train and 50 validation reports, then 10 reports a second.
+    const job = fakeJob(100_000, 20_000);
+    const history: JobReport[] = [];
+    for (let it = 4; it <= 20_000; it += 4) history.push({ event: "train", iteration: it, train_loss: loss(it), learning_rate: 1e-5, iterations_per_second: 4, tokens_per_second: 900, trained_tokens: it * 60, peak_memory: 3.2, at: 0 });
+    for (let it = 400; it <= 20_000; it += 400) history.push({ event: "val", iteration: it, val_loss: loss(it) + 0.15, val_time: 1, at: 0 });
+    const logLines = Array.from({ length: 200 }, (_, i) => `Iter ${i * 4}: Train loss 1.234, Learning Rate 1.000e-05, It/sec 4.000, Tokens/sec 900.000, Trained Tokens ${i * 240}, Peak mem 3.200 GB`);
+    const target: { dash?: DashboardPage } = {};
+    const dash = (target.dash = await browser.open({
+      theme: "dark",
+      width: 1200,
+      height: 860,
+      onMessage: (raw) => {
+        const m = raw as { type: string; id: number };
+        const result = m.type === "jobs.reports" ? { reports: history } : m.type === "jobs.log" ? { lines: logLines } : m.type === "conversations.list" ? { conversations: [] } : undefined;
+        if (result !== undefined) void target.dash?.post({ type: "reply", id: m.id, ok: true, result });
+      },
+    }));
+    await dash.page.addInitScript(`
+      window.__long = [];
+      new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]); }).observe({ type: "longtask" });
+    `);
+    await dash.load();
+    await dash.post({ type: "init", connected: true, profiles: [], servers: [], metrics: null, streams: [], jobs: [job] });
+    await dash.post({ type: "show", tab: "jobs", profileId: job.id });
+    await waitFor(async () => (await dash.page.locator(".series-valid").getAttribute("points"))?.split(" ").length === 50, 10_000, "the history drawn");
+    const width = (await dash.page.locator(".loss-chart").boundingBox())?.width ?? 0;
+    const drawn = ((await dash.page.locator(".series-train").getAttribute("points")) ?? "").split(" ").length;
+    assert.ok(drawn <= width * 2, `5,000 train points thinned to ${drawn} for a ${width.toFixed(0)} px chart`);
+
+    const since = await dash.page.evaluate<number>("performance.now()");
+    let it = 20_000;
+    const started = Date.now();
+    for (let n = 0; n < 50; n++) {
+      it += 4;
+      job.iteration = it;
+      job.trainLoss = loss(it);
+      await dash.post({ type: "job.changed", job });
+      await dash.post({ type: "job.report", jobId: job.id, report: { event: "train", iteration: it, train_loss: loss(it), learning_rate: 1e-5, iterations_per_second: 4, tokens_per_second: 900, trained_tokens: it * 60, peak_memory: 3.2, at: Date.now() } });
+      if (n % 10 === 9) await dash.post({ type: "job.report", jobId: job.id, report: { event: "val", iteration: it, val_loss: loss(it) + 0.15, val_time: 1, at: Date.now() } });
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + (n + 1) * 100 - Date.now())));
+    }
+    await dash.page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))");
+    const long = (await dash.page.evaluate<[number, number][]>("window.__long")).filter(([start]) => start >= since).map(([, duration]) => duration);
+    assert.deepEqual(long.filter((d) => d > 50), [], "no long task over 50 ms while updating at 10/s");
+    assert.equal(await dash.page.locator('.job-detail [data-figure="iteration"]').innerText(), "20200 / 100000");
+    assert.match((await dash.page.locator(".loss-chart").getAttribute("aria-label")) ?? "", /train loss [\d.]+ at iteration 20200, validation loss [\d.]+ at iteration 20200$/);
+    await dash.screenshot("jobs-10hz-dark");
+    assert.deepEqual(await dash.cspViolations(), []);
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.close();
+  });
 });
 
 function normalise(text: string): string {
@@ -539,3 +694,27 @@ export function fakeMetrics(servers: ServerInfo[], n: number, changing = -1): Me
 }
 
 export type { HostMessage };
+
+function loss(iteration: number): number {
+  return 0.4 + 2.6 * Math.exp(-iteration / 3000) + 0.05 * Math.sin(iteration / 37);
+}
+
+function fakeJob(iters: number, iteration: number): Job {
+  return {
+    id: "j1",
+    name: "long-run",
+    state: "running",
+    model: { source: "cache", repoId: "mlx-community/Qwen3-4B-4bit" },
+    settings: { iters, batch_size: 4, learning_rate: 1e-5, num_layers: 16, max_seq_length: 2048, grad_checkpoint: false, fine_tune_type: "lora", mask_prompt: false, steps_per_report: 4, steps_per_eval: 400, save_every: 100, val_batches: 25, seed: 0, lora_parameters: { rank: 8, scale: 20, dropout: 0 } },
+    dir: "/tmp/jobs/j1",
+    iters,
+    iteration,
+    trainLoss: loss(iteration),
+    valLoss: loss(iteration) + 0.15,
+    command: ["python3", "mlx_manager_train.py", "/tmp/jobs/j1/config.json"],
+    configFile: "/tmp/jobs/j1/config.json",
+    adapterPath: "/tmp/jobs/j1/adapters",
+    createdAt: Date.now() - 60_000,
+    startedAt: Date.now() - 50_000,
+  };
+}

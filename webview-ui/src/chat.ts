@@ -172,6 +172,14 @@ export class ChatView {
     this.input.focus();
   }
 
+  /** Compare on, with these two targets (a job's base model and its adapter); the prompt is the user's. */
+  compareWith(first: string, second: string): void {
+    this.target.value = first;
+    this.compareTarget.value = second;
+    this.setCompare(true, false);
+    this.input.focus();
+  }
+
   /** Streams the host reports in `init` (they ran while the panel was hidden). */
   adoptStreams(all: StreamState[]): void {
     this.compare.adoptStreams(all);

@@ -1,5 +1,6 @@
-// The dashboard webview: Servers and Chat tabs. It speaks only to the extension host (bridge.ts).
+// The dashboard webview: Servers, Chat and Jobs tabs. It speaks only to the extension host (bridge.ts).
 import "@vscode-elements/elements/dist/vscode-button/index.js";
+import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-tab-header/index.js";
@@ -8,18 +9,22 @@ import "@vscode-elements/elements/dist/vscode-tabs/index.js";
 import "@vscode-elements/elements/dist/vscode-textarea/index.js";
 import "@vscode-elements/elements/dist/vscode-textfield/index.js";
 import "./styles.css";
-import type { HostMessage } from "../../src/shared/dashboard";
+import type { DashboardTab, HostMessage } from "../../src/shared/dashboard";
 import type { ServerInfo } from "../../src/shared/servers";
 import { HostBridge } from "./bridge";
 import { ChatView, type ChatViewState } from "./chat";
 import { h, toggleAttr } from "./dom";
+import { JobsView, type JobsViewState } from "./jobs";
 import { warmUpMarkdown } from "./markdown";
 import { ServersView } from "./servers";
 
 interface PanelState {
-  tab: "servers" | "chat";
+  tab: DashboardTab;
   chat: ChatViewState;
+  jobs: JobsViewState;
 }
+
+const TABS: DashboardTab[] = ["servers", "chat", "jobs"];
 
 const bridge = new HostBridge();
 const saved = bridge.getState<PanelState>();
@@ -27,8 +32,20 @@ const servers = new Map<string, ServerInfo>();
 let tab: PanelState["tab"] = saved.tab ?? "servers";
 
 const banner = h("div", { class: "banner", role: "alert", hidden: true });
-const saveState = (): void => { bridge.setState({ tab, chat: chat.state } satisfies PanelState); };
+const saveState = (): void => { bridge.setState({ tab, chat: chat.state, jobs: jobsView.state } satisfies PanelState); };
 const chat = new ChatView(bridge, saveState);
+const jobsView = new JobsView(
+  bridge,
+  {
+    compare: (base, adapted) => {
+      showTab("chat");
+      chat.compareWith(base, adapted);
+    },
+    error: (message) => { flash(message); },
+    changed: saveState,
+  },
+  saved.jobs ?? {},
+);
 const serversView = new ServersView(bridge, {
   chat: (profileId) => {
     showTab("chat");
@@ -44,15 +61,17 @@ const tabs = h(
   h("vscode-tab-panel", {}, serversView.element),
   h("vscode-tab-header", { slot: "header", "data-tab": "chat" }, "Chat"),
   h("vscode-tab-panel", {}, chat.element),
+  h("vscode-tab-header", { slot: "header", "data-tab": "jobs" }, "Jobs"),
+  h("vscode-tab-panel", {}, jobsView.element),
 ) as HTMLElement & { selectedIndex: number };
 tabs.addEventListener("vsc-tabs-select", () => {
-  tab = tabs.selectedIndex === 1 ? "chat" : "servers";
+  tab = TABS[tabs.selectedIndex] ?? "servers";
   saveState();
 });
 
-function showTab(next: PanelState["tab"]): void {
+function showTab(next: DashboardTab): void {
   tab = next;
-  tabs.selectedIndex = next === "chat" ? 1 : 0;
+  tabs.selectedIndex = Math.max(0, TABS.indexOf(next));
   saveState();
 }
 
@@ -80,6 +99,7 @@ function onMessage(message: HostMessage): void {
       if (message.metrics) serversView.updateMetrics(message.metrics);
       chat.setProfiles(profiles, runningProfiles());
       chat.adoptStreams(message.streams);
+      jobsView.setJobs(message.jobs);
       toggleAttr(banner, "hidden", message.connected);
       if (!message.connected) banner.textContent = "Connecting to the manager…";
       break;
@@ -114,10 +134,17 @@ function onMessage(message: HostMessage): void {
     case "compare.done":
       chat.onCompareDone(message.streamId, message.text, message.stats);
       break;
+    case "job.changed":
+      jobsView.updateJob(message.job);
+      break;
+    case "job.report":
+      jobsView.onReport(message.jobId, message.report);
+      break;
     case "show":
       showTab(message.tab);
       if (message.profileId) {
         if (message.tab === "chat") chat.chatWith(message.profileId);
+        else if (message.tab === "jobs") jobsView.select(message.profileId, true);
         else serversView.selectProfile(message.profileId);
       }
       break;
@@ -129,7 +156,7 @@ function onMessage(message: HostMessage): void {
 const root = document.getElementById("root") ?? document.body;
 root.replaceChildren(banner, tabs);
 bridge.onMessage(onMessage);
-if (tab === "chat") showTab("chat");
+if (tab !== "servers") showTab(tab);
 // `ready` first: the host answers nothing before it.
 bridge.ready();
 chat.restore(saved.chat ?? {});

@@ -5,6 +5,7 @@ import type { ChatStreamChunk, ChatStreamRequest, ManagerClient } from "../../cl
 import type { ChatMessage, Conversation, ReplyStats } from "../../shared/conversations";
 import { TEAM_TARGET_PREFIX, WebviewMessage, type HostMessage, type ProfileOption, type RequestResults, type StreamState, type WebviewRequest } from "../../shared/dashboard";
 import type { SequencedEvent } from "../../shared/events";
+import type { Job } from "../../shared/jobs";
 import type { MetricsSnapshot } from "../../shared/metrics";
 import { modelRefLabel, type Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
@@ -26,6 +27,14 @@ export type DashboardClient = Pick<
   | "saveConversation"
   | "renameConversation"
   | "deleteConversation"
+  | "jobs"
+  | "job"
+  | "jobReports"
+  | "jobLog"
+  | "cancelJob"
+  | "resumeJob"
+  | "profileFromJob"
+  | "createProfile"
 >;
 
 export interface DashboardLogger {
@@ -39,6 +48,8 @@ export interface DashboardPlatform {
   /** Asks where to save and writes; false when the user cancelled. */
   saveFile(fileName: string, content: string): Promise<boolean>;
   writeClipboard(text: string): Promise<void>;
+  /** Runs one of the editor's commands (e.g. Fuse, which asks for a name in the editor). */
+  runCommand(command: string, ...args: unknown[]): Promise<void>;
 }
 
 /** The team server a teammate signed in to: its models are extra chat targets (`team:<name>`). */
@@ -81,6 +92,7 @@ export class DashboardHost {
   private readonly servers = new Map<string, ServerInfo>();
   private profiles: ProfileOption[] = [];
   private metrics: MetricsSnapshot | null = null;
+  private readonly jobs = new Map<string, Job>();
   private connected = false;
   private readonly streams = new Map<string, LiveStream>();
   /** Compare results that ended while the panel was hidden (they are saved nowhere else). */
@@ -170,6 +182,7 @@ export class DashboardHost {
       servers: [...this.servers.values()],
       metrics: this.metrics,
       streams: [...this.streams.values()].map((s) => ({ streamId: s.streamId, conversationId: s.conversationId, model: s.model, text: s.text + s.pending, seq: s.seq + (s.pending ? 1 : 0), startedAt: s.startedAt, ...(s.compare ? { compare: true as const } : {}) })),
+      jobs: [...this.jobs.values()],
     };
   }
 
@@ -197,10 +210,12 @@ export class DashboardHost {
   }
 
   private async refresh(client: DashboardClient): Promise<void> {
-    const [profiles, servers] = await Promise.all([client.profiles(), client.servers()]);
+    const [profiles, servers, jobs] = await Promise.all([client.profiles(), client.servers(), client.jobs()]);
     this.profiles = profiles.profiles.map(profileOption);
     this.servers.clear();
     for (const server of servers.servers) this.servers.set(server.profileId, server);
+    this.jobs.clear();
+    for (const job of jobs.jobs) this.jobs.set(job.id, job);
     this.setConnected(true);
     this.post(this.initMessage());
   }
@@ -229,6 +244,13 @@ export class DashboardHost {
       case "profile.deleted":
         this.profiles = this.profiles.filter((p) => p.id !== event.data.id);
         this.post({ type: "profiles", profiles: this.chatTargets() });
+        break;
+      case "job.changed":
+        this.jobs.set(event.data.id, event.data);
+        this.post({ type: "job.changed", job: event.data });
+        break;
+      case "job.report":
+        this.post({ type: "job.report", jobId: event.data.id, report: event.data.report });
         break;
       case "resync":
         void this.refresh(client).catch(() => undefined);
@@ -314,7 +336,45 @@ export class DashboardHost {
       case "clipboard.write":
         await this.options.platform.writeClipboard(message.text);
         return { written: true };
+      case "jobs.reports":
+        return client.jobReports(message.jobId);
+      case "jobs.log":
+        return client.jobLog(message.jobId, 200);
+      case "jobs.cancel":
+        return client.cancelJob(message.jobId);
+      case "jobs.resume":
+        return client.resumeJob(message.jobId);
+      case "jobs.compare":
+        return this.compareJob(client, message.jobId);
+      case "command.run":
+        await this.options.platform.runCommand(message.command, ...(message.jobId === undefined ? [] : [message.jobId]));
+        return { ran: true };
     }
+  }
+
+  /**
+   * Compare base and adapted: a profile serving the job's base model and one serving it with the
+   * job's adapter, the same engine and options otherwise. Profiles that already do are reused.
+   */
+  private async compareJob(client: DashboardClient, jobId: string): Promise<{ base: string; adapted: string }> {
+    const job = await client.job(jobId);
+    if (job.state !== "completed") throw Object.assign(new Error(`"${job.name}" is ${job.state}: its adapter can be compared with the base model once the job has completed.`), { code: "conflict" });
+    const all = (await client.profiles()).profiles;
+    const taken = new Set(all.flatMap((p) => [p.name, ...(p.aliases ?? [])]));
+    const freeName = (wanted: string): string => {
+      let name = wanted;
+      for (let n = 2; taken.has(name); n++) name = `${wanted}-${n}`;
+      taken.add(name);
+      return name;
+    };
+    const model = modelRefLabel(job.model);
+    const serving = (p: Profile): boolean => p.engine === "mlx-lm" && modelRefLabel(p.model) === model;
+    const adapted = all.find((p) => serving(p) && p.options.adapterPath === job.adapterPath) ?? (await client.profileFromJob(job.id, freeName(`${job.name}-adapter`)));
+    const base = all.find((p) => serving(p) && p.options.adapterPath === undefined) ?? (await client.createProfile({ name: freeName(`${job.name}-base`), engine: "mlx-lm", model: job.model }));
+    // The pickers get the new profiles before the reply that selects them.
+    for (const p of [base, adapted]) if (!this.profiles.some((o) => o.id === p.id)) this.profiles = [...this.profiles, profileOption(p)].sort((a, b) => a.name.localeCompare(b.name));
+    this.post({ type: "profiles", profiles: this.chatTargets() });
+    return { base: base.name, adapted: adapted.name };
   }
 
   /**

@@ -37,7 +37,7 @@ export function registerDashboard(context: vscode.ExtensionContext, deps: Dashbo
     return dashboard;
   };
   const open = (tab?: unknown, profileId?: unknown): void => {
-    const show: ShowMessage | undefined = tab === "chat" || tab === "servers" ? { type: "show", tab, ...(typeof profileId === "string" ? { profileId } : {}) } : undefined;
+    const show: ShowMessage | undefined = tab === "chat" || tab === "servers" || tab === "jobs" ? { type: "show", tab, ...(typeof profileId === "string" ? { profileId } : {}) } : undefined;
     if (current) {
       current.reveal(show);
       return;
@@ -100,6 +100,9 @@ class DashboardPanel {
         },
         writeClipboard: async (text) => {
           await vscode.env.clipboard.writeText(text);
+        },
+        runCommand: async (command, ...args) => {
+          await vscode.commands.executeCommand(command, ...args);
         },
       },
     });

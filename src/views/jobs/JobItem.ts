@@ -20,6 +20,8 @@ export class JobItem extends vscode.TreeItem {
     const progress = job.state === "queued" ? (job.waiting === undefined ? vscode.l10n.t("queued") : vscode.l10n.t("waiting for memory")) : `${job.state} · ${job.iteration}/${job.iters} (${percent} %)`;
     this.description = `${progress}${loss}`;
     this.contextValue = `job.${job.state}`;
+    // A click shows the job's live loss chart in the dashboard's Jobs tab.
+    this.command = { command: "mlx.openDashboard", title: vscode.l10n.t("Show in Dashboard"), arguments: ["jobs", job.id] };
     const [icon, color] = ICONS[job.state];
     this.iconPath = new vscode.ThemeIcon(icon, color === undefined ? undefined : new vscode.ThemeColor(color));
     this.tooltip = new vscode.MarkdownString(
