@@ -1,7 +1,8 @@
 import type { Job, JobReport } from "../../src/shared/jobs";
 import type { HostBridge } from "./bridge";
 import { formatBytes, formatDuration, formatNumber, h, setAttr, setText, toggleAttr } from "./dom";
-import { formatLoss, LossChart, type LossPoint } from "./lossChart";
+import { formatLoss, type LossPoint } from "./chartScale";
+import { LossChart } from "./lossChart";
 
 // The Jobs tab: the queue of fine-tuning jobs on the left, the picked job on the right with its
 // figures, its live loss chart, its actions and the tail of its log. Built once and patched.
