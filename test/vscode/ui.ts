@@ -277,17 +277,72 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       // Focus back on the workbench (the report stays open, read-only): the next step opens the palette.
       await page.locator(".sidebar .pane-header", { hasText: "Profiles" }).first().click();
     });
-    await step("a fine-tuning job shows its progress and losses in the Fine-tuning Jobs view until it completes", page, async () => {
+    await step("Fine-tune a Model… queues a job through the editor's own inputs (model, dataset, settings, plan); the Fine-tuning Jobs view shows it until it completes", page, async () => {
       const data = path.join(fx.workspace, "train.jsonl");
       fs.writeFileSync(data, `${Array.from({ length: 24 }, (_, i) => JSON.stringify({ messages: [{ role: "user", content: `What is ${i} + 1?` }, { role: "assistant", content: String(i + 1) }] })).join("\n")}\n`);
-      const queued = await manager.api("POST", "/api/jobs", { name: "adder", model: { source: "cache", repoId: fx.mlxRepo }, train: data, settings: { iters: 60, num_layers: 2, batch_size: 2, steps_per_report: 10, steps_per_eval: 20 } });
-      if (queued.status !== 201) throw new Error(`job not queued: ${queued.text}`);
       const header = page.locator(".sidebar .pane-header", { hasText: "Fine-tuning Jobs" }).first();
       if ((await header.getAttribute("aria-expanded")) === "false") await header.click();
+      await runCommand(page, "MLX: Fine-tune a Model…");
+      const rows = page.locator(".quick-input-widget .quick-input-list .monaco-list-row");
+      const input = page.locator(".quick-input-widget input.input");
+      await rows.filter({ hasText: fx.mlxRepo }).first().click();
+      // The editor's open dialog (a path box in a browser): the dataset in the workspace.
+      await input.waitFor({ state: "visible" });
+      await input.fill(data);
+      await page.waitForTimeout(300);
+      await page.keyboard.press("Enter");
+      await page.waitForTimeout(300);
+      await input.fill("adder");
+      await page.keyboard.press("Enter");
+      // The settings list, mlx_lm.lora's names and defaults: change two, then go on.
+      await rows.filter({ hasText: "Batch size" }).first().waitFor({ state: "visible" });
+      await page.waitForTimeout(400);
+      await page.screenshot({ path: path.join(ARTIFACTS, "15-fine-tune-settings.png") });
+      for (const [setting, value] of [["Iterations", "60"], ["Layers to fine-tune", "2"]] as const) {
+        await rows.filter({ hasText: setting }).first().click();
+        await input.fill(value);
+        await page.keyboard.press("Enter");
+        await rows.filter({ hasText: setting }).filter({ hasText: value }).first().waitFor({ state: "visible" });
+      }
+      await rows.filter({ hasText: "Review the Plan and Queue" }).first().click();
+      // The plan: the dataset's check, the exact command and mlx_lm.lora's configuration, then a modal to queue it.
+      await page.locator(".monaco-editor", { hasText: "Fine-tuning adder" }).first().waitFor({ state: "visible", timeout: 20_000 });
+      await page.locator(".monaco-editor", { hasText: /"iters":\s*60/ }).first().waitFor({ state: "attached" });
+      await page.locator(".monaco-dialog-box .monaco-button", { hasText: "Queue Job" }).click();
       const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Fine-tuning Jobs')) .monaco-list-row", { hasText: "adder" });
       await row.filter({ hasText: /completed · 60\/60 \(100 %\) · loss \d\.\d{3} \/ \d\.\d{3}/ }).waitFor({ state: "visible", timeout: 30_000 });
+      await page.mouse.move(700, 500);
       await page.screenshot({ path: path.join(ARTIFACTS, "15-jobs.png") });
-      await header.click();
+      const jobs = (await manager.api("GET", "/api/jobs")).json as { jobs: { name: string; settings: { iters: number; num_layers: number; batch_size: number } }[] };
+      const made = jobs.jobs.find((j) => j.name === "adder");
+      if (made?.settings.iters !== 60 || made.settings.num_layers !== 2 || made.settings.batch_size !== 4) throw new Error(`the job's settings are ${JSON.stringify(made?.settings)}`);
+    });
+    await step("a click on the job shows its loss chart in the dashboard's Jobs tab", page, async () => {
+      await page.locator(".sidebar .pane:has(.pane-header:has-text('Fine-tuning Jobs')) .monaco-list-row", { hasText: "adder" }).click();
+      await dashboard.locator('.job-detail [data-figure="iteration"]', { hasText: "60 / 60" }).waitFor({ state: "visible", timeout: 30_000 });
+      await dashboard.locator(".series-train[points]").waitFor({ state: "attached" });
+      await page.waitForTimeout(300);
+      await page.screenshot({ path: path.join(ARTIFACTS, "16-dashboard-jobs.png") });
+    });
+    await step("Fuse the Job's Adapter (the job's context menu) puts a new model in Models", page, async () => {
+      const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Fine-tuning Jobs')) .monaco-list-row", { hasText: "adder" });
+      await row.click({ button: "right" });
+      await page.locator(".context-view .action-label", { hasText: "Fuse the Job's Adapter into a New Model…" }).click();
+      const input = page.locator(".quick-input-widget input.input");
+      await input.waitFor({ state: "visible" });
+      if ((await input.inputValue()) !== "adder-fused") throw new Error(`the name offered is ${await input.inputValue()}`);
+      await page.keyboard.press("Enter");
+      const fused = await (async () => {
+        for (let i = 0; i < 100; i++) {
+          const models = (await manager.api("GET", "/api/models")).json as { models: { id: string }[] };
+          if (models.models.some((m) => m.id === "local/adder-fused")) return true;
+          await page.waitForTimeout(200);
+        }
+        return false;
+      })();
+      if (!fused) throw new Error("local/adder-fused is not in the cache");
+      await page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row", { hasText: "local/adder-fused" }).waitFor({ state: "visible", timeout: 20_000 });
+      await page.locator(".sidebar .pane-header", { hasText: "Fine-tuning Jobs" }).first().click();
     });
     // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
     // Copilot"), but "Manage Language Models" lists the profiles the extension provides.
