@@ -691,6 +691,10 @@ function parseOr400<T>(
 
 type BodyResult = { ok: true; value: unknown } | { ok: false; status: 400 | 413; error: OpenAiError };
 
+/** How much of a body too large is read and dropped before answering 413, and for how long at most. */
+const DRAIN_LIMIT_BYTES = 16 * 1024 * 1024;
+const DRAIN_MS = 2000;
+
 /** Reads and parses a JSON body of at most MAX_BODY_BYTES. */
 async function readJsonBody(req: http.IncomingMessage): Promise<BodyResult> {
   const tooLarge: BodyResult = {
@@ -698,27 +702,32 @@ async function readJsonBody(req: http.IncomingMessage): Promise<BodyResult> {
     status: 413,
     error: openAiError(`Request body is larger than ${MAX_BODY_BYTES} bytes.`, { code: "payload_too_large" }),
   };
+  // A body too large is still read to its end (up to DRAIN_LIMIT_BYTES, or DRAIN_MS) and dropped
+  // before the 413 goes out: a connection closed while the client still writes makes it fail with
+  // EPIPE before it reads the answer. Events rather than for-await: leaving a for-await loop early
+  // destroys the socket.
   const declared = Number(req.headers["content-length"] ?? "0");
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    return tooLarge;
-  }
-  // Events rather than for-await: leaving a for-await loop early destroys the socket, and the
-  // 413 answer must still reach the client. Extra bytes are read and dropped.
   const raw = await new Promise<Buffer | undefined>((resolve, reject) => {
     const chunks: Buffer[] = [];
-    let size = 0;
+    let size = declared > MAX_BODY_BYTES ? MAX_BODY_BYTES + 1 : 0;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const giveUp = (): void => {
+      clearTimeout(timer);
+      resolve(undefined);
+    };
     req.on("data", (chunk: Buffer) => {
-      if (size > MAX_BODY_BYTES) return;
       size += chunk.length;
-      if (size > MAX_BODY_BYTES) resolve(undefined);
-      else chunks.push(chunk);
+      if (size <= MAX_BODY_BYTES) chunks.push(chunk);
+      else if (size > DRAIN_LIMIT_BYTES) giveUp();
+      else timer ??= setTimeout(giveUp, DRAIN_MS);
     });
     req.once("end", () => {
-      resolve(Buffer.concat(chunks));
+      clearTimeout(timer);
+      resolve(size > MAX_BODY_BYTES ? undefined : Buffer.concat(chunks));
     });
     req.once("error", reject);
     req.once("close", () => {
+      clearTimeout(timer);
       if (!req.complete) reject(new Error("client disconnected while sending the body"));
     });
   });
