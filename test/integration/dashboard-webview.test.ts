@@ -405,8 +405,8 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     for (const theme of ["light", "dark", "high-contrast"] as const) {
       const { dash } = await openDashboard({ theme, width: 1100, height: 760 });
       await tile(dash, profile.id).waitFor({ timeout: 10_000 });
-      // The first metrics sample filled the figures (the sampler runs every 2 s while watched).
-      await tile(dash, profile.id).locator(".figure", { hasText: "Memory" }).locator(".value", { hasText: /B/ }).waitFor({ timeout: 10_000 });
+      // Two metrics samples filled the figures (CPU takes two; the sampler runs every 2 s while watched).
+      await tile(dash, profile.id).locator(".figure", { hasText: "CPU" }).locator(".value", { hasText: /%/ }).waitFor({ timeout: 10_000 });
       await dash.screenshot(`servers-${theme}`);
       await chatTab(dash);
       const id = (await client.conversations("test-workspace")).conversations[0]?.id;
