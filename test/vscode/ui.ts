@@ -286,12 +286,14 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       const rows = page.locator(".quick-input-widget .quick-input-list .monaco-list-row");
       const input = page.locator(".quick-input-widget input.input");
       await rows.filter({ hasText: fx.mlxRepo }).first().click();
-      // The editor's open dialog (a path box in a browser): the dataset in the workspace.
-      await input.waitFor({ state: "visible" });
+      // The editor's open dialog (a path box in a browser), at the workspace: once it lists the
+      // dataset (it loads the folder after it opens), the dataset's path, then the name.
+      await page.locator(".quick-input-widget .quick-input-title", { hasText: "The training set" }).waitFor({ state: "visible" });
+      await rows.filter({ hasText: "train.jsonl" }).first().waitFor({ state: "visible" });
       await input.fill(data);
       await page.waitForTimeout(300);
       await page.keyboard.press("Enter");
-      await page.waitForTimeout(300);
+      await page.locator(".quick-input-widget .quick-input-title", { hasText: "A name for the job" }).waitFor({ state: "visible" });
       await input.fill("adder");
       await page.keyboard.press("Enter");
       // The settings list, mlx_lm.lora's names and defaults: change two, then go on.
@@ -327,7 +329,12 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
     await step("Fuse the Job's Adapter (the job's context menu) puts a new model in Models", page, async () => {
       const row = page.locator(".sidebar .pane:has(.pane-header:has-text('Fine-tuning Jobs')) .monaco-list-row", { hasText: "adder" });
       await row.click({ button: "right" });
-      await page.locator(".context-view .action-label", { hasText: "Fuse the Job's Adapter into a New Model…" }).click();
+      // The menu ignores a mouse-up that comes just after it opened: pick the item with the keyboard once it shows.
+      const fuse = page.locator(".context-view .action-label", { hasText: "Fuse the Job's Adapter into a New Model…" });
+      await fuse.waitFor({ state: "visible" });
+      await page.waitForTimeout(300);
+      await fuse.hover();
+      await page.keyboard.press("Enter");
       const input = page.locator(".quick-input-widget input.input");
       await input.waitFor({ state: "visible" });
       if ((await input.inputValue()) !== "adder-fused") throw new Error(`the name offered is ${await input.inputValue()}`);
