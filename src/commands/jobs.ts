@@ -166,7 +166,7 @@ async function pickSettings(train: string): Promise<{ lora: Settings; valid?: st
     const items: SettingItem[] = [
       { action: "queue", label: `$(check) ${vscode.l10n.t("Review the Plan and Queue…")}`, alwaysShow: true },
       { action: "queue", label: "", kind: vscode.QuickPickItemKind.Separator },
-      ...NUMBERS.map((n): SettingItem => ({ action: n.key, label: n.label(), description: lora[n.key] < 0.001 && lora[n.key] > 0 ? lora[n.key].toExponential() : String(lora[n.key]), detail: n.hint() })),
+      ...NUMBERS.map((n): SettingItem => ({ action: n.key, label: n.label(), description: settingText(lora[n.key]), detail: n.hint() })),
       { action: "type", label: vscode.l10n.t("Fine-tune type"), description: lora.fine_tune_type, detail: vscode.l10n.t("lora, dora, or full (every weight: far more memory)") },
       ...(lora.fine_tune_type === "full" ? [] : [{ action: "rank" as const, label: vscode.l10n.t("Adapter rank"), description: String(lora.lora_parameters.rank), detail: vscode.l10n.t("lora_parameters.rank in the config (scale {0}, dropout {1})", lora.lora_parameters.scale, lora.lora_parameters.dropout) }]),
       { action: "mask", label: vscode.l10n.t("Mask the prompt"), description: onOff(lora.mask_prompt), detail: vscode.l10n.t("Train on the answers only (--mask-prompt; not for text datasets)") },
@@ -210,6 +210,11 @@ async function pickSettings(train: string): Promise<{ lora: Settings; valid?: st
   }
 }
 
+/** A setting as mlx_lm.lora's users write it: 1e-05, not 0.00001. */
+function settingText(value: number): string {
+  return value > 0 && value < 0.001 ? value.toExponential() : String(value);
+}
+
 async function askNumber(title: string, current: number, integer: boolean, valid: (value: number) => boolean): Promise<number | undefined> {
   const parse = (text: string): number | undefined => {
     const trimmed = text.trim();
@@ -217,6 +222,6 @@ async function askNumber(title: string, current: number, integer: boolean, valid
     const value = Number(trimmed);
     return Number.isFinite(value) && (!integer || Number.isInteger(value)) && valid(value) ? value : undefined;
   };
-  const text = await vscode.window.showInputBox({ title, value: current < 0.001 && current > 0 ? current.toExponential() : String(current), validateInput: (v) => (parse(v) === undefined ? (integer ? vscode.l10n.t("A whole number in the range mlx_lm.lora takes") : vscode.l10n.t("A number in the range mlx_lm.lora takes")) : undefined) });
+  const text = await vscode.window.showInputBox({ title, value: settingText(current), validateInput: (v) => (parse(v) === undefined ? (integer ? vscode.l10n.t("A whole number in the range mlx_lm.lora takes") : vscode.l10n.t("A number in the range mlx_lm.lora takes")) : undefined) });
   return text === undefined ? undefined : parse(text);
 }

@@ -19,6 +19,11 @@ export function h(tag: string, attrs: Attrs = {}, ...children: Child[]): HTMLEle
   return el;
 }
 
+/** A labelled figure of a tile or a job: the label over its value. */
+export function figure(label: string, value: Element): HTMLElement {
+  return h("div", { class: "figure" }, h("span", { class: "label" }, label), value);
+}
+
 /** Sets text only when it differs, so an unchanged figure causes no DOM mutation at all. */
 export function setText(el: Element, text: string): void {
   if (el.textContent !== text) el.textContent = text;

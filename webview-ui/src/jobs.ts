@@ -1,6 +1,6 @@
 import type { Job, JobReport } from "../../src/shared/jobs";
 import type { HostBridge } from "./bridge";
-import { formatBytes, formatDuration, formatNumber, h, setAttr, setText, toggleAttr } from "./dom";
+import { figure, formatBytes, formatDuration, formatNumber, h, setAttr, setText, toggleAttr } from "./dom";
 import { formatLoss, type LossPoint } from "./chartScale";
 import { LossChart } from "./lossChart";
 
@@ -265,7 +265,6 @@ class JobDetail {
     this.logScale = logScale;
     const value = (name: FigureName): HTMLElement => h("span", { class: "value", "data-figure": name }, "n/a");
     this.values = { iteration: value("iteration"), train: value("train"), valid: value("valid"), lr: value("lr"), its: value("its"), tps: value("tps"), tokens: value("tokens"), memory: value("memory"), time: value("time") };
-    const figure = (label: string, el: HTMLElement): HTMLElement => h("div", { class: "figure" }, h("span", { class: "label" }, label), el);
     const button = (action: string, label: string, run: (job: Job) => void, secondary = true): HTMLElement => {
       const el = h("vscode-button", { "data-action": action, secondary }, label);
       el.addEventListener("click", () => { if (this.job) run(this.job); });

@@ -2,7 +2,7 @@ import type { ProfileOption } from "../../src/shared/dashboard";
 import type { MetricsSnapshot, ServerMetrics, SystemMetrics } from "../../src/shared/metrics";
 import type { ServerInfo } from "../../src/shared/servers";
 import type { HostBridge } from "./bridge";
-import { formatBytes, formatDuration, formatNumber, h, setAttr, setText, toggleAttr } from "./dom";
+import { figure, formatBytes, formatDuration, formatNumber, h, setAttr, setText, toggleAttr } from "./dom";
 import { Sparkline } from "./sparkline";
 
 export interface ServersViewEvents {
@@ -142,7 +142,6 @@ class ServerTile {
   constructor(readonly profileId: string, private readonly view: ServersView) {
     const value = (): HTMLElement => h("span", { class: "value" }, "n/a");
     this.values = { memory: value(), cpu: value(), tpsLast: value(), tpsMinute: value(), ttft: value(), queue: value(), queueWait: value(), requests: value() };
-    const figure = (label: string, el: HTMLElement): HTMLElement => h("div", { class: "figure" }, h("span", { class: "label" }, label), el);
     const button = (action: string, label: string, secondary = true): HTMLElement => {
       const el = h("vscode-button", { "data-action": action, secondary }, label);
       el.addEventListener("click", () => { this.onAction(action); });
@@ -268,8 +267,7 @@ class SystemStrip {
   private readonly spark = new Sparkline("System memory used over the last minutes");
 
   constructor() {
-    const item = (label: string, el: Element): HTMLElement => h("div", { class: "figure" }, h("span", { class: "label" }, label), el);
-    this.element = h("div", { class: "system-strip", role: "group", "aria-label": "System" }, item("Memory used / free", this.memory), this.spark.element, item("Memory free (pressure)", this.pressure), item("GPU", this.gpu), item("Servers", this.servers));
+    this.element = h("div", { class: "system-strip", role: "group", "aria-label": "System" }, figure("Memory used / free", this.memory), this.spark.element, figure("Memory free (pressure)", this.pressure), figure("GPU", this.gpu), figure("Servers", this.servers));
   }
 
   update(system: SystemMetrics, servers: number): void {
