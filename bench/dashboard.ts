@@ -105,7 +105,7 @@ function metrics(servers: ServerInfo[], step: number, changeAll: boolean): Metri
 
 async function tiles(dash: DashboardPage): Promise<{ p50Ms: number; nodesChanged: number; nodesUnchanged: number }> {
   const servers = fakeServers();
-  await dash.post({ type: "init", connected: true, profiles: [], servers, metrics: metrics(servers, 0, true), streams: [], jobs: [] });
+  await dash.post({ type: "init", connected: true, profiles: [], servers, metrics: metrics(servers, 0, true), streams: [], jobs: [], benchmarks: [], perplexity: [] });
   await dash.post({ type: "metrics", snapshot: metrics(servers, 0, true) });
   await dash.page.evaluate(AFTER);
   for (let step = 1; step <= TILE_UPDATES; step++) {
@@ -138,7 +138,7 @@ async function openOurs(browser: DashboardBrowser): Promise<{ dash: DashboardPag
     onMessage: (raw) => {
       const m = raw as { type: string; id?: number; streamId?: string };
       if (m.type === "ready") {
-        void target.dash?.post({ type: "init", connected: true, profiles: [{ id: "p", name: "Story", engine: "llama", model: "test/tiny" }], servers: [], metrics: null, streams: [], jobs: [] } satisfies HostMessage);
+        void target.dash?.post({ type: "init", connected: true, profiles: [{ id: "p", name: "Story", engine: "llama", model: "test/tiny" }], servers: [], metrics: null, streams: [], jobs: [], benchmarks: [], perplexity: [] } satisfies HostMessage);
       } else if (m.type === "chat.send" && m.id !== undefined && m.streamId) {
         reply(m.id, { streamId: m.streamId });
         resolveStream(m.streamId);

@@ -77,4 +77,5 @@ await Promise.all([
   copyFile(require.resolve("sql.js/dist/sql-wasm.wasm"), path.join(outdir, "sql-wasm.wasm")),
   // The training entry point the manager runs with the Python that has mlx-lm (fine-tuning jobs).
   copyFile(path.join(root, "python", "mlx_manager_train.py"), path.join(outdir, "mlx_manager_train.py")),
+  copyFile(path.join(root, "python", "mlx_manager_perplexity.py"), path.join(outdir, "mlx_manager_perplexity.py")),
 ]);

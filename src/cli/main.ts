@@ -15,6 +15,7 @@ import { addHubCommands } from "./hubCommands";
 import { ContextStore } from "./contexts";
 import { addRemoteCommands } from "./remoteCommands";
 import { addHostCommands } from "./hostCommands";
+import { addBenchCommands } from "./benchCommands";
 import { addJobCommands } from "./jobCommands";
 import { addServerCommands } from "./serverCommands";
 import { addShareCommands } from "./shareCommands";
@@ -432,6 +433,7 @@ export function buildProgram(): Command {
   addRemoteCommands(program, () => connect(program));
   addHostCommands(program, () => connect(program));
   addJobCommands(program, () => connect(program), parseModel, confirm);
+  addBenchCommands(program, () => connect(program));
   return program;
 }
 

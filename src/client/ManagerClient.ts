@@ -1,3 +1,4 @@
+import type { BenchInput, BenchRun, PerplexityInput, PerplexityResult } from "../shared/benchmarks";
 import type { DatasetCheck, Job, JobInput, JobPlan, JobReport } from "../shared/jobs";
 import type { HostCheckReport } from "../shared/distributed";
 import type { ManagerSettings, ManagerSettingsPatch, MemoryBudgetView } from "../shared/settings";
@@ -326,6 +327,29 @@ export class ManagerClient {
   }
   resumeJob(id: string): Promise<Job> {
     return this.request("POST", `/api/jobs/${encodeURIComponent(id)}/resume`, {});
+  }
+  /** Starts a benchmark of profiles (one run at a time); its progress comes as `bench.changed` events. */
+  startBenchmark(input: BenchInput): Promise<BenchRun> {
+    return this.request("POST", "/api/benchmarks", input);
+  }
+  benchmarks(): Promise<{ benchmarks: BenchRun[] }> {
+    return this.request("GET", "/api/benchmarks");
+  }
+  benchmark(id: string): Promise<BenchRun> {
+    return this.request("GET", `/api/benchmarks/${encodeURIComponent(id)}`);
+  }
+  cancelBenchmark(id: string): Promise<BenchRun> {
+    return this.request("POST", `/api/benchmarks/${encodeURIComponent(id)}/cancel`, {});
+  }
+  deleteBenchmark(id: string): Promise<void> {
+    return this.request("DELETE", `/api/benchmarks/${encodeURIComponent(id)}`);
+  }
+  /** Perplexity of a profile's model on a text file of this machine (can take minutes). */
+  measurePerplexity(input: PerplexityInput, signal?: AbortSignal): Promise<PerplexityResult> {
+    return this.request("POST", "/api/perplexity", input, signal);
+  }
+  perplexityResults(profile?: string): Promise<{ results: PerplexityResult[] }> {
+    return this.request("GET", `/api/perplexity${profile === undefined ? "" : `?profile=${encodeURIComponent(profile)}`}`);
   }
   /** A distributed profile's hosts checked as a start would check them (ssh, versions, the model, memory). */
   checkHosts(idOrName: string, signal?: AbortSignal): Promise<HostCheckReport> {

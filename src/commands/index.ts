@@ -21,6 +21,7 @@ import { addRemoteBackend } from "./addRemoteBackend";
 import { addRemoteProfile, addRemoteReplica } from "./addRemoteProfile";
 import { checkRemoteBackend } from "./checkRemoteBackend";
 import { checkHosts } from "./checkHosts";
+import { measurePerplexity, runBenchmark } from "./bench";
 import { cancelJob, fineTune, fuseJobAdapter, resumeJob, serveJobAdapter, showJobLog } from "./jobs";
 import { removeRemoteBackend } from "./removeRemoteBackend";
 import { setRemoteBackendKey } from "./setRemoteBackendKey";
@@ -70,6 +71,8 @@ export const COMMANDS: readonly CommandDefinition[] = [
   showJobLog,
   serveJobAdapter,
   fuseJobAdapter,
+  runBenchmark,
+  measurePerplexity,
   deleteProfile,
   exportProfiles,
   startServer,

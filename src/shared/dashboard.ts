@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { Conversation, type ConversationSummary, type ReplyStats } from "./conversations";
+import { BenchSettings, type BenchRun, type PerplexityResult } from "./benchmarks";
 import type { Job, JobReport } from "./jobs";
 import type { MetricsSnapshot } from "./metrics";
 import type { ServerInfo, ServerLogTail } from "./servers";
@@ -44,8 +45,13 @@ export const WebviewMessage = z.discriminatedUnion("type", [
   z.object({ type: z.literal("jobs.resume"), id: Id, jobId: JobRef }),
   /** A profile of the base model and one with the job's adapter (existing ones reused), for Compare. */
   z.object({ type: z.literal("jobs.compare"), id: Id, jobId: JobRef }),
-  /** One of the editor's job commands (they ask for names in the editor's own inputs). */
-  z.object({ type: z.literal("command.run"), id: Id, command: z.enum(["mlx.fineTune", "mlx.serveJobAdapter", "mlx.fuseJobAdapter", "mlx.showJobLog"]), jobId: JobRef.optional() }),
+  /** One of the editor's commands (they ask for names and files in the editor's own inputs); `jobId` is a job's or a profile's id. */
+  z.object({ type: z.literal("command.run"), id: Id, command: z.enum(["mlx.fineTune", "mlx.serveJobAdapter", "mlx.fuseJobAdapter", "mlx.showJobLog", "mlx.measurePerplexity"]), jobId: JobRef.optional() }),
+  z.object({ type: z.literal("bench.start"), id: Id, profiles: z.array(ProfileRef).min(1).max(8), settings: BenchSettings }),
+  z.object({ type: z.literal("bench.cancel"), id: Id, runId: JobRef }),
+  z.object({ type: z.literal("bench.delete"), id: Id, runId: JobRef }),
+  /** Saves a run as CSV or JSON where the user picks. */
+  z.object({ type: z.literal("bench.export"), id: Id, runId: JobRef, format: z.enum(["csv", "json"]) }),
 ]);
 export type WebviewMessage = z.infer<typeof WebviewMessage>;
 export type WebviewRequest = Exclude<WebviewMessage, { type: "ready" }>;
@@ -77,6 +83,10 @@ export interface RequestResults {
   /** The two profiles' names: the base model, and the base model with the adapter. */
   "jobs.compare": { base: string; adapted: string };
   "command.run": { ran: boolean };
+  "bench.start": BenchRun;
+  "bench.cancel": BenchRun;
+  "bench.delete": { deleted: boolean };
+  "bench.export": { saved: boolean; fileName: string };
 }
 
 // ---------------------------------------------------------------- host → webview
@@ -114,6 +124,8 @@ export type HostMessage =
       metrics: MetricsSnapshot | null;
       streams: StreamState[];
       jobs: Job[];
+      benchmarks: BenchRun[];
+      perplexity: PerplexityResult[];
     }
   | { type: "connection"; connected: boolean }
   | { type: "profiles"; profiles: ProfileOption[] }
@@ -127,6 +139,9 @@ export type HostMessage =
   /** A Compare stream finished (or was stopped, or failed); nothing was saved. */
   | { type: "compare.done"; streamId: string; text: string; stats: ReplyStats }
   | { type: "job.changed"; job: Job }
+  | { type: "bench.changed"; run: BenchRun }
+  | { type: "bench.removed"; runId: string }
+  | { type: "perplexity.added"; result: PerplexityResult }
   /** One report of a running job: a point of its chart. */
   | { type: "job.report"; jobId: string; report: JobReport }
   /**
@@ -135,6 +150,6 @@ export type HostMessage =
    */
   | { type: "show"; tab: DashboardTab; profileId?: string };
 
-export type DashboardTab = "servers" | "chat" | "jobs";
+export type DashboardTab = "servers" | "chat" | "jobs" | "bench";
 
 export type HostMessageType = HostMessage["type"];

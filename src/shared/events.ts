@@ -1,3 +1,4 @@
+import type { BenchRun, PerplexityResult } from "./benchmarks";
 import type { Job, JobReport } from "./jobs";
 import type { SharedStatus } from "./auth";
 import type { Download } from "./hub";
@@ -37,6 +38,10 @@ export type ManagerEvent =
   | { type: "job.changed"; data: Job }
   /** One report of a running job (mlx_lm's train or validation figures). */
   | { type: "job.report"; data: { id: string; report: JobReport } }
+  /** A benchmark started, moved on, or ended (its progress and the results so far). */
+  | { type: "bench.changed"; data: BenchRun }
+  /** A perplexity measure finished. */
+  | { type: "perplexity.added"; data: PerplexityResult }
   | { type: "resync"; data: { reason: string } };
 
 /** A server stopped to make room: who, for whom, and what the budget was. */

@@ -24,6 +24,8 @@ export interface UsageRecord {
   queueMs?: number;
   /** Request sent upstream → first generated text (streams only): the prefill, after any wait in the queue. */
   ttftMs?: number;
+  /** Arrival at the gateway → first generated text relayed (streams only): TTFT as the client sees it, start-up and queue included. */
+  firstTokenMs?: number;
   /** Decode speed: (completion tokens − 1) / (last token time − first token time). */
   tokensPerSecond?: number;
   promptTokens?: number;

@@ -83,6 +83,16 @@ export interface TinyGgufOptions {
   feedForward?: number;
   heads?: number;
   kvHeads?: number;
+  /**
+   * A model that follows this text as a bigram model instead of random weights: its words (runs
+   * of letters) and . , ! ? become tokens (with the richer tokenizer, so the text tokenizes to
+   * them), and the next token's logits are the log-probabilities of what follows the current one
+   * in the text (add-½ smoothed; after a paragraph's last mark, end of sequence). The attention and
+   * feed-forward layers add nothing (their output weights are zero), each of the text's tokens has
+   * its own embedding dimension, and the output matrix holds the bigram table. Other characters
+   * are read as spaces.
+   */
+  bigramText?: string;
 }
 
 /**
@@ -289,8 +299,59 @@ interface Tensor {
   data: Float32Array;
 }
 
+/** The text's tokens as the richer tokenizer makes them: "▁word" after a space, marks alone; paragraphs apart. */
+export function bigramTokens(text: string): string[][] {
+  return text
+    .split(/\n\s*\n/)
+    .map((paragraph) => [...paragraph.replace(/[^A-Za-z.,!?]+/g, " ").matchAll(/[A-Za-z]+|[.,!?]/g)].map((m) => (/[A-Za-z]/.test(m[0]) ? `\u2581${m[0]}` : m[0])))
+    .filter((tokens) => tokens.length > 0);
+}
+
+/** The embeddings and output matrix of a bigram model of `text` (see TinyGgufOptions.bigramText). */
+function bigramWeights(text: string, tokens: readonly string[], E: number): { embeddings: Float32Array; output: Float32Array } {
+  const ids = new Map<string, number>();
+  tokens.forEach((token, id) => {
+    if (!ids.has(token)) ids.set(token, id);
+  });
+  const paragraphs = bigramTokens(text).map((p) => p.map((token) => ids.get(token)).filter((id): id is number => id !== undefined));
+  const seen = [...new Set(paragraphs.flat())];
+  if (seen.length + 1 > E) throw new Error(`the text has ${seen.length} distinct tokens: the model needs an embedding of at least ${seen.length + 1}`);
+  const slot = new Map(seen.map((id, i) => [id, i]));
+  const other = seen.length;
+  const nVocab = tokens.length;
+  // counts[row][next]: row is a slot (a token of the text) or `other` (any other token: unigram counts).
+  const counts = Array.from({ length: other + 1 }, () => new Map<number, number>());
+  const bump = (row: number, next: number): void => {
+    const m = counts[row];
+    if (m) m.set(next, (m.get(next) ?? 0) + 1);
+  };
+  for (const p of paragraphs) {
+    p.forEach((id, i) => {
+      bump(other, id);
+      bump(slot.get(id) ?? other, p[i + 1] ?? EOS_ID);
+    });
+  }
+  const targets = [...seen, EOS_ID];
+  const embeddings = new Float32Array(E * nVocab);
+  for (let id = 0; id < nVocab; id++) embeddings[id * E + (slot.get(id) ?? other)] = 1;
+  // RMS norm turns a one-hot row into √E at its slot: the logit of v is output[v][slot] · √E.
+  const output = new Float32Array(E * nVocab).fill(-30 / Math.sqrt(E));
+  counts.forEach((m, row) => {
+    let total = 0;
+    for (const v of m.values()) total += v;
+    for (const v of targets) output[v * E + row] = Math.log(((m.get(v) ?? 0) + 0.5) / (total + 0.5 * targets.length)) / Math.sqrt(E);
+  });
+  return { embeddings, output };
+}
+
 /** The bytes of a tiny llama GGUF model made from `seed` (and `options`; none gives the default model). */
 export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
+  if (options.bigramText !== undefined) {
+    const words = [...new Set(bigramTokens(options.bigramText).flat().filter((t) => t.startsWith("\u2581")).map((t) => t.slice(1).toLowerCase()))];
+    const distinct = new Set(bigramTokens(options.bigramText).flat()).size;
+    // Attention and feed-forward add nothing: blocks stay, zeroed, so the file is a plain llama model.
+    options = { blocks: 1, heads: 4, feedForward: 32, name: "tiny-bigram-llama", ...options, vocabularyWords: [...(options.vocabularyWords ?? []), ...words], embedding: Math.ceil((distinct + 2) / 32) * 32 };
+  }
   const next = random(seed);
   const E = options.embedding ?? EMBEDDING;
   const FF = options.feedForward ?? FEED_FORWARD;
@@ -315,7 +376,12 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
     if (!canGenerate) output.fill(0, token * E, (token + 1) * E);
   });
 
-  const embeddings = uniform(E * nVocab, 1);
+  let embeddings = uniform(E * nVocab, 1);
+  if (options.bigramText !== undefined) {
+    const bigram = bigramWeights(options.bigramText, vocab.tokens, E);
+    embeddings = bigram.embeddings;
+    output.set(bigram.output);
+  }
   const eosWeight = options.endOfSequenceWeight;
   if (eosWeight !== undefined) {
     for (let token = 0; token < nVocab; token++) embeddings[token * E] = 3;
@@ -352,7 +418,7 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
       {
         name: `${p}attn_output.weight`,
         dims: [E, E],
-        data: uniform(E * E, attention),
+        data: options.bigramText === undefined ? uniform(E * E, attention) : new Float32Array(E * E),
       },
       { name: `${p}ffn_norm.weight`, dims: [E], data: ones(E) },
       {
@@ -368,7 +434,7 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
       {
         name: `${p}ffn_down.weight`,
         dims: [FF, E],
-        data: uniform(FF * E, FF === FEED_FORWARD ? 0.088 : 1 / Math.sqrt(FF)),
+        data: options.bigramText === undefined ? uniform(FF * E, FF === FEED_FORWARD ? 0.088 : 1 / Math.sqrt(FF)) : new Float32Array(FF * E),
       },
     );
   }

@@ -369,7 +369,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     const dash = await browser.open({ theme: "dark", width: 1000, height: 700, onMessage: () => undefined });
     await dash.load();
     const servers = Array.from({ length: 20 }, (_, i) => fakeServer(i));
-    await dash.post({ type: "init", connected: true, profiles: servers.map((s) => ({ id: s.profileId, name: s.profileName, engine: s.engine, model: s.model })), servers, metrics: fakeMetrics(servers, 0), streams: [], jobs: [] });
+    await dash.post({ type: "init", connected: true, profiles: servers.map((s) => ({ id: s.profileId, name: s.profileName, engine: s.engine, model: s.model })), servers, metrics: fakeMetrics(servers, 0), streams: [], jobs: [], benchmarks: [], perplexity: [] });
     await dash.page.locator(".tile").nth(19).waitFor();
     const scroller = dash.page.locator(".servers-view");
     await scroller.evaluate((el) => { (el as unknown as { scrollTop: number }).scrollTop = 900; });
@@ -584,6 +584,41 @@ describe("the dashboard webview in Chromium, against a real manager", function (
     await dash.close();
   });
 
+  it("Benchmarks: picks profiles, runs the benchmark through the real gateway, shows them side by side with bars, and exports CSV", async () => {
+    const { dash } = await openDashboard({ theme: "dark", width: 1200, height: 900 });
+    await dash.page.locator('vscode-tab-header[data-tab="bench"]').click();
+    await dash.page.locator(".bench-view").waitFor({ state: "visible" });
+    await dash.page.locator('.bench-profiles vscode-option[value="Story"]').waitFor({ state: "attached", timeout: 10_000 });
+    await dash.page.locator(".bench-profiles").evaluate((el) => { (el as unknown as { value: string[] }).value = ["Story", "Story B"]; });
+    // The short prompt (these profiles' 2k context cannot take the ~1k-token text with this tiny tokenizer), 2 warm runs, 16 tokens; no restart.
+    await dash.page.locator('vscode-checkbox[data-size="1k"]').click();
+    await dash.page.locator('vscode-checkbox[data-size="4k"]').click();
+    await dash.page.locator('vscode-textfield[aria-label="Warm runs of each size"] input').fill("2");
+    await dash.page.locator('vscode-textfield[aria-label="Tokens asked of each answer"] input').fill("16");
+    await dash.page.locator('vscode-checkbox[data-action="cold"]').click();
+    await dash.page.locator('vscode-button[data-action="bench-run"]').click();
+    const row = dash.page.locator(".bench-run").first();
+    await waitFor(async () => (await row.getAttribute("data-state")) === "completed", 90_000, "the benchmark to complete");
+    const table = dash.page.locator(".bench-table");
+    assert.deepEqual(await table.locator("thead th").allInnerTexts(), ["", "Story", "Story B"]);
+    assert.match(await table.locator("tr", { hasText: "short: TTFT p50 / p95" }).innerText(), /\d+ \/ \d+ ms\s+\d+ \/ \d+ ms/);
+    assert.match(await table.locator("tr", { hasText: "short: decode tokens/s" }).innerText(), /[\d.]+\s+[\d.]+/);
+    assert.match((await dash.page.locator(".bench-chart svg").first().getAttribute("aria-label")) ?? "", /^Decode tokens\/s \(warm, median\): Story short [\d.]+ tok\/s, Story B short/);
+    const run = (await client.benchmarks()).benchmarks[0];
+    assert.equal(run?.state, "completed");
+    assert.deepEqual(run.settings, { sizes: ["short"], runs: 2, maxTokens: 16, cold: false });
+    await dash.screenshot("bench-dark");
+    await dash.page.locator('vscode-button[data-action="export-csv"]').click();
+    await waitFor(() => saved.some((f) => f.fileName.endsWith(".csv")), 5000, "the CSV to be saved");
+    const csv = saved.find((f) => f.fileName.endsWith(".csv"))?.content ?? "";
+    assert.equal(csv.trim().split("\n").length, 1 + 2, csv);
+    await dash.page.locator('vscode-button[data-action="perplexity"]').first().click();
+    await waitFor(() => commands.some((c) => c[0] === "mlx.measurePerplexity" && c[1] === run.results[0]?.profileId), 5000, "Measure Perplexity to run the editor's command for the profile");
+    assert.deepEqual(await dash.cspViolations(), []);
+    assert.deepEqual(dash.pageErrors, []);
+    await dash.close();
+  });
+
   it("Jobs: the loss chart stays smooth at 10 updates/s on a long run (no long task over 50 ms), its 5,000 reports thinned to the chart's width", async () => {
     // This test plays the host: a job with 5,000 train and 50 validation reports, then 10 reports a second for 3 s.
     const job = fakeJob(100_000, 20_000);
@@ -607,7 +642,7 @@ describe("the dashboard webview in Chromium, against a real manager", function (
       new PerformanceObserver((list) => { for (const e of list.getEntries()) window.__long.push([e.startTime, e.duration]); }).observe({ type: "longtask" });
     `);
     await dash.load();
-    await dash.post({ type: "init", connected: true, profiles: [], servers: [], metrics: null, streams: [], jobs: [job] });
+    await dash.post({ type: "init", connected: true, profiles: [], servers: [], metrics: null, streams: [], jobs: [job], benchmarks: [], perplexity: [] });
     await dash.post({ type: "show", tab: "jobs", profileId: job.id });
     await waitFor(async () => (await dash.page.locator(".series-valid").getAttribute("points"))?.split(" ").length === 50, 10_000, "the history drawn");
     const width = (await dash.page.locator(".loss-chart").boundingBox())?.width ?? 0;

@@ -1,6 +1,7 @@
-// The dashboard webview: Servers, Chat and Jobs tabs. It speaks only to the extension host (bridge.ts).
+// The dashboard webview: Servers, Chat, Jobs and Benchmarks tabs. It speaks only to the extension host (bridge.ts).
 import "@vscode-elements/elements/dist/vscode-button/index.js";
 import "@vscode-elements/elements/dist/vscode-checkbox/index.js";
+import "@vscode-elements/elements/dist/vscode-multi-select/index.js";
 import "@vscode-elements/elements/dist/vscode-option/index.js";
 import "@vscode-elements/elements/dist/vscode-single-select/index.js";
 import "@vscode-elements/elements/dist/vscode-tab-header/index.js";
@@ -11,6 +12,7 @@ import "@vscode-elements/elements/dist/vscode-textfield/index.js";
 import "./styles.css";
 import type { DashboardTab, HostMessage } from "../../src/shared/dashboard";
 import type { ServerInfo } from "../../src/shared/servers";
+import { BenchView, type BenchViewState } from "./bench";
 import { HostBridge } from "./bridge";
 import { ChatView, type ChatViewState } from "./chat";
 import { h, toggleAttr } from "./dom";
@@ -22,9 +24,10 @@ interface PanelState {
   tab: DashboardTab;
   chat: ChatViewState;
   jobs: JobsViewState;
+  bench: BenchViewState;
 }
 
-const TABS: DashboardTab[] = ["servers", "chat", "jobs"];
+const TABS: DashboardTab[] = ["servers", "chat", "jobs", "bench"];
 
 const bridge = new HostBridge();
 const saved = bridge.getState<PanelState>();
@@ -32,7 +35,7 @@ const servers = new Map<string, ServerInfo>();
 let tab: PanelState["tab"] = saved.tab ?? "servers";
 
 const banner = h("div", { class: "banner", role: "alert", hidden: true });
-const saveState = (): void => { bridge.setState({ tab, chat: chat.state, jobs: jobsView.state } satisfies PanelState); };
+const saveState = (): void => { bridge.setState({ tab, chat: chat.state, jobs: jobsView.state, bench: benchView.state } satisfies PanelState); };
 const chat = new ChatView(bridge, saveState);
 const jobsView = new JobsView(
   bridge,
@@ -46,6 +49,7 @@ const jobsView = new JobsView(
   },
   saved.jobs ?? {},
 );
+const benchView = new BenchView(bridge, { error: (message) => { flash(message); }, changed: saveState }, saved.bench ?? {});
 const serversView = new ServersView(bridge, {
   chat: (profileId) => {
     showTab("chat");
@@ -63,6 +67,8 @@ const tabs = h(
   h("vscode-tab-panel", {}, chat.element),
   h("vscode-tab-header", { slot: "header", "data-tab": "jobs" }, "Jobs"),
   h("vscode-tab-panel", {}, jobsView.element),
+  h("vscode-tab-header", { slot: "header", "data-tab": "bench" }, "Benchmarks"),
+  h("vscode-tab-panel", {}, benchView.element),
 ) as HTMLElement & { selectedIndex: number };
 tabs.addEventListener("vsc-tabs-select", () => {
   tab = TABS[tabs.selectedIndex] ?? "servers";
@@ -100,6 +106,8 @@ function onMessage(message: HostMessage): void {
       chat.setProfiles(profiles, runningProfiles());
       chat.adoptStreams(message.streams);
       jobsView.setJobs(message.jobs);
+      benchView.setProfiles(profiles);
+      benchView.setRuns(message.benchmarks, message.perplexity);
       toggleAttr(banner, "hidden", message.connected);
       if (!message.connected) banner.textContent = "Connecting to the manager…";
       break;
@@ -110,6 +118,7 @@ function onMessage(message: HostMessage): void {
     case "profiles":
       profiles = message.profiles;
       serversView.setProfiles(profiles);
+      benchView.setProfiles(profiles);
       chat.setProfiles(profiles, runningProfiles());
       break;
     case "server.changed":
@@ -140,11 +149,21 @@ function onMessage(message: HostMessage): void {
     case "job.report":
       jobsView.onReport(message.jobId, message.report);
       break;
+    case "bench.changed":
+      benchView.updateRun(message.run);
+      break;
+    case "bench.removed":
+      benchView.removeRun(message.runId);
+      break;
+    case "perplexity.added":
+      benchView.addPerplexity(message.result);
+      break;
     case "show":
       showTab(message.tab);
       if (message.profileId) {
         if (message.tab === "chat") chat.chatWith(message.profileId);
         else if (message.tab === "jobs") jobsView.select(message.profileId, true);
+        else if (message.tab === "bench") benchView.select(message.profileId);
         else serversView.selectProfile(message.profileId);
       }
       break;

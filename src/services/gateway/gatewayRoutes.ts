@@ -597,6 +597,7 @@ class Gateway {
     if (error !== undefined) record.error = error;
     if (result === undefined) return record;
     if (result.sentAt !== undefined && result.firstTokenAt !== undefined) record.ttftMs = result.firstTokenAt - result.sentAt;
+    if (result.firstTokenAt !== undefined) record.firstTokenMs = result.firstTokenAt - target.t0;
     if (result.usage?.promptTokens !== undefined) record.promptTokens = result.usage.promptTokens;
     if (result.usage?.completionTokens !== undefined) {
       record.completionTokens = result.usage.completionTokens;

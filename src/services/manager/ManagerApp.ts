@@ -41,6 +41,9 @@ import { RemoteBackends } from "../remotes/RemoteBackends";
 import { registerRemoteRoutes } from "../remotes/remoteRoutes";
 import { DistributedRanks } from "../distributed/DistributedRanks";
 import { registerDistributedRoutes } from "../distributed/distributedRoutes";
+import { BenchService } from "../bench/BenchService";
+import { registerBenchRoutes } from "../bench/benchRoutes";
+import { PerplexityService } from "../bench/PerplexityService";
 import { JobService } from "../jobs/JobService";
 import { registerJobRoutes } from "../jobs/jobRoutes";
 import { pythonWithMlxLm } from "../jobs/pythonWithMlxLm";
@@ -77,6 +80,7 @@ export class ManagerApp {
   private remotes?: RemoteBackends;
   private remoteServers?: RemoteServers;
   private jobs?: JobService;
+  private bench?: BenchService;
   private meter?: UsageMeter;
   private metrics?: MetricsService;
   private accounts?: AccountService;
@@ -277,6 +281,31 @@ export class ManagerApp {
       notices: this.notices,
     });
     const gatewayKeys = new GatewayKeyStore(path.join(this.options.dataDir, "gateway-key"), logger);
+    // Benchmarks go through the gateway as any client: the manager's own /v1 with the gateway key.
+    const bench = (this.bench = new BenchService({
+      store,
+      events,
+      logger: logger.child({ part: "bench" }),
+      profile: (idOrName) => profiles.get(idOrName),
+      servers: { get: (id) => fleet.get(id), stop: (id, signal) => fleet.stop(id, signal), start: (id, signal) => fleet.start(id, signal) },
+      onUsage: (listener) => meter.onRecord(listener),
+      gateway: () => ({ url: this.url, key: gatewayKeys.get().key }),
+      memoryOf: async (pid) => (await metrics.memoryOf([pid])).get(pid),
+      memorySource: process.platform === "darwin" ? "phys_footprint" : "rss",
+    }));
+    bench.init();
+    const perplexity = new PerplexityService({
+      store,
+      events,
+      logger: logger.child({ part: "perplexity" }),
+      catalog: { list: () => models.models() },
+      profile: (idOrName) => profiles.get(idOrName),
+      ensureRunning: (profileId, signal) => supervisor.ensureRunning(profileId, signal),
+      python: () => pythonWithMlxLm(engineEnv, undefined, [this.options.engineExecutables?.["mlx-lm"] ?? ""]),
+      entryScript: path.join(__dirname, "mlx_manager_perplexity.py"),
+      env: engineEnv,
+      room: (holder, signal) => supervisor.makeRoomFor(holder, signal),
+    });
     this.api = createApiServer({
       token,
       gatewayKey: gatewayKeys,
@@ -290,6 +319,7 @@ export class ManagerApp {
       extraRoutes: (app) => {
         registerServerRoutes(app, { supervisor: fleet });
         registerJobRoutes(app, { jobs, createProfile: (input) => profiles.create(input) });
+        registerBenchRoutes(app, { bench, perplexity });
         registerDistributedRoutes(app, { ranks, profiles, prepare: (profile) => supervisor.prepare(profile), prepareModel: (profile) => supervisor.prepareModel(profile) });
         registerRemoteRoutes(app, { remotes, usedBy: (backendId) => profiles.list().filter((p) => p.model.source === "remote" && p.model.backend === backendId).map((p) => p.name) });
         registerMetricsRoutes(app, { metrics });
@@ -333,6 +363,7 @@ export class ManagerApp {
       this.remotes?.close();
       this.remoteServers?.close();
       this.jobs?.close();
+      this.bench?.close();
       this.meter?.close();
       this.accounts?.close();
       await this.supervisor?.close({ stopServers: this.options.stopServersOnExit ?? false }).catch(() => undefined);

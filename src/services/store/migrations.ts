@@ -237,4 +237,43 @@ export const MIGRATIONS: Migration[] = [
       "CREATE INDEX jobs_state ON jobs (state)",
     ],
   },
+  {
+    version: 10,
+    name: "benchmarks and perplexity",
+    up: [
+      // One row per benchmark run of one or more profiles. settings: BenchSettings as JSON;
+      // profiles: the names asked for, in order; results: BenchProfileResult[] as JSON, written as
+      // each profile finishes. state: running | completed | failed | cancelled (a run the manager
+      // did not finish is marked interrupted at its next start).
+      `CREATE TABLE benchmarks (
+        id TEXT PRIMARY KEY,
+        state TEXT NOT NULL,
+        settings TEXT NOT NULL,
+        profiles TEXT NOT NULL,
+        results TEXT NOT NULL DEFAULT '[]',
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        ended_at INTEGER
+      )`,
+      "CREATE INDEX benchmarks_created ON benchmarks (created_at)",
+      // One row per perplexity measure: a profile's model on a text (its name and sha256, never the text).
+      `CREATE TABLE perplexity (
+        id TEXT PRIMARY KEY,
+        profile_id TEXT NOT NULL,
+        profile_name TEXT NOT NULL,
+        engine TEXT NOT NULL,
+        model TEXT NOT NULL,
+        text_name TEXT NOT NULL,
+        text_sha256 TEXT NOT NULL,
+        tokens INTEGER NOT NULL,
+        scored_tokens INTEGER NOT NULL,
+        sequence_length INTEGER NOT NULL,
+        perplexity REAL NOT NULL,
+        standard_error REAL NOT NULL,
+        seconds REAL NOT NULL,
+        created_at INTEGER NOT NULL
+      )`,
+      "CREATE INDEX perplexity_profile ON perplexity (profile_id, created_at)",
+    ],
+  },
 ];

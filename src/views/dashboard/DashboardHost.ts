@@ -5,6 +5,7 @@ import type { ChatStreamChunk, ChatStreamRequest, ManagerClient } from "../../cl
 import type { ChatMessage, Conversation, ReplyStats } from "../../shared/conversations";
 import { TEAM_TARGET_PREFIX, WebviewMessage, type HostMessage, type ProfileOption, type RequestResults, type StreamState, type WebviewRequest } from "../../shared/dashboard";
 import type { SequencedEvent } from "../../shared/events";
+import { benchCsv, type BenchRun, type PerplexityResult } from "../../shared/benchmarks";
 import type { Job } from "../../shared/jobs";
 import type { MetricsSnapshot } from "../../shared/metrics";
 import { modelRefLabel, type Profile } from "../../shared/profiles";
@@ -35,6 +36,12 @@ export type DashboardClient = Pick<
   | "resumeJob"
   | "profileFromJob"
   | "createProfile"
+  | "benchmarks"
+  | "startBenchmark"
+  | "cancelBenchmark"
+  | "deleteBenchmark"
+  | "benchmark"
+  | "perplexityResults"
 >;
 
 export interface DashboardLogger {
@@ -93,6 +100,8 @@ export class DashboardHost {
   private profiles: ProfileOption[] = [];
   private metrics: MetricsSnapshot | null = null;
   private readonly jobs = new Map<string, Job>();
+  private readonly benchRuns = new Map<string, BenchRun>();
+  private perplexity: PerplexityResult[] = [];
   private connected = false;
   private readonly streams = new Map<string, LiveStream>();
   /** Compare results that ended while the panel was hidden (they are saved nowhere else). */
@@ -183,6 +192,8 @@ export class DashboardHost {
       metrics: this.metrics,
       streams: [...this.streams.values()].map((s) => ({ streamId: s.streamId, conversationId: s.conversationId, model: s.model, text: s.text + s.pending, seq: s.seq + (s.pending ? 1 : 0), startedAt: s.startedAt, ...(s.compare ? { compare: true as const } : {}) })),
       jobs: [...this.jobs.values()],
+      benchmarks: [...this.benchRuns.values()],
+      perplexity: this.perplexity,
     };
   }
 
@@ -210,7 +221,10 @@ export class DashboardHost {
   }
 
   private async refresh(client: DashboardClient): Promise<void> {
-    const [profiles, servers, jobs] = await Promise.all([client.profiles(), client.servers(), client.jobs()]);
+    const [profiles, servers, jobs, benchmarks, perplexity] = await Promise.all([client.profiles(), client.servers(), client.jobs(), client.benchmarks(), client.perplexityResults()]);
+    this.benchRuns.clear();
+    for (const run of benchmarks.benchmarks) this.benchRuns.set(run.id, run);
+    this.perplexity = perplexity.results;
     this.profiles = profiles.profiles.map(profileOption);
     this.servers.clear();
     for (const server of servers.servers) this.servers.set(server.profileId, server);
@@ -251,6 +265,14 @@ export class DashboardHost {
         break;
       case "job.report":
         this.post({ type: "job.report", jobId: event.data.id, report: event.data.report });
+        break;
+      case "bench.changed":
+        this.benchRuns.set(event.data.id, event.data);
+        this.post({ type: "bench.changed", run: event.data });
+        break;
+      case "perplexity.added":
+        this.perplexity = [event.data, ...this.perplexity].slice(0, 200);
+        this.post({ type: "perplexity.added", result: event.data });
         break;
       case "resync":
         void this.refresh(client).catch(() => undefined);
@@ -349,6 +371,21 @@ export class DashboardHost {
       case "command.run":
         await this.options.platform.runCommand(message.command, ...(message.jobId === undefined ? [] : [message.jobId]));
         return { ran: true };
+      case "bench.start":
+        return client.startBenchmark({ profiles: message.profiles, settings: message.settings });
+      case "bench.cancel":
+        return client.cancelBenchmark(message.runId);
+      case "bench.delete":
+        await client.deleteBenchmark(message.runId);
+        this.benchRuns.delete(message.runId);
+        this.post({ type: "bench.removed", runId: message.runId });
+        return { deleted: true };
+      case "bench.export": {
+        const run = await client.benchmark(message.runId);
+        const fileName = `benchmark-${new Date(run.createdAt).toISOString().slice(0, 16).replace(/[:T]/g, "-")}.${message.format}`;
+        const content = message.format === "csv" ? benchCsv(run) : `${JSON.stringify(run, null, 2)}\n`;
+        return { saved: await this.options.platform.saveFile(fileName, content), fileName };
+      }
     }
   }
 

@@ -37,7 +37,7 @@ export function registerDashboard(context: vscode.ExtensionContext, deps: Dashbo
     return dashboard;
   };
   const open = (tab?: unknown, profileId?: unknown): void => {
-    const show: ShowMessage | undefined = tab === "chat" || tab === "servers" || tab === "jobs" ? { type: "show", tab, ...(typeof profileId === "string" ? { profileId } : {}) } : undefined;
+    const show: ShowMessage | undefined = tab === "chat" || tab === "servers" || tab === "jobs" || tab === "bench" ? { type: "show", tab, ...(typeof profileId === "string" ? { profileId } : {}) } : undefined;
     if (current) {
       current.reveal(show);
       return;
@@ -92,7 +92,7 @@ class DashboardPanel {
           const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
           const target = await vscode.window.showSaveDialog({
             ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, fileName) } : {}),
-            filters: fileName.endsWith(".json") ? { JSON: ["json"] } : { Markdown: ["md"] },
+            filters: fileName.endsWith(".json") ? { JSON: ["json"] } : fileName.endsWith(".csv") ? { CSV: ["csv"] } : { Markdown: ["md"] },
           });
           if (!target) return false;
           await vscode.workspace.fs.writeFile(target, new TextEncoder().encode(content));

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import type { z } from "zod";
 import { GenerationQueue } from "./GenerationQueue";
 import {
+  ScoreInputError,
   ToolsUnsupportedError,
   type AnswerFormat,
   type ChatTools,
@@ -213,6 +214,14 @@ export class LlamaEngineServer {
       sendJson(res, 200, { prompt_tokens: promptTokens, context_size: generator.contextSize });
       return;
     }
+    if (path === "/perplexity") {
+      const request = parseOr400(schemas, schemas.PerplexityRequest, body.value, res);
+      if (request === undefined) return;
+      const generator = this.readyGenerator(res);
+      if (generator === undefined) return;
+      await this.perplexity(res, record, generator, request);
+      return;
+    }
     if (path === "/v1/embeddings") {
       const request = parseOr400(schemas, schemas.EmbeddingsRequest, body.value, res);
       if (request === undefined) return;
@@ -355,6 +364,44 @@ export class LlamaEngineServer {
         res.off("close", onClose);
       },
     };
+  }
+
+  /** `POST /perplexity`: the text scored on a sequence of the generation queue (it waits its turn like a generation). */
+  private async perplexity(
+    res: http.ServerResponse,
+    record: RequestRecord,
+    generator: TextGenerator,
+    request: import("./openaiSchemas").PerplexityRequest,
+  ): Promise<void> {
+    const { abort, release } = this.requestAbort(res);
+    try {
+      const result = await this.queue.run(abort.signal, () =>
+        generator.score(request.text, { sequenceLength: request.sequence_length ?? 512, ...(request.max_tokens === undefined ? {} : { maxTokens: request.max_tokens }) }, abort.signal),
+      );
+      record.notes.push(`prompt_tokens=${result.tokens}`, `ppl=${result.perplexity.toFixed(3)}`);
+      sendJson(res, 200, {
+        object: "perplexity",
+        model: this.options.modelId,
+        perplexity: result.perplexity,
+        standard_error: result.standardError,
+        mean_nll: result.meanNll,
+        tokens: result.tokens,
+        scored_tokens: result.scored,
+        rows: result.rows,
+        sequence_length: result.sequenceLength,
+        seconds: result.seconds,
+      });
+    } catch (error) {
+      if (abort.signal.aborted) {
+        if (!res.headersSent) res.statusCode = 499;
+        if (!res.writableEnded) res.destroy();
+        return;
+      }
+      if (error instanceof ScoreInputError) sendJson(res, 400, openAiError(error.message, { param: "text", code: "text_too_short" }));
+      else sendJson(res, 500, openAiError(`Scoring failed: ${errorMessage(error)}`, { type: "server_error", code: "perplexity_failed" }));
+    } finally {
+      release();
+    }
   }
 
   /** `POST /v1/embeddings`: one vector per input, one request at a time. */

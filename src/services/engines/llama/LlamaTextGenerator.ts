@@ -89,9 +89,31 @@ export interface TextGenerator {
   ): Promise<GenerationResult>;
   /** The number of tokens the chat prompt renders to with the model's template (tools included). */
   countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number;
+  /** Perplexity of a text (see LlamaTextGenerator.score); holds a sequence as a generation does. */
+  score(text: string, options: ScoreOptions, signal: AbortSignal): Promise<ScoreResult>;
   /** Embeddings of `inputs`, when the engine was started with --embedding; else undefined. One call at a time. */
   embed: ((inputs: readonly string[], signal: AbortSignal) => Promise<{ vectors: number[][]; tokens: number }>) | undefined;
   dispose(): Promise<void>;
+}
+
+export interface ScoreOptions {
+  /** Tokens per row (mlx_lm.perplexity's --sequence-length); a text shorter than one row is one row. */
+  sequenceLength: number;
+  /** Score at most this many of the text's tokens (the rest is left out). */
+  maxTokens?: number;
+}
+
+export interface ScoreResult {
+  /** The text's tokens (with the model's BOS first, when it has one), and those scored. */
+  tokens: number;
+  scored: number;
+  rows: number;
+  sequenceLength: number;
+  /** exp(mean negative log-likelihood) and its standard error (ppl · sd / √n, as mlx_lm.perplexity). */
+  perplexity: number;
+  standardError: number;
+  meanNll: number;
+  seconds: number;
 }
 
 export interface LlamaLoadOptions {
@@ -373,6 +395,45 @@ export class LlamaTextGenerator implements TextGenerator {
     return forced;
   }
 
+  /**
+   * Perplexity as mlx_lm.perplexity computes it: the text's tokens (BOS first) in rows of
+   * `sequenceLength` with no overlap, each row evaluated from an empty sequence, every token but a
+   * row's first scored by the probability the model gave it; PPL = exp(mean NLL), ± ppl · sd/√n.
+   */
+  async score(text: string, options: ScoreOptions, signal: AbortSignal): Promise<ScoreResult> {
+    const started = performance.now();
+    const bos = this.model.tokens.bos;
+    let tokens = [...(bos === null ? [] : [bos]), ...this.model.tokenizer(text, false)];
+    if (options.maxTokens !== undefined) tokens = tokens.slice(0, options.maxTokens);
+    if (tokens.length < 2) throw new ScoreInputError(`The text is ${tokens.length} token${tokens.length === 1 ? "" : "s"}: perplexity needs at least 2.`);
+    const length = Math.min(options.sequenceLength, this.contextSize, tokens.length);
+    const rows = Math.floor(tokens.length / length);
+    const sequence = this.freeSequences.pop();
+    if (sequence === undefined) throw new Error(`All ${this.parallel} sequences are generating: run at most ${this.parallel} generations at once.`);
+    const nll: number[] = [];
+    try {
+      for (let row = 0; row < rows; row++) {
+        signal.throwIfAborted();
+        const ids = tokens.slice(row * length, (row + 1) * length);
+        await sequence.clearHistory();
+        const results = await sequence.controlledEvaluate(ids.map((id, i) => (i < ids.length - 1 ? [id, { generateNext: { probabilities: true } }] : id)));
+        for (let i = 0; i < ids.length - 1; i++) {
+          const p = results[i]?.next.probabilities?.get(ids[i + 1] ?? -1) ?? 0;
+          // A probability that underflowed to 0 counts as the smallest float32 one.
+          nll.push(-Math.log(Math.max(p, 1e-45)));
+        }
+      }
+    } finally {
+      await sequence.clearHistory().catch(() => undefined);
+      this.freeSequences.push(sequence);
+    }
+    const n = nll.length;
+    const mean = nll.reduce((a, b) => a + b, 0) / n;
+    const variance = n > 1 ? nll.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
+    const perplexity = Math.exp(mean);
+    return { tokens: tokens.length, scored: n, rows, sequenceLength: length, perplexity, standardError: (perplexity * Math.sqrt(variance)) / Math.sqrt(n), meanNll: mean, seconds: (performance.now() - started) / 1000 };
+  }
+
   /** Whether the model's chat template knows how to call functions. */
   get supportsTools(): boolean {
     return this.chatWrapper.settings.functions != null;
@@ -401,6 +462,9 @@ export class LlamaTextGenerator implements TextGenerator {
     await this.llama.dispose();
   }
 }
+
+/** A text perplexity cannot be computed for (answered 400). */
+export class ScoreInputError extends Error {}
 
 /** A request for tools the model's template cannot express (answered 400). */
 export class ToolsUnsupportedError extends Error {}

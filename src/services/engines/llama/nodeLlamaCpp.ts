@@ -13,10 +13,15 @@ export interface TokenMeterState {
   usedOutputTokens: number;
 }
 
+/** A token to evaluate, optionally asking for the next token's probabilities (full vocabulary at temperature 0). */
+export type ControlledEvaluateInputItem = number | [token: number, options: { generateNext?: { probabilities?: boolean } }];
+
 export interface LlamaContextSequence {
   readonly contextSize: number;
   readonly tokenMeter: { getState(): TokenMeterState };
   clearHistory(): Promise<void>;
+  /** Evaluates `input` (since 3.4.0); an entry per input item, set where `generateNext` was asked. */
+  controlledEvaluate(input: ControlledEvaluateInputItem[]): Promise<({ next: { probabilities?: Map<number, number> } } | undefined)[]>;
 }
 
 export interface LlamaContext {
@@ -40,6 +45,8 @@ export interface LlamaEmbeddingContext {
 
 export interface LlamaModel {
   readonly trainContextSize: number;
+  /** Special tokens; `bos` is null for a model without one. */
+  readonly tokens: { readonly bos: number | null };
   readonly tokenizer: LlamaTokenizer;
   createEmbeddingContext(options: { contextSize?: number | { max?: number }; threads?: number }): Promise<LlamaEmbeddingContext>;
   createContext(options: {

@@ -117,6 +117,15 @@ export const TokenizeRequest = strictObject({
 });
 export type TokenizeRequest = Infer<typeof TokenizeRequest>;
 
+/** `POST /perplexity` (ours): how well the model predicts a text, scored as mlx_lm.perplexity does. */
+export const PerplexityRequest = strictObject({
+  model: string().optional(),
+  text: string().min(1),
+  sequence_length: number().int().min(2).max(1_048_576).optional(),
+  max_tokens: number().int().min(2).optional(),
+});
+export type PerplexityRequest = Infer<typeof PerplexityRequest>;
+
 /** `POST /v1/embeddings` */
 export const EmbeddingsRequest = strictObject({
   model: string().optional(),

@@ -21,6 +21,7 @@ import {
   type EngineTimings,
 } from "../../../helpers/llamaEngine";
 import { postSse, type SseResult } from "../../../helpers/llamaSse";
+import { FABLE, shuffledFable } from "../../../helpers/fable";
 import { tinyGgufBytes, writeTinyGguf } from "../../../helpers/tinyGguf";
 
 /** Karpathy's 260K-parameter TinyStories model, kept next to the repository on these machines. */
@@ -608,6 +609,49 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
       assert.ok(rb.hungUp && bChunks > 0, "B was still streaming throughout");
       assert.ok(waited < 3000, `the next request waited ${waited.toFixed(0)} ms`);
       await engine.waitForLog(/aborted: client disconnected after \d+ chunks/);
+    });
+  });
+
+  describe("scoring a text (POST /perplexity) with a model made from a text", () => {
+    let engine: LlamaEngineProcess;
+    const perplexity = async (body: object): Promise<{ status: number; json: Record<string, unknown> }> => {
+      const answer = await httpRequest(`${engine.url}/perplexity`, { method: "POST", body: JSON.stringify(body), headers: { "Content-Type": "application/json" } });
+      return { status: answer.status, json: JSON.parse(answer.body) as Record<string, unknown> };
+    };
+
+    before(async function () {
+      this.timeout(120_000);
+      const model = (await writeTinyGguf(path.join(workDir, "bigram.gguf"), { bigramText: FABLE })).path;
+      engine = await LlamaEngineProcess.start(["--model", model, "--threads", "1", "--alias", "bigram", "--ctx-size", "1024"]);
+      await engine.waitUntilReady();
+    });
+
+    after(async () => {
+      await engine.stop();
+    });
+
+    it("is the same every time for a text, and lower for the text the model was made from than for its words shuffled", async () => {
+      const first = await perplexity({ text: FABLE, sequence_length: 128 });
+      assert.equal(first.status, 200, JSON.stringify(first.json));
+      const again = await perplexity({ text: FABLE, sequence_length: 128 });
+      assert.deepEqual([again.json["perplexity"], again.json["standard_error"], again.json["scored_tokens"]], [first.json["perplexity"], first.json["standard_error"], first.json["scored_tokens"]]);
+      // mlx_lm.perplexity's rows: the tokens in rows of 128, each row's first token given, the rest scored.
+      const rows = first.json["rows"] as number;
+      assert.equal(first.json["sequence_length"], 128);
+      assert.equal(first.json["scored_tokens"], rows * 127);
+      assert.ok((first.json["tokens"] as number) >= rows * 128 && (first.json["tokens"] as number) < (rows + 1) * 128);
+      const random = await perplexity({ text: shuffledFable(), sequence_length: 128 });
+      const [known, unknown] = [first.json["perplexity"] as number, random.json["perplexity"] as number];
+      assert.ok(known < 4 && unknown > 4 * known, `perplexity ${known.toFixed(2)} on the model's own text, ${unknown.toFixed(2)} on its words shuffled`);
+      assert.ok((first.json["standard_error"] as number) > 0);
+    });
+
+    it("refuses a text too short to score, with OpenAI's error shape", async () => {
+      const short = await perplexity({ text: "a" });
+      assert.equal(short.status, 400);
+      assert.match(JSON.stringify(short.json), /perplexity needs at least 2/);
+      const bad = await perplexity({ text: "once", sequence_length: 1 });
+      assert.equal(bad.status, 400);
     });
   });
 

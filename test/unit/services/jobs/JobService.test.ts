@@ -45,7 +45,7 @@ describe("fine-tuning jobs (JobService, python3 + the mlx_lm stand-in)", functio
     const logger = new MemoryLogger();
     // A schema-8 store first: migration 9 adds the jobs table to it.
     (await Store.open({ dir, logger, migrations: MIGRATIONS.filter((m) => m.version <= 8) })).store.close();
-    store = (await Store.open({ dir, logger, migrations: MIGRATIONS })).store;
+    store = (await Store.open({ dir, logger, migrations: MIGRATIONS.filter((m) => m.version <= 9) })).store;
     model = path.join(dir, "model");
     fs.mkdirSync(model);
     for (const [name, content] of Object.entries(mlxRepoFiles({ repoId: "test/tiny" }))) fs.writeFileSync(path.join(model, name), content);

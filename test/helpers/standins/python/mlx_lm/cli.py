@@ -1,4 +1,4 @@
-# mlx_lm/cli.py (d78bf58): the subcommands this stand-in plays (lora, fuse) and --version.
+# mlx_lm/cli.py (d78bf58): the subcommands this stand-in plays (lora, fuse, perplexity) and --version.
 import importlib
 import sys
 
@@ -9,7 +9,7 @@ def main():
     if len(sys.argv) < 2:
         raise ValueError(f"CLI requires a subcommand in {SUBCOMMANDS}")
     subcommand = sys.argv.pop(1)
-    if subcommand in ("lora", "fuse"):
+    if subcommand in ("lora", "fuse", "perplexity"):
         importlib.import_module(f"mlx_lm.{subcommand}").main()
     elif subcommand in SUBCOMMANDS:
         raise SystemExit(f"stand-in: mlx_lm {subcommand} is not played here")

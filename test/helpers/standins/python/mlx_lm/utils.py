@@ -1,8 +1,9 @@
 # mlx_lm/utils.py's load (d78bf58 and v0.31.3), as far as training uses it: a local model folder (or a repo id in
 # the Hugging Face cache) with config.json and safetensors; a stub model with as many layers as the
-# config says, and a tokenizer that counts words.
+# config says, and a tokenizer that reads words: BOS, then one id per word (a hash of it), EOS id 2.
 import json
 import os
+import zlib
 from pathlib import Path
 
 from . import AFTER_0_31_3
@@ -14,8 +15,12 @@ class _Model:
 
 
 class _Tokenizer:
+    bos_token_id = 1
+    eos_token_id = 2
+    vocab_size = 1000
+
     def encode(self, text):
-        return list(range(len(str(text).split()) + 1))
+        return [self.bos_token_id] + [3 + zlib.crc32(word.encode("utf-8")) % (self.vocab_size - 3) for word in str(text).split()]
 
     def apply_chat_template(self, messages, tools=None, **kwargs):
         return self.encode(" ".join(str(m.get("content", "")) for m in messages))
