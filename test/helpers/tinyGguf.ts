@@ -87,7 +87,7 @@ export interface TinyGgufOptions {
    * A model that follows this text as a bigram model instead of random weights: its words (runs
    * of letters) and . , ! ? become tokens (with the richer tokenizer, so the text tokenizes to
    * them), and the next token's logits are the log-probabilities of what follows the current one
-   * in the text (add-½ smoothed; after a paragraph's last mark, end of sequence). The attention and
+   * in the text (add-0.1 smoothed; after a paragraph's last mark, end of sequence too). The attention and
    * feed-forward layers add nothing (their output weights are zero), each of the text's tokens has
    * its own embedding dimension, and the output matrix holds the bigram table. Other characters
    * are read as spaces.
@@ -149,7 +149,7 @@ export const TOOL_CALLING_TINY_GGUF: TinyGgufOptions = {
 };
 
 /** The vocabulary: specials, the 256 byte tokens, single letters, words, punctuation, then any extra control tokens and word pieces. */
-function vocabulary(controlTokens: readonly string[] = [], words: readonly string[] = []): {
+function vocabulary(controlTokens: readonly string[] = [], words: readonly string[] = [], punctuationRuns = true): {
   tokens: string[];
   types: TokenType[];
   scores: number[];
@@ -200,7 +200,8 @@ function vocabulary(controlTokens: readonly string[] = [], words: readonly strin
       piece(`\u2581${String.fromCharCode(code)}`, -2900);
     }
     for (const a of LETTERS) for (const b of LETTERS) piece(a + b, -2000);
-    for (const run of TINY_VOCABULARY_PUNCTUATION) {
+    // (Not for a bigram model: ". " as one piece would take the space its next word's "▁" needs.)
+    for (const run of punctuationRuns ? TINY_VOCABULARY_PUNCTUATION : []) {
       for (let end = 2; end <= run.length; end++) piece(run.slice(0, end), end * 10 - 5);
     }
     const variants = words.flatMap((word) => [word, word.charAt(0).toUpperCase() + word.slice(1)]);
@@ -299,12 +300,17 @@ interface Tensor {
   data: Float32Array;
 }
 
-/** The text's tokens as the richer tokenizer makes them: "▁word" after a space, marks alone; paragraphs apart. */
+/**
+ * The text's tokens as the richer tokenizer makes them: "▁word" after a space (the text's start
+ * counts as one), marks alone, a paragraph break as two newline bytes with the next word
+ * unspaced; one list per paragraph.
+ */
 export function bigramTokens(text: string): string[][] {
   return text
     .split(/\n\s*\n/)
     .map((paragraph) => [...paragraph.replace(/[^A-Za-z.,!?]+/g, " ").matchAll(/[A-Za-z]+|[.,!?]/g)].map((m) => (/[A-Za-z]/.test(m[0]) ? `\u2581${m[0]}` : m[0])))
-    .filter((tokens) => tokens.length > 0);
+    .filter((tokens) => tokens.length > 0)
+    .map((tokens, i) => (i === 0 ? tokens : ["<0x0A>", "<0x0A>", ...tokens.map((t, j) => (j === 0 ? t.replace(/^\u2581/, "") : t))]));
 }
 
 /** The embeddings and output matrix of a bigram model of `text` (see TinyGgufOptions.bigramText). */
@@ -314,7 +320,8 @@ function bigramWeights(text: string, tokens: readonly string[], E: number): { em
     if (!ids.has(token)) ids.set(token, id);
   });
   const paragraphs = bigramTokens(text).map((p) => p.map((token) => ids.get(token)).filter((id): id is number => id !== undefined));
-  const seen = [...new Set(paragraphs.flat())];
+  const stream = paragraphs.flat();
+  const seen = [...new Set(stream)];
   if (seen.length + 1 > E) throw new Error(`the text has ${seen.length} distinct tokens: the model needs an embedding of at least ${seen.length + 1}`);
   const slot = new Map(seen.map((id, i) => [id, i]));
   const other = seen.length;
@@ -325,21 +332,25 @@ function bigramWeights(text: string, tokens: readonly string[], E: number): { em
     const m = counts[row];
     if (m) m.set(next, (m.get(next) ?? 0) + 1);
   };
-  for (const p of paragraphs) {
-    p.forEach((id, i) => {
-      bump(other, id);
-      bump(slot.get(id) ?? other, p[i + 1] ?? EOS_ID);
-    });
+  stream.forEach((id, i) => {
+    bump(other, id);
+    bump(slot.get(id) ?? other, stream[i + 1] ?? EOS_ID);
+  });
+  // A paragraph's last mark may also end the answer: end of sequence as often as the text goes on.
+  for (const p of paragraphs.slice(0, -1)) {
+    const last = p.at(-1);
+    if (last !== undefined) bump(slot.get(last) ?? other, EOS_ID);
   }
   const targets = [...seen, EOS_ID];
   const embeddings = new Float32Array(E * nVocab);
   for (let id = 0; id < nVocab; id++) embeddings[id * E + (slot.get(id) ?? other)] = 1;
   // RMS norm turns a one-hot row into √E at its slot: the logit of v is output[v][slot] · √E.
   const output = new Float32Array(E * nVocab).fill(-30 / Math.sqrt(E));
+  const smoothing = 0.1;
   counts.forEach((m, row) => {
     let total = 0;
     for (const v of m.values()) total += v;
-    for (const v of targets) output[v * E + row] = Math.log(((m.get(v) ?? 0) + 0.5) / (total + 0.5 * targets.length)) / Math.sqrt(E);
+    for (const v of targets) output[v * E + row] = Math.log(((m.get(v) ?? 0) + smoothing) / (total + smoothing * targets.length)) / Math.sqrt(E);
   });
   return { embeddings, output };
 }
@@ -347,7 +358,7 @@ function bigramWeights(text: string, tokens: readonly string[], E: number): { em
 /** The bytes of a tiny llama GGUF model made from `seed` (and `options`; none gives the default model). */
 export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
   if (options.bigramText !== undefined) {
-    const words = [...new Set(bigramTokens(options.bigramText).flat().filter((t) => t.startsWith("\u2581")).map((t) => t.slice(1).toLowerCase()))];
+    const words = [...new Set(bigramTokens(options.bigramText).flat().filter((t) => /^\u2581?[A-Za-z]+$/.test(t)).map((t) => t.replace(/^\u2581/, "").toLowerCase()))];
     const distinct = new Set(bigramTokens(options.bigramText).flat()).size;
     // Attention and feed-forward add nothing: blocks stay, zeroed, so the file is a plain llama model.
     options = { blocks: 1, heads: 4, feedForward: 32, name: "tiny-bigram-llama", ...options, vocabularyWords: [...(options.vocabularyWords ?? []), ...words], embedding: Math.ceil((distinct + 2) / 32) * 32 };
@@ -364,7 +375,7 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
     return data;
   };
   const ones = (count: number): Float32Array => new Float32Array(count).fill(1);
-  const vocab = vocabulary(options.controlTokens, options.vocabularyWords);
+  const vocab = vocabulary(options.controlTokens, options.vocabularyWords, options.bigramText === undefined);
   const nVocab = vocab.tokens.length;
 
   // Output rows of tokens the model should not produce are zero (logit 0) and the rest are

@@ -13,6 +13,9 @@ import { runCli, startManager, type RunningManager } from "../helpers/manager";
 import { killGroups } from "../helpers/servers";
 import { tinyGgufBytes, TOOL_CALLING_TINY_GGUF } from "../helpers/tinyGguf";
 
+/** The tool-calling test model without its end-of-sequence weight. */
+const { endOfSequenceWeight: _ends, ...WORDS_NEVER_ENDING } = TOOL_CALLING_TINY_GGUF;
+
 describe("benchmarks and perplexity through the manager and the CLI", function () {
   this.timeout(120_000);
   let root: string;
@@ -24,7 +27,8 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     root = makeTempDir("bench-");
     const hub = path.join(root, "hub");
     fs.mkdirSync(hub);
-    writeHfRepo(hub, { repoId: "test/tiny-words", revisions: [{ refs: ["main"], files: { "tiny.gguf": tinyGgufBytes(1, TOOL_CALLING_TINY_GGUF) } }] });
+    // Its 32k context and English-sized tokens take the ~4k-token prompt; it never ends an answer early, so every answer is 96 tokens (a decode long enough to time to a few per cent).
+    writeHfRepo(hub, { repoId: "test/tiny-words", revisions: [{ refs: ["main"], files: { "tiny.gguf": tinyGgufBytes(1, WORDS_NEVER_ENDING) } }] });
     writeHfRepo(hub, { repoId: "test/tiny-fable", revisions: [{ refs: ["main"], files: { "fable.gguf": tinyGgufBytes(1, { bigramText: FABLE }) } }] });
     manager = await startManager({ dataDir: path.join(root, "data"), hfCache: hub, extraArgs: ["--no-watch"], env: { HOME: root } });
     for (const [name, repoId, file, contextLength] of [["words", "test/tiny-words", "tiny.gguf", 8192], ["fable", "test/tiny-fable", "fable.gguf", 4096]] as const) {
@@ -44,7 +48,7 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
   it("benchmarks two profiles side by side: cold start apart, TTFT p50/p95, prompt and decode tokens/s, peak memory; the client's timings agree with the gateway's meter; CSV and JSON", async () => {
     // `words` runs already: the benchmark restarts it, so its first request meets a just-started engine.
     assert.equal((await manager.api("POST", "/api/servers/words/start")).status, 200);
-    const bench = await cli(["bench", "words", "fable", "--runs", "3", "--max-tokens", "24", "--json"]);
+    const bench = await cli(["bench", "words", "fable", "--runs", "2", "--max-tokens", "96", "--json"]);
     assert.equal(bench.code, 0, bench.stderr);
     const run = JSON.parse(bench.stdout) as BenchRun;
     assert.equal(run.state, "completed", run.error);
@@ -60,7 +64,7 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     const prompts = words.sizes.map((s) => s.promptTokens);
     assert.ok(prompts[0]! < 100 && prompts[1]! > 600 && prompts[2]! > 3 * prompts[1]!, `prompt tokens ${prompts.join(", ")}`);
     for (const s of words.sizes) {
-      assert.equal(s.runs, 3);
+      assert.equal(s.runs, 2);
       assert.ok(s.ttftP95Ms >= s.ttftP50Ms && s.promptTokensPerSecond > 0 && (s.decodeTokensPerSecond ?? 0) > 0, JSON.stringify(s));
       // The benchmark client's own timings, and the gateway meter's for the same requests.
       assert.ok(Math.abs((s.meter.decodeRatio ?? 0) - 1) <= 0.05, `${s.size}: decode tokens/s ${s.decodeTokensPerSecond?.toFixed(1)} here, ${s.meter.decodeTokensPerSecond?.toFixed(1)} by the meter`);
@@ -94,7 +98,7 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     const again = JSON.parse((await cli(["perplexity", "fable", fableFile, "--sequence-length", "128", "--json"])).stdout) as PerplexityResult;
     const shuffled = JSON.parse((await cli(["perplexity", "fable", shuffledFile, "--sequence-length", "128", "--json"])).stdout) as PerplexityResult;
     assert.equal(first.stdout.match(/: ([\d.]+) ±/)?.[1], again.perplexity.toFixed(3));
-    assert.ok(again.perplexity < 4 && shuffled.perplexity > 4 * again.perplexity, `${again.perplexity} on the fable, ${shuffled.perplexity} on its words shuffled`);
+    assert.ok(again.perplexity < 10 && shuffled.perplexity > 4 * again.perplexity, `${again.perplexity} on the fable, ${shuffled.perplexity} on its words shuffled`);
     const listed = ((await manager.api("GET", "/api/perplexity?profile=fable")).json as { results: PerplexityResult[] }).results;
     assert.deepEqual(listed.map((r) => r.textName), ["shuffled.txt", "fable.txt", "fable.txt"]);
   });

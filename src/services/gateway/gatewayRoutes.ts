@@ -225,7 +225,7 @@ class Gateway {
 
   /** The JSON endpoints: read and check the body, route by model, rewrite model (and stream_options), relay. */
   async relayJson(request: FastifyRequest, reply: FastifyReply, route: JsonRoute): Promise<void> {
-    const t0 = performance.now();
+    const t0 = arrivedAt(reply);
     const startedAt = Date.now();
     const parsed = parseJsonBody(await readBody(request.raw, this.jsonBodyBytes), JsonRequest);
     const body = parsed as Record<string, unknown>;
@@ -257,7 +257,7 @@ class Gateway {
 
   /** `POST /v1/messages`: Anthropic's Messages API, served as Chat Completions by the profile's engine. */
   async relayMessages(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const t0 = performance.now();
+    const t0 = arrivedAt(reply);
     const startedAt = Date.now();
     const messages = parseJsonBody(await readBody(request.raw, this.messagesBodyBytes), MessagesRequest);
     const profile = this.deps.directory.findProfile(messages.model);
@@ -322,7 +322,7 @@ class Gateway {
 
   /** `POST /v1/responses`: OpenAI's Responses API, served as Chat Completions by the profile's engine; kept unless `store: false`. */
   async relayResponses(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const t0 = performance.now();
+    const t0 = arrivedAt(reply);
     const startedAt = Date.now();
     const body = parseJsonBody(await readBody(request.raw, this.messagesBodyBytes), ResponsesRequest);
     if (body.background === true) throw new GatewayError(400, "background: responses run while the request is open here; send the request without background (stream it to see progress).", "unsupported_parameter", "background");
@@ -379,7 +379,7 @@ class Gateway {
 
   /** `POST /v1/audio/transcriptions`: multipart, streamed through; only the `model` field is found (and its value replaced). */
   async relayUpload(request: FastifyRequest, reply: FastifyReply, path: string): Promise<void> {
-    const t0 = performance.now();
+    const t0 = arrivedAt(reply);
     const startedAt = Date.now();
     const contentType = request.headers["content-type"];
     const boundary = multipartBoundary(contentType);
@@ -610,6 +610,15 @@ class Gateway {
     if (tokensPerSecond !== undefined) record.tokensPerSecond = tokensPerSecond;
     return record;
   }
+}
+
+/**
+ * When the request reached the gateway (performance.now()): Fastify's start of the reply, before
+ * the body was read and parsed, so a client's time to first token and the meter's differ only by
+ * the network.
+ */
+function arrivedAt(reply: FastifyReply): number {
+  return performance.now() - reply.elapsedTime;
 }
 
 /** A JSON object body checked against `schema`; every failure is a 400 naming the field. */

@@ -63,6 +63,7 @@ const ROUTES: Record<string, string> = {
   "/v1/completions": "POST",
   "/v1/embeddings": "POST",
   "/tokenize": "POST",
+  "/perplexity": "POST",
 };
 
 class ClientDisconnected extends Error {
