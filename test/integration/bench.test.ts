@@ -31,7 +31,7 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     writeHfRepo(hub, { repoId: "test/tiny-words", revisions: [{ refs: ["main"], files: { "tiny.gguf": tinyGgufBytes(1, WORDS_NEVER_ENDING) } }] });
     writeHfRepo(hub, { repoId: "test/tiny-fable", revisions: [{ refs: ["main"], files: { "fable.gguf": tinyGgufBytes(1, { bigramText: FABLE }) } }] });
     manager = await startManager({ dataDir: path.join(root, "data"), hfCache: hub, extraArgs: ["--no-watch"], env: { HOME: root } });
-    for (const [name, repoId, file, contextLength] of [["words", "test/tiny-words", "tiny.gguf", 8192], ["fable", "test/tiny-fable", "fable.gguf", 4096]] as const) {
+    for (const [name, repoId, file, contextLength] of [["words", "test/tiny-words", "tiny.gguf", 8192], ["fable", "test/tiny-fable", "fable.gguf", 2048]] as const) {
       const created = await manager.api("POST", "/api/profiles", { name, engine: "llama", model: { source: "cache", repoId, file }, options: { threads: 1, contextLength } });
       assert.equal(created.status, 201, created.text);
     }
@@ -68,9 +68,14 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
       assert.ok(s.ttftP95Ms >= s.ttftP50Ms && s.promptTokensPerSecond > 0 && (s.decodeTokensPerSecond ?? 0) > 0, JSON.stringify(s));
       // The benchmark client's own timings, and the gateway meter's for the same requests.
       assert.ok(Math.abs((s.meter.decodeRatio ?? 0) - 1) <= 0.05, `${s.size}: decode tokens/s ${s.decodeTokensPerSecond?.toFixed(1)} here, ${s.meter.decodeTokensPerSecond?.toFixed(1)} by the meter`);
-      assert.ok(Math.abs((s.meter.ttftRatio ?? 0) - 1) <= 0.05, `${s.size}: TTFT ${s.ttftP50Ms.toFixed(1)} ms here, ${s.meter.ttftP50Ms?.toFixed(1)} ms by the meter`);
+      // TTFT: the client's includes the loopback hop to the gateway and back (a few ms on this
+      // machine), the meter's starts at the gateway: within 5 % once TTFT is long (the ~4k prompt),
+      // and never more than that hop apart.
+      const gap = s.ttftP50Ms - (s.meter.ttftP50Ms ?? 0);
+      assert.ok(gap >= 0 && gap < 15, `${s.size}: TTFT ${s.ttftP50Ms.toFixed(1)} ms here, ${s.meter.ttftP50Ms?.toFixed(1)} ms by the meter`);
+      if (s.size === "4k") assert.ok(Math.abs((s.meter.ttftRatio ?? 0) - 1) <= 0.05, `4k: TTFT ${s.ttftP50Ms.toFixed(1)} ms here, ${s.meter.ttftP50Ms?.toFixed(1)} ms by the meter`);
     }
-    // The bigram model's 4k context cannot take the 4k prompt: that size fails (once), the rest is measured.
+    // The bigram profile's 2,048-token context cannot take the ~4k prompt: that size fails (once, with why), the rest is measured.
     assert.deepEqual(fable.sizes.map((s) => s.size), ["short", "1k"]);
     const refused = fable.samples.filter((s) => s.size === "4k");
     assert.equal(refused.length, 1);
