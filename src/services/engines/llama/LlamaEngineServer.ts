@@ -248,6 +248,13 @@ export class LlamaEngineServer {
         sendJson(res, 400, openAiError(message, { param: "response_format", code: "unsupported_parameter" }));
         return;
       }
+      // A prompt the context cannot hold is refused, never cut: node-llama-cpp's context shift would
+      // drop its beginning and answer as if nothing were wrong.
+      const promptTokens = generator.countChatTokens(history, request.tools ? toolFunctions(request.tools) : undefined);
+      if (promptTokens >= generator.contextSize) {
+        sendJson(res, 400, contextExceeded(generator.contextSize, promptTokens, "messages"));
+        return;
+      }
       await this.generate(req, res, record, generator, {
         kind: "chat",
         input: { kind: "chat", history, ...(tools.value !== undefined ? { tools: tools.value } : {}), ...(format !== undefined ? { format } : {}) },
@@ -265,11 +272,17 @@ export class LlamaEngineServer {
     if (request === undefined) return;
     const generator = this.readyGenerator(res);
     if (generator === undefined) return;
+    const prompt = typeof request.prompt === "string" ? request.prompt : (request.prompt[0] ?? "");
+    const promptTokens = generator.countTextTokens(prompt);
+    if (promptTokens >= generator.contextSize) {
+      sendJson(res, 400, contextExceeded(generator.contextSize, promptTokens, "prompt"));
+      return;
+    }
     await this.generate(req, res, record, generator, {
       kind: "completion",
       input: {
         kind: "completion",
-        prompt: typeof request.prompt === "string" ? request.prompt : (request.prompt[0] ?? ""),
+        prompt,
       },
       sampling: this.sampling(request, request.max_tokens, generator.contextSize),
       stream: request.stream === true,
@@ -792,6 +805,11 @@ async function readJsonBody(req: http.IncomingMessage): Promise<BodyResult> {
       }),
     };
   }
+}
+
+/** OpenAI's answer to a prompt longer than the model's context. */
+function contextExceeded(contextSize: number, promptTokens: number, param: string): OpenAiError {
+  return openAiError(`This model's maximum context length is ${contextSize} tokens. However, your ${param === "prompt" ? "prompt" : "messages"} resulted in ${promptTokens} tokens. Please reduce the length of the ${param}, or start the profile with a larger context.`, { param, code: "context_length_exceeded" });
 }
 
 function sendJson(res: http.ServerResponse, status: number, body: unknown): void {

@@ -89,6 +89,8 @@ export interface TextGenerator {
   ): Promise<GenerationResult>;
   /** The number of tokens the chat prompt renders to with the model's template (tools included). */
   countChatTokens(history: readonly LlamaChatHistoryItem[], functions?: LlamaChatFunctions): number;
+  /** The tokens of a plain completion prompt (with the model's BOS, as a completion starts). */
+  countTextTokens(text: string): number;
   /** Perplexity of a text (see LlamaTextGenerator.score); holds a sequence as a generation does. */
   score(text: string, options: ScoreOptions, signal: AbortSignal): Promise<ScoreResult>;
   /** Embeddings of `inputs`, when the engine was started with --embedding; else undefined. One call at a time. */
@@ -432,6 +434,10 @@ export class LlamaTextGenerator implements TextGenerator {
     const variance = n > 1 ? nll.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;
     const perplexity = Math.exp(mean);
     return { tokens: tokens.length, scored: n, rows, sequenceLength: length, perplexity, standardError: (perplexity * Math.sqrt(variance)) / Math.sqrt(n), meanNll: mean, seconds: (performance.now() - started) / 1000 };
+  }
+
+  countTextTokens(text: string): number {
+    return this.model.tokenizer(text, false).length + (this.model.tokens.bos === null ? 0 : 1);
   }
 
   /** Whether the model's chat template knows how to call functions. */

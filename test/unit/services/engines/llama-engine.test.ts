@@ -435,6 +435,16 @@ describe("llama engine (dist/llama-engine.js on node-llama-cpp)", function () {
         JSON.stringify({ prompt: "x".repeat(1024 * 1024 + 10) }),
       );
       assert.equal(tooLarge.status, 413);
+
+      // A prompt longer than the context is refused as OpenAI does, never cut to fit.
+      const long = "the dog ".repeat(3000);
+      for (const [route, body, param] of [["/v1/chat/completions", { messages: [{ role: "user", content: long }] }, "messages"], ["/v1/completions", { prompt: long }, "prompt"]] as const) {
+        const over = await post(route, JSON.stringify(body));
+        assert.equal(over.status, 400, over.body);
+        const error = (JSON.parse(over.body) as { error: { code: string; param: string; message: string } }).error;
+        assert.deepEqual([error.code, error.param], ["context_length_exceeded", param]);
+        assert.match(error.message, /^This model's maximum context length is 4096 tokens\. However, your (messages|prompt) resulted in \d+ tokens\./);
+      }
     });
 
     it("logs one line per request with tokens and time, never the prompt", async () => {
