@@ -7,6 +7,8 @@ export type GatewayEndpoint = "chat.completions" | "completions" | "embeddings" 
 export interface UsageRecord {
   profileId: string;
   profileName: string;
+  /** The client's `x-request-id` header, when it sent one (at most 128 characters): a client can find its own request's record. */
+  requestId?: string;
   /** Who asked (shared mode); absent for the local user. */
   userId?: string;
   endpoint: GatewayEndpoint;

@@ -193,8 +193,10 @@ export class BenchService {
     let meterRecord: UsageRecord | undefined;
     let gotRecord: () => void = () => undefined;
     const recorded = new Promise<void>((resolve) => { gotRecord = resolve; });
+    // The gateway's record of this very request: it carries the id this client sends.
+    const requestId = `bench-${crypto.randomUUID()}`;
     const unsubscribe = this.options.onUsage((record) => {
-      if (record.profileId !== profile.id || meterRecord !== undefined) return;
+      if (record.requestId !== requestId || meterRecord !== undefined) return;
       meterRecord = record;
       gotRecord();
     });
@@ -203,7 +205,7 @@ export class BenchService {
       const sent = performance.now();
       const response = await fetch(`${url}/v1/chat/completions`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+        headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "x-request-id": requestId },
         body: JSON.stringify({ model: profile.name, messages: [{ role: "user", content: benchPrompt(size) }], max_tokens: settings.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
         signal,
       });

@@ -591,6 +591,8 @@ class Gateway {
       tokenSource: "none",
     };
     if (queueMs !== undefined) record.queueMs = queueMs;
+    const requestId = request.headers["x-request-id"];
+    if (typeof requestId === "string" && requestId.length > 0 && requestId.length <= 128) record.requestId = requestId;
     const userId = this.users.get(request);
     if (userId !== undefined) record.userId = userId;
     const error = result?.error ?? failure?.message;
