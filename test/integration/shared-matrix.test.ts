@@ -120,6 +120,14 @@ describe("docs/security.md: a request per route × principal", function () {
     "POST /api/jobs/:id/resume": () => ({ method: "POST", path: "/api/jobs/none/resume", json: {} }),
     "POST /api/jobs/:id/profile": () => ({ method: "POST", path: "/api/jobs/none/profile", json: { name: "x" } }),
     "POST /api/jobs/:id/fuse": () => ({ method: "POST", path: "/api/jobs/none/fuse", json: { name: "x" } }),
+    "GET /api/benchmarks": () => ({ method: "GET", path: "/api/benchmarks" }),
+    "POST /api/benchmarks": () => ({ method: "POST", path: "/api/benchmarks", json: {} }),
+    "GET /api/benchmarks/:id": () => ({ method: "GET", path: "/api/benchmarks/none" }),
+    "POST /api/benchmarks/:id/cancel": () => ({ method: "POST", path: "/api/benchmarks/none/cancel", json: {} }),
+    "DELETE /api/benchmarks/:id": () => ({ method: "DELETE", path: "/api/benchmarks/none" }),
+    "GET /api/benchmarks/:id/export": () => ({ method: "GET", path: "/api/benchmarks/none/export?format=csv" }),
+    "GET /api/perplexity": () => ({ method: "GET", path: "/api/perplexity" }),
+    "POST /api/perplexity": () => ({ method: "POST", path: "/api/perplexity", json: {} }),
     "GET /login": () => ({ method: "GET", path: "/login" }),
     "POST /login": (who) => {
       const as = who === "anonymous" || who === "local owner" ? "user" : who;
