@@ -55,7 +55,7 @@ await Promise.all([
   }),
   build({
     ...common,
-    entryPoints: { manager: "src/cli/main.ts", "llama-engine": "src/services/engines/llama/main.ts" },
+    entryPoints: { manager: "src/cli/main.ts", "llama-engine": "src/services/engines/llama/main.ts", "bench-client": "src/services/bench/client/main.ts" },
     outdir,
     platform: "node",
     format: "cjs",

@@ -200,7 +200,7 @@ async function main() {
 async function packageTargets({ targets, out, outDir, work, runDir, withLlama }) {
   const build = path.join(runDir, "build");
   run(process.execPath, [path.join(root, "scripts", "build.mjs"), "--production", "--outdir", build], { stdio: ["ignore", "ignore", "inherit"] });
-  for (const file of ["extension.js", "manager.js", "llama-engine.js", "sql-wasm.wasm", "mlx_manager_train.py", "mlx_manager_perplexity.py", "webview/main.js"]) {
+  for (const file of ["extension.js", "manager.js", "llama-engine.js", "bench-client.js", "sql-wasm.wasm", "mlx_manager_train.py", "mlx_manager_perplexity.py", "webview/main.js"]) {
     if (!existsSync(path.join(build, file))) throw new Error(`dist/${file} is missing after the build: the package would not run`);
   }
 

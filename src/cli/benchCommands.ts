@@ -32,7 +32,7 @@ export function benchTable(run: BenchRun): string {
     }
     for (const s of r.sizes) {
       const agree = s.meter.decodeRatio === undefined ? "" : ` (meter ×${s.meter.decodeRatio.toFixed(3)})`;
-      rows.push([r.profileName, s.size, String(s.promptTokens), fixed(s.ttftP50Ms, 0), fixed(s.ttftP95Ms, 0), fixed(s.promptTokensPerSecond, 0), `${fixed(s.decodeTokensPerSecond)}${agree}`, r.peakMemoryBytes === undefined ? "–" : formatBytes(r.peakMemoryBytes), r.loadMs === undefined ? "" : `load ${fixed(r.loadMs / 1000, 2)} s, cold TTFT ${fixed(r.cold?.ttftMs, 0)} ms`]);
+      rows.push([r.profileName, s.size, String(s.promptTokens), fixed(s.ttftP50Ms, 0), fixed(s.ttftP95Ms, 0), fixed(s.promptTokensPerSecond, 0), s.decodeTokensPerSecond === undefined ? "– (sent in bursts)" : `${fixed(s.decodeTokensPerSecond)}${agree}`, r.peakMemoryBytes === undefined ? "–" : formatBytes(r.peakMemoryBytes), r.loadMs === undefined ? "" : `load ${fixed(r.loadMs / 1000, 2)} s, cold TTFT ${fixed(r.cold?.ttftMs, 0)} ms`]);
     }
   }
   return table(["PROFILE", "SIZE", "PROMPT", "TTFT P50 MS", "TTFT P95 MS", "PROMPT TOK/S", "DECODE TOK/S", "PEAK MEMORY", "COLD"], rows);

@@ -38,8 +38,14 @@ export interface BenchSample {
   ttftMs: number;
   /** Prompt tokens / TTFT. */
   promptTokensPerSecond: number;
-  /** (completion tokens − 1) / (last token − first token). */
+  /**
+   * (completion tokens − 1) / (last text read − first text read); absent when the text came in
+   * fewer reads than half its tokens (the server held it back and sent it in bursts), which no
+   * clock can time.
+   */
   decodeTokensPerSecond?: number;
+  /** Reads of the stream that brought generated text. */
+  textReads?: number;
   /** The gateway meter's record of the same request: TTFT from its arrival (and the prefill alone, from sending upstream), decode speed. */
   meter?: { ttftMs?: number; prefillMs?: number; decodeTokensPerSecond?: number };
   error?: string;

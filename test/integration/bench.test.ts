@@ -16,6 +16,34 @@ import { tinyGgufBytes, TOOL_CALLING_TINY_GGUF } from "../helpers/tinyGguf";
 /** The tool-calling test model without its end-of-sequence weight. */
 const { endOfSequenceWeight: _ends, ...WORDS_NEVER_ENDING } = TOOL_CALLING_TINY_GGUF;
 
+/** The pids whose parent is `pid` (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  return fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).flatMap((d) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${d}/stat`, "utf8");
+      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === pid ? [Number(d)] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+function readCmdline(pid: number): string[] {
+  try {
+    return fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  } catch {
+    return [];
+  }
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`not so after ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
 describe("benchmarks and perplexity through the manager and the CLI", function () {
   this.timeout(120_000);
   let root: string;
@@ -90,6 +118,31 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     assert.equal(csv.text.trim().split("\n").length, 1 + 3 + 2);
     const json = await manager.api("GET", `/api/benchmarks/${run.id}/export?format=json`);
     assert.equal((json.json as BenchRun).id, run.id);
+  });
+
+  it("cancels a running benchmark: one run at a time, its client process ends, what it measured is kept, and a finished run can be deleted", async () => {
+    const started = await manager.api("POST", "/api/benchmarks", { profiles: ["words"], settings: { sizes: ["1k"], runs: 50, maxTokens: 96, cold: false } });
+    assert.equal(started.status, 202, started.text);
+    const { id } = started.json as BenchRun;
+    const again = await manager.api("POST", "/api/benchmarks", { profiles: ["fable"] });
+    assert.equal(again.status, 409);
+    assert.match((again.json as { error: { message: string } }).error.message, /A benchmark is running/);
+    // Its requests are timed by a client in a process of its own, a child of the manager.
+    const clients = (): number[] => childrenOf(manager.child.pid ?? 0).filter((pid) => readCmdline(pid).some((a) => a.endsWith("bench-client.js")));
+    await waitUntil(async () => ((await manager.api("GET", `/api/benchmarks/${id}`)).json as BenchRun).progress?.done === 2, 30_000);
+    assert.equal(clients().length, 1);
+    const cancelled = await manager.api("POST", `/api/benchmarks/${id}/cancel`);
+    assert.equal(cancelled.status, 200, cancelled.text);
+    await waitUntil(async () => ((await manager.api("GET", `/api/benchmarks/${id}`)).json as BenchRun).state === "cancelled", 10_000);
+    await waitUntil(() => clients().length === 0, 5000);
+    const run = (await manager.api("GET", `/api/benchmarks/${id}`)).json as BenchRun;
+    const [words] = run.results;
+    assert.ok(words !== undefined);
+    assert.equal(words.error, "cancelled");
+    assert.ok(words.samples.length >= 2 && words.sizes[0]?.size === "1k", JSON.stringify(words));
+    assert.equal((await manager.api("POST", `/api/benchmarks/${id}/cancel`)).status, 409);
+    assert.equal((await manager.api("DELETE", `/api/benchmarks/${id}`)).status, 204);
+    assert.equal((await manager.api("GET", `/api/benchmarks/${id}`)).status, 404);
   });
 
   it("measures perplexity with the llama engine's own route: the same every time, lower for the text the model was made from than for its words shuffled", async () => {

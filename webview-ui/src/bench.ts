@@ -225,8 +225,8 @@ export class BenchView {
         [`${size}: prompt tokens`, (r) => sizeCell(r, size, (x) => String(x.promptTokens))],
         [`${size}: TTFT p50 / p95`, (r) => sizeCell(r, size, (x) => `${x.ttftP50Ms.toFixed(0)} / ${x.ttftP95Ms.toFixed(0)} ms`)],
         [`${size}: prompt tokens/s`, (r) => sizeCell(r, size, (x) => formatNumber(x.promptTokensPerSecond, 0))],
-        [`${size}: decode tokens/s`, (r) => sizeCell(r, size, (x) => formatNumber(x.decodeTokensPerSecond, 1))],
-        [`${size}: client ÷ meter (TTFT, decode)`, (r) => sizeCell(r, size, (x) => `${formatNumber(x.meter.ttftRatio, 3)}, ${formatNumber(x.meter.decodeRatio, 3)}`)],
+        [`${size}: decode tokens/s`, (r) => sizeCell(r, size, (x) => (x.decodeTokensPerSecond === undefined ? "not timed: sent in bursts" : formatNumber(x.decodeTokensPerSecond, 1)))],
+        [`${size}: client ÷ gateway meter (TTFT, decode)`, (r) => sizeCell(r, size, (x) => `${formatNumber(x.meter.ttftRatio, 3)}, ${formatNumber(x.meter.decodeRatio, 3)}`)],
       ]),
       ["Peak memory", (r) => (r.peakMemoryBytes === undefined ? "–" : `${formatBytes(r.peakMemoryBytes)} (${r.memorySource ?? "rss"})`)],
       ["Perplexity (latest)", (r) => {

@@ -7,12 +7,13 @@ import { ApiError, parseOrThrow } from "../api/ApiError";
 import type { EventBus } from "../events/EventBus";
 import type { Logger } from "../logging/Logger";
 import type { Store } from "../store/Store";
+import { BenchClient, defaultBenchClientScript } from "./BenchClient";
 import { benchPrompt } from "./benchPrompts";
 
 // Benchmarks of profiles, one run at a time: for each profile a cold start (the server restarted,
 // its load timed, then one short request), then `runs` warm requests of each size, all through the
-// manager's own /v1 gateway as any client would send them, timed by this client. The gateway's
-// meter records the same requests; both are kept, and their medians compared.
+// manager's own /v1 gateway as any client would send them, timed by a client in its own process
+// (./client). The gateway's meter records the same requests; both are kept, and their medians compared.
 
 export interface BenchServiceOptions {
   store: Store;
@@ -32,6 +33,8 @@ export interface BenchServiceOptions {
   memoryOf: (pid: number) => Promise<number | undefined>;
   memorySource: string;
   now?: () => number;
+  /** The benchmark client's script (default bench-client.js next to the running bundle). */
+  clientScript?: string;
   /** How often the server's memory is read while it is measured (default 250 ms). */
   memoryEveryMs?: number;
 }
@@ -112,21 +115,27 @@ export class BenchService {
   private async execute(run: BenchRun, profiles: Profile[], signal: AbortSignal): Promise<void> {
     const total = profiles.length * stepsPerProfile(run.settings);
     let done = 0;
+    const client = new BenchClient(this.options.clientScript ?? defaultBenchClientScript());
     try {
+      const { url, key } = this.options.gateway();
+      await client.warmUp(`${url}/v1/models`, key, signal);
       for (const profile of profiles) {
         signal.throwIfAborted();
-        const result = await this.benchProfile(profile, run.settings, signal, (step) => {
+        const result = await this.benchProfile(client, run.id, profile, run.settings, signal, (step) => {
           done += step === "load" ? 0 : 1;
           run.progress = { profile: profile.name, step, done, total };
           this.publish(run);
         });
         run.results.push(result);
         this.save(run);
+        signal.throwIfAborted();
       }
       run.state = "completed";
     } catch (error) {
       run.state = signal.aborted ? "cancelled" : "failed";
       if (!signal.aborted) run.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      client.close();
     }
     delete run.progress;
     run.endedAt = this.now();
@@ -135,7 +144,7 @@ export class BenchService {
     this.publish(run);
   }
 
-  private async benchProfile(profile: Profile, settings: BenchSettings, signal: AbortSignal, step: (what: string) => void): Promise<BenchProfileResult> {
+  private async benchProfile(client: BenchClient, runId: string, profile: Profile, settings: BenchSettings, signal: AbortSignal, step: (what: string) => void): Promise<BenchProfileResult> {
     const result: BenchProfileResult = { profileId: profile.id, profileName: profile.name, engine: profile.engine, model: modelRefLabel(profile.model), sizes: [], samples: [], memorySource: this.options.memorySource };
     const remote = profile.engine === "remote";
     let peak: number | undefined;
@@ -160,40 +169,43 @@ export class BenchService {
         await sample();
       }
       if (settings.cold) {
-        const cold = await this.request(profile, "short", settings, true, signal);
+        const cold = await this.request(client, runId, profile, "short", settings, true, result.samples.length + 1, signal);
         result.cold = cold;
         result.samples.push(cold);
         step("cold");
       }
       for (const size of settings.sizes) {
         for (let i = 0; i < settings.runs; i++) {
-          const s = await this.request(profile, size, settings, false, signal);
+          const s = await this.request(client, runId, profile, size, settings, false, result.samples.length + 1, signal);
           result.samples.push(s);
           step(size);
           // A size the model cannot take (its context, say) fails the same every time: once is enough.
           if (s.error !== undefined) break;
         }
-        const summary = summarise(size, result.samples.filter((s) => s.size === size && !s.cold && s.error === undefined));
-        if (summary !== undefined) result.sizes.push(summary);
       }
       if (!remote) await sample();
     } catch (error) {
-      if (signal.aborted) throw error;
-      result.error = error instanceof Error ? error.message : String(error);
+      // Cancelled: what was measured until then is kept, and the run ends after it.
+      result.error = signal.aborted ? "cancelled" : error instanceof Error ? error.message : String(error);
     } finally {
       clearInterval(sampling);
+    }
+    for (const size of settings.sizes) {
+      const summary = summarise(size, result.samples.filter((s) => s.size === size && !s.cold && s.error === undefined));
+      if (summary !== undefined) result.sizes.push(summary);
     }
     if (peak !== undefined) result.peakMemoryBytes = peak;
     return result;
   }
 
-  /** One streamed chat completion through the gateway, timed here; the meter's record of it is awaited too. */
-  private async request(profile: Profile, size: BenchSize, settings: BenchSettings, cold: boolean, signal: AbortSignal): Promise<BenchSample> {
+  /** One streamed chat completion through the gateway, timed by the client process; the meter's record of it is awaited too. */
+  /** `n`: the request's number in the profile's measure; its prompt's first line names the run and it. */
+  private async request(client: BenchClient, runId: string, profile: Profile, size: BenchSize, settings: BenchSettings, cold: boolean, n: number, signal: AbortSignal): Promise<BenchSample> {
     const { url, key } = this.options.gateway();
     let meterRecord: UsageRecord | undefined;
     let gotRecord: () => void = () => undefined;
     const recorded = new Promise<void>((resolve) => { gotRecord = resolve; });
-    // The gateway's record of this very request: it carries the id this client sends.
+    // The gateway's record of this very request: it carries the id the client sends.
     const requestId = `bench-${crypto.randomUUID()}`;
     const unsubscribe = this.options.onUsage((record) => {
       if (record.requestId !== requestId || meterRecord !== undefined) return;
@@ -202,44 +214,19 @@ export class BenchService {
     });
     const sample: BenchSample = { size, cold, promptTokens: 0, completionTokens: 0, ttftMs: 0, promptTokensPerSecond: 0 };
     try {
-      const sent = performance.now();
-      const response = await fetch(`${url}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${key}`, "x-request-id": requestId },
-        body: JSON.stringify({ model: profile.name, messages: [{ role: "user", content: benchPrompt(size) }], max_tokens: settings.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } }),
-        signal,
-      });
-      if (!response.ok || response.body === null) {
-        const text = await response.text().catch(() => "");
-        sample.error = `${response.status}: ${errorMessage(text)}`;
+      const body = JSON.stringify({ model: profile.name, messages: [{ role: "user", content: benchPrompt(size, `Benchmark ${runId.slice(0, 8)}, request ${n}.`) }], max_tokens: settings.maxTokens, temperature: 0, stream: true, stream_options: { include_usage: true } });
+      const timing = await client.request({ url: `${url}/v1/chat/completions`, key, requestId, body }, signal);
+      sample.promptTokens = timing.promptTokens;
+      sample.completionTokens = timing.completionTokens;
+      sample.textReads = timing.textReads;
+      if (timing.ttftMs !== undefined) {
+        sample.ttftMs = timing.ttftMs;
+        sample.promptTokensPerSecond = timing.promptTokens / (timing.ttftMs / 1000);
+      }
+      if (timing.decodeTokensPerSecond !== undefined) sample.decodeTokensPerSecond = timing.decodeTokensPerSecond;
+      if (timing.error !== undefined) {
+        sample.error = timing.error;
         return sample;
-      }
-      let first: number | undefined;
-      let last: number | undefined;
-      for await (const data of sseData(response.body)) {
-        if (data === "[DONE]") break;
-        const chunk = JSON.parse(data) as { choices?: { delta?: { content?: string | null; reasoning_content?: string | null } }[]; usage?: { prompt_tokens?: number; completion_tokens?: number }; error?: { message?: string } };
-        if (chunk.error !== undefined) {
-          sample.error = chunk.error.message ?? "the stream ended with an error";
-          break;
-        }
-        const delta = chunk.choices?.[0]?.delta;
-        if ((delta?.content ?? "") !== "" || (delta?.reasoning_content ?? "") !== "") {
-          const at = performance.now();
-          first ??= at;
-          last = at;
-        }
-        if (chunk.usage !== undefined) {
-          sample.promptTokens = chunk.usage.prompt_tokens ?? 0;
-          sample.completionTokens = chunk.usage.completion_tokens ?? 0;
-        }
-      }
-      if (first !== undefined) {
-        sample.ttftMs = first - sent;
-        sample.promptTokensPerSecond = sample.promptTokens / (sample.ttftMs / 1000);
-        if (last !== undefined && last > first && sample.completionTokens >= 2) sample.decodeTokensPerSecond = (sample.completionTokens - 1) / ((last - first) / 1000);
-      } else if (sample.error === undefined) {
-        sample.error = "the answer had no text";
       }
       await Promise.race([recorded, new Promise((resolve) => setTimeout(resolve, METER_WAIT_MS))]);
       const m = meterRecord;
@@ -273,7 +260,8 @@ export function summarise(size: BenchSize, samples: BenchSample[]): BenchSizeSum
   const ttft = samples.map((s) => s.ttftMs);
   const decode = samples.flatMap((s) => (s.decodeTokensPerSecond === undefined ? [] : [s.decodeTokensPerSecond]));
   const meterTtft = samples.flatMap((s) => (s.meter?.ttftMs === undefined ? [] : [s.meter.ttftMs]));
-  const meterDecode = samples.flatMap((s) => (s.meter?.decodeTokensPerSecond === undefined ? [] : [s.meter.decodeTokensPerSecond]));
+  // Compared on the same requests: those whose decode this client could time.
+  const meterDecode = samples.flatMap((s) => (s.decodeTokensPerSecond === undefined || s.meter?.decodeTokensPerSecond === undefined ? [] : [s.meter.decodeTokensPerSecond]));
   const decodeP50 = decode.length > 0 ? percentile(decode, 50) : undefined;
   const ttftP50 = percentile(ttft, 50);
   const meter: BenchSizeSummary["meter"] = {};
@@ -314,31 +302,6 @@ function fromRow(row: Row): BenchRun {
     createdAt: row.created_at,
     ...(row.ended_at === null ? {} : { endedAt: row.ended_at }),
   };
-}
-
-function errorMessage(body: string): string {
-  try {
-    const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    if (typeof parsed.error === "string") return parsed.error;
-    return parsed.error?.message ?? parsed.message ?? body.slice(0, 300);
-  } catch {
-    return body.slice(0, 300);
-  }
-}
-
-/** The `data:` payloads of a server-sent event stream. */
-async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buffer = "";
-  for await (const chunk of body) {
-    buffer += decoder.decode(chunk, { stream: true });
-    for (let end = buffer.indexOf("\n\n"); end !== -1; end = buffer.indexOf("\n\n")) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      const data = event.split("\n").filter((l) => l.startsWith("data:")).map((l) => l.slice(5).trimStart()).join("\n");
-      if (data !== "") yield data;
-    }
-  }
 }
 
 export { BENCH_SIZES };

@@ -3,6 +3,9 @@ import type { BenchSize } from "../../shared/benchmarks";
 // The benchmark's fixed prompts: the same words every time, so runs compare. A short question, and
 // a text of about 1k and 4k tokens (English reads ~4 characters a token with a real vocabulary) to
 // read before the same question. Written for this project; any model reads it as plain prose.
+// Each request's first line names it: mlx_lm.server (its LRU prompt cache, 10 entries by default)
+// and llama-server (cache_prompt) reuse the longest cached prefix, so a warm run sending the very
+// same text would time a cached prefill. A first line that differs leaves nothing to reuse.
 
 const PASSAGE = [
   "The harbour town woke early. Fishing boats left before sunrise, and by the time the bakery opened its shutters the first of them were already coming back with their nets full.",
@@ -22,8 +25,12 @@ const TARGET_CHARS: Record<BenchSize, number> = { short: 0, "1k": 4000, "4k": 16
 
 const cache = new Map<BenchSize, string>();
 
-/** The user message for a size: the question, after the passage repeated to the size's length. */
-export function benchPrompt(size: BenchSize): string {
+/** The user message for a size: its first line `tag`, then the question after the passage repeated to the size's length. */
+export function benchPrompt(size: BenchSize, tag: string): string {
+  return `${tag}\n\n${fixedPrompt(size)}`;
+}
+
+function fixedPrompt(size: BenchSize): string {
   const known = cache.get(size);
   if (known !== undefined) return known;
   const target = TARGET_CHARS[size];

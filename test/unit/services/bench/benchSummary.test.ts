@@ -23,6 +23,15 @@ describe("benchmark figures", () => {
     assert.equal(summarise("1k", []), undefined);
   });
 
+  it("compares decode speed with the meter only on the requests this client could time (not an answer sent in one burst)", () => {
+    const { decodeTokensPerSecond: _untimed, ...burst } = sample(110, 0, { ttftMs: 108, decodeTokensPerSecond: 150_000 });
+    const s = summarise("1k", [sample(100, 50, { ttftMs: 98, decodeTokensPerSecond: 50.5 }), burst, sample(120, 48, { ttftMs: 118, decodeTokensPerSecond: 48.2 })]);
+    assert.ok(s);
+    assert.equal(s.decodeTokensPerSecond, 48);
+    assert.equal(s.meter.decodeTokensPerSecond, 48.2);
+    assert.equal(s.meter.ttftP50Ms, 108);
+  });
+
   it("writes a run as CSV, one line per profile and size, quoting what needs it", () => {
     const run: BenchRun = {
       id: "r1",
