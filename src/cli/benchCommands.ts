@@ -34,6 +34,12 @@ export function benchTable(run: BenchRun): string {
       const agree = s.meter.decodeRatio === undefined ? "" : ` (meter ×${s.meter.decodeRatio.toFixed(3)})`;
       rows.push([r.profileName, s.size, String(s.promptTokens), fixed(s.ttftP50Ms, 0), fixed(s.ttftP95Ms, 0), fixed(s.promptTokensPerSecond, 0), s.decodeTokensPerSecond === undefined ? "– (sent in bursts)" : `${fixed(s.decodeTokensPerSecond)}${agree}`, r.peakMemoryBytes === undefined ? "–" : formatBytes(r.peakMemoryBytes), r.loadMs === undefined ? "" : `load ${fixed(r.loadMs / 1000, 2)} s, cold TTFT ${fixed(r.cold?.ttftMs, 0)} ms`]);
     }
+    // A size the profile could not take (its context, say): why, in the last column.
+    for (const size of run.settings.sizes) {
+      if (r.sizes.some((s) => s.size === size)) continue;
+      const failed = r.samples.find((s) => s.size === size && !s.cold && s.error !== undefined);
+      if (failed !== undefined) rows.push([r.profileName, size, "–", "–", "–", "–", "–", "–", `failed: ${failed.error ?? ""}`]);
+    }
   }
   return table(["PROFILE", "SIZE", "PROMPT", "TTFT P50 MS", "TTFT P95 MS", "PROMPT TOK/S", "DECODE TOK/S", "PEAK MEMORY", "COLD"], rows);
 }

@@ -111,6 +111,7 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     // The table, the history, and the exports.
     const shown = await cli(["benchmarks", "show", run.id]);
     assert.match(shown.stdout, /^words\s+4k\s+\d+\s+\d+\s+\d+\s+\d+\s+[\d.]+ \(meter ×[\d.]+\)\s+\d+ MB/m);
+    assert.match(shown.stdout, /^fable\s+4k\s+(?:–\s+){6}failed: 400: This model's maximum context length is 4096 tokens\. However, your messages resulted in \d+ tokens/m);
     assert.deepEqual(((await manager.api("GET", "/api/benchmarks")).json as { benchmarks: BenchRun[] }).benchmarks.map((b) => b.id), [run.id]);
     const csv = await manager.api("GET", `/api/benchmarks/${run.id}/export?format=csv`);
     assert.equal(csv.status, 200);
