@@ -43,7 +43,8 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
   // Fine-tuning runs our entry point with Debian's python3 against the mlx_lm stand-in package.
   const manager = await startManager({ dataDir: fx.dataDir, hfCache: fx.hfCache, env: { HF_ENDPOINT: options.environment["HF_ENDPOINT"] ?? "", MLX_MANAGER_TRAIN_PYTHON: "python3", PYTHONPATH: path.join(ROOT, "test", "helpers", "standins", "python"), STANDIN_TRAIN_STEP_MS: "5" } });
   manager.child.unref();
-  const created = await manager.api("POST", "/api/profiles", { name: PROFILE, engine: "llama", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { threads: 1, contextLength: 256 } });
+  // 8,192 tokens: the chat steps send a conversation (a 512-token answer, which this tiny tokenizer reads back as more, then another question); the engine refuses a prompt its context cannot hold.
+  const created = await manager.api("POST", "/api/profiles", { name: PROFILE, engine: "llama", model: { source: "cache", repoId: fx.ggufRepo, file: fx.ggufFile }, options: { threads: 1, contextLength: 8192 } });
   if (created.status !== 201) throw new Error(`profile not created: ${created.text}`);
   const serverDir = path.join(fx.root, "server");
   if (options.vsix) installVsix(serverDir, options.vsix);
@@ -350,6 +351,24 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       if (!fused) throw new Error("local/adder-fused is not in the cache");
       await page.locator(".sidebar .pane:has(.pane-header:has-text('Models')) .monaco-list-row", { hasText: "local/adder-fused" }).waitFor({ state: "visible", timeout: 20_000 });
       await page.locator(".sidebar .pane-header", { hasText: "Fine-tuning Jobs" }).first().click();
+    });
+    await step("Benchmark Profiles… (the palette) runs a benchmark of the server through the gateway; the dashboard's Benchmarks tab shows it side by side, with the sizes its context cannot take and why", page, async () => {
+      await runCommand(page, "MLX: Benchmark Profiles…");
+      await page.locator(".quick-input-widget .quick-input-title", { hasText: "Benchmark which profiles?" }).waitFor({ state: "visible" });
+      await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: PROFILE }).first().click();
+      await page.keyboard.press("Enter");
+      const run = dashboard.locator(".bench-run").first();
+      await run.waitFor({ state: "visible", timeout: 30_000 });
+      await dashboard.locator('.bench-run[data-state="completed"]').first().waitFor({ state: "visible", timeout: 90_000 });
+      const table = dashboard.locator(".bench-table");
+      await table.locator("tr", { hasText: "short: TTFT p50 / p95" }).locator("td", { hasText: /^\d+ \/ \d+ ms$/ }).waitFor({ state: "visible" });
+      // Its 8,192-token context cannot take the ~4k-token prompt (this tiny tokenizer reads it as ~16k tokens): the table says so.
+      await table.locator("tr", { hasText: "4k: TTFT p50 / p95" }).locator("td", { hasText: /failed: 400: This model's maximum context length is 8192 tokens/ }).waitFor({ state: "visible" });
+      await table.locator("tr", { hasText: "Load (cold start)" }).locator("td", { hasText: /^[\d.]+ s$/ }).waitFor({ state: "visible" });
+      // The form now holds the run's profile, so Run Benchmark repeats it.
+      const picked = await dashboard.locator(".bench-profiles").evaluate((el) => (el as unknown as { value: string[] }).value);
+      if (JSON.stringify(picked) !== JSON.stringify([PROFILE])) throw new Error(`the form picked ${JSON.stringify(picked)}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, "17-benchmark.png") });
     });
     // VS Code's chat: code-server has no chat agent (its model picker offers only "Sign in to use
     // Copilot"), but "Manage Language Models" lists the profiles the extension provides.

@@ -95,7 +95,11 @@ export class BenchView {
   updateRun(run: BenchRun): void {
     const known = this.runs.has(run.id);
     this.runs.set(run.id, run);
-    if (!known) this.selected = run.id;
+    if (!known) {
+      this.selected = run.id;
+      // A run started elsewhere (the editor's command, the CLI) fills an empty form, so Run Benchmark repeats it.
+      if (this.picker.value.length === 0) this.picker.value = run.profiles.filter((name) => this.profiles.some((p) => p.name === name));
+    }
     this.renderHistory();
     if (this.selected === run.id) this.renderDetail();
   }
@@ -272,6 +276,9 @@ function barChart(title: string, results: BenchProfileResult[], value: (r: Bench
   const groupGap = 10;
   const left = 70;
   const max = Math.max(...sizes.flatMap((size) => results.map((r) => value(r, size) ?? 0)), 1e-9);
+  const labelOf = (r: BenchProfileResult, v: number | undefined): string => (v === undefined ? `${r.profileName}: –` : `${r.profileName}: ${v.toFixed(v >= 100 ? 0 : 1)} ${unit}`);
+  // Room after the longest bar for the longest label (about 7 units a character at the chart's font size).
+  const labelRoom = 12 + 7 * Math.max(...sizes.flatMap((size) => results.map((r) => labelOf(r, value(r, size)).length)));
   const height = sizes.length * (results.length * rowHeight + groupGap);
   const svg = document.createElementNS(SVG, "svg");
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -288,7 +295,7 @@ function barChart(title: string, results: BenchProfileResult[], value: (r: Bench
     results.forEach((r, i) => {
       const v = value(r, size);
       const bar = document.createElementNS(SVG, "rect");
-      const w = v === undefined ? 0 : Math.max(1, (v / max) * (width - left - 120));
+      const w = v === undefined ? 0 : Math.max(1, (v / max) * Math.max(80, width - left - labelRoom));
       setAttr(bar, "x", String(left));
       setAttr(bar, "y", String(y + i * rowHeight + 2));
       setAttr(bar, "width", w.toFixed(1));
@@ -298,7 +305,7 @@ function barChart(title: string, results: BenchProfileResult[], value: (r: Bench
       setAttr(text, "x", String(left + w + 6));
       setAttr(text, "y", String(y + i * rowHeight + rowHeight - 5));
       setAttr(text, "class", "bench-bar-label");
-      text.textContent = v === undefined ? `${r.profileName}: –` : `${r.profileName}: ${v.toFixed(v >= 100 ? 0 : 1)} ${unit}`;
+      text.textContent = labelOf(r, v);
       svg.append(bar, text);
       if (v !== undefined) summary.push(`${r.profileName} ${size} ${v.toFixed(1)} ${unit}`);
     });
