@@ -132,6 +132,9 @@ describe("benchmarks and perplexity through the manager and the CLI", function (
     const clients = (): number[] => childrenOf(manager.child.pid ?? 0).filter((pid) => readCmdline(pid).some((a) => a.endsWith("bench-client.js")));
     await waitUntil(async () => ((await manager.api("GET", `/api/benchmarks/${id}`)).json as BenchRun).progress?.done === 2, 30_000);
     assert.equal(clients().length, 1);
+    // The gateway key reaches it on stdin, never in its arguments (which `ps` shows every user).
+    const key = fs.readFileSync(path.join(root, "data", "gateway-key"), "utf8").trim();
+    assert.ok(key.length > 20 && !readCmdline(clients()[0] ?? 0).join(" ").includes(key));
     const cancelled = await manager.api("POST", `/api/benchmarks/${id}/cancel`);
     assert.equal(cancelled.status, 200, cancelled.text);
     await waitUntil(async () => ((await manager.api("GET", `/api/benchmarks/${id}`)).json as BenchRun).state === "cancelled", 10_000);
