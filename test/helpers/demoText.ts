@@ -12,11 +12,21 @@ export const DEMO_TEXT = [
   "Every evening the little fox told the story of the bear, the owl, the rabbit and the bird to his mother, and his mother smiled. And the next morning the fox ran down to the river again, and the small bird sang again in the tall tree.",
 ].join("\n\n");
 
-/** Word pairs of a text as the demo model reads it: lowercase words, marks ignored, paragraphs apart. */
+/** A sentence's words, with its commas kept as words of their own (the demo model's tokens). */
+export function sentenceWords(sentence: string): string[] {
+  return sentence.toLowerCase().match(/[a-z]+|,/g) ?? [];
+}
+
+/** The sentences of a text: split at . ! ? and at paragraph breaks. */
+export function sentences(text: string): string[] {
+  return text.split(/[.!?]+|\n\s*\n/);
+}
+
+/** Pairs of neighbouring words (a comma counts as one) in the sentences of a text. */
 export function wordPairs(text: string): Set<string> {
   const pairs = new Set<string>();
-  for (const sentence of text.toLowerCase().split(/[.!?]+|\n\s*\n/)) {
-    const words = sentence.match(/[a-z]+/g) ?? [];
+  for (const sentence of sentences(text)) {
+    const words = sentenceWords(sentence);
     for (let i = 1; i < words.length; i++) pairs.add(`${words[i - 1]} ${words[i]}`);
   }
   return pairs;

@@ -87,12 +87,18 @@ export interface TinyGgufOptions {
    * A model that follows this text as a bigram model instead of random weights: its words (runs
    * of letters) and . , ! ? become tokens (with the richer tokenizer, so the text tokenizes to
    * them), and the next token's logits are the log-probabilities of what follows the current one
-   * in the text (add-0.1 smoothed; after a paragraph's last mark, end of sequence too). The attention and
+   * in the text (add-k smoothed, see bigramSmoothing; after a paragraph's last mark, end of sequence too). The attention and
    * feed-forward layers add nothing (their output weights are zero), each of the text's tokens has
    * its own embedding dimension, and the output matrix holds the bigram table. Other characters
    * are read as spaces.
    */
   bigramText?: string;
+  /**
+   * What every pair the text never has counts as (default 0.1: a shuffled text scores finite
+   * perplexity). A model meant to write the text's pairs only, as the demo's, takes a small one:
+   * with some 200 tokens to follow each, 0.1 would give a rare word's row most of its mass.
+   */
+  bigramSmoothing?: number;
 }
 
 /**
@@ -314,7 +320,7 @@ export function bigramTokens(text: string): string[][] {
 }
 
 /** The embeddings and output matrix of a bigram model of `text` (see TinyGgufOptions.bigramText). */
-function bigramWeights(text: string, tokens: readonly string[], E: number): { embeddings: Float32Array; output: Float32Array } {
+function bigramWeights(text: string, tokens: readonly string[], E: number, smoothing: number): { embeddings: Float32Array; output: Float32Array } {
   const ids = new Map<string, number>();
   tokens.forEach((token, id) => {
     if (!ids.has(token)) ids.set(token, id);
@@ -346,7 +352,6 @@ function bigramWeights(text: string, tokens: readonly string[], E: number): { em
   for (let id = 0; id < nVocab; id++) embeddings[id * E + (slot.get(id) ?? other)] = 1;
   // RMS norm turns a one-hot row into √E at its slot: the logit of v is output[v][slot] · √E.
   const output = new Float32Array(E * nVocab).fill(-30 / Math.sqrt(E));
-  const smoothing = 0.1;
   counts.forEach((m, row) => {
     let total = 0;
     for (const v of m.values()) total += v;
@@ -389,7 +394,7 @@ export function tinyGgufBytes(seed = 1, options: TinyGgufOptions = {}): Buffer {
 
   let embeddings = uniform(E * nVocab, 1);
   if (options.bigramText !== undefined) {
-    const bigram = bigramWeights(options.bigramText, vocab.tokens, E);
+    const bigram = bigramWeights(options.bigramText, vocab.tokens, E, options.bigramSmoothing ?? 0.1);
     embeddings = bigram.embeddings;
     output.set(bigram.output);
   }
