@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomInt, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { z } from "zod";
@@ -345,7 +345,9 @@ export class LlamaEngineServer {
     maxTokens: number | null | undefined,
     contextSize: number,
   ): Sampling {
-    const seed = request.seed ?? this.options.defaultSeed;
+    // No seed: a new one for each request, as llama-server's default (-1) does. node-llama-cpp's own
+    // default is the current second, and a sequence reused within it answered the same prompt alike.
+    const seed = request.seed ?? this.options.defaultSeed ?? randomInt(2 ** 32);
     const stop = request.stop ?? [];
     const sampling: Sampling = {
       // Without max_tokens a generation may run until the context is full, not for ever.
