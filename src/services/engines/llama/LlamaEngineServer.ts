@@ -357,7 +357,7 @@ export class LlamaEngineServer {
       stop: typeof stop === "string" ? [stop] : stop,
     };
     // llama.cpp seeds are uint32; OpenAI's are any integer.
-    if (seed !== undefined) sampling.seed = ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
+    sampling.seed = ((seed % 2 ** 32) + 2 ** 32) % 2 ** 32;
     if (request.top_k != null) sampling.topK = request.top_k;
     if (request.min_p != null) sampling.minP = request.min_p;
     if (request.presence_penalty != null) sampling.presencePenalty = request.presence_penalty;
