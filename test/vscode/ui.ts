@@ -100,6 +100,9 @@ export async function runUiTest(fx: FixtureInfo, options: { environment: NodeJS.
       await page.locator(".quick-input-list .monaco-list-row", { hasText: "llama" }).first().waitFor({ state: "visible" });
       // Each engine says what the model needs in memory, and whether it fits this machine.
       await page.locator(".quick-input-list .monaco-list-row", { hasText: /needs about .* this machine can give a model: fits/ }).first().waitFor({ state: "visible" });
+      // The engine list opened under the pointer: the hover of the row beneath it can cover the next row. Move away until it is gone.
+      await page.mouse.move(700, 5);
+      await page.locator(".context-view .monaco-hover, .context-view p").first().waitFor({ state: "detached", timeout: 5000 }).catch(() => undefined);
       await page.screenshot({ path: path.join(ARTIFACTS, "03-create-profile-engine-step.png") });
       await page.locator(".quick-input-widget .quick-input-list .monaco-list-row", { hasText: "node-llama-cpp" }).first().click();
       // The context step: the need as the context is typed.
