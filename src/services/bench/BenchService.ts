@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { BenchInput, BENCH_SIZES, type BenchProfileResult, type BenchRun, type BenchSample, type BenchSettings, type BenchSize, type BenchSizeSummary } from "../../shared/benchmarks";
+import { BenchInput, type BenchProfileResult, type BenchRun, type BenchSample, type BenchSettings, type BenchSize, type BenchSizeSummary } from "../../shared/benchmarks";
 import { modelRefLabel, type Profile } from "../../shared/profiles";
 import type { ServerInfo } from "../../shared/servers";
 import type { UsageRecord } from "../../shared/usage";
@@ -304,4 +304,3 @@ function fromRow(row: Row): BenchRun {
   };
 }
 
-export { BENCH_SIZES };

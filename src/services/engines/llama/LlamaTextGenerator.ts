@@ -220,15 +220,19 @@ export class LlamaTextGenerator implements TextGenerator {
     onEvent: (event: GenerationEvent) => void,
     signal: AbortSignal,
   ): Promise<GenerationResult> {
+    return this.withSequence((sequence) => this.generateOn(sequence, input, sampling, onEvent, signal));
+  }
+
+  /** Runs `work` on a free sequence it holds alone, emptied first: no state leaks from one request to the next. */
+  private async withSequence<T>(work: (sequence: LlamaContextSequence) => Promise<T>): Promise<T> {
     const sequence = this.freeSequences.pop();
     if (sequence === undefined)
       throw new Error(`All ${this.parallel} sequences are generating: run at most ${this.parallel} generations at once.`);
     try {
-      // No state leaks from one request to the next: every generation starts from an empty sequence.
       await sequence.clearHistory();
-      return await this.generateOn(sequence, input, sampling, onEvent, signal);
+      return await work(sequence);
     } finally {
-      // Also after an abort or an error: the next generation clears what is left.
+      // Also after an abort or an error: the next user clears what is left.
       this.freeSequences.push(sequence);
     }
   }
@@ -410,14 +414,13 @@ export class LlamaTextGenerator implements TextGenerator {
     if (tokens.length < 2) throw new ScoreInputError(`The text is ${tokens.length} token${tokens.length === 1 ? "" : "s"}: perplexity needs at least 2.`);
     const length = Math.min(options.sequenceLength, this.contextSize, tokens.length);
     const rows = Math.floor(tokens.length / length);
-    const sequence = this.freeSequences.pop();
-    if (sequence === undefined) throw new Error(`All ${this.parallel} sequences are generating: run at most ${this.parallel} generations at once.`);
     const nll: number[] = [];
-    try {
+    await this.withSequence(async (sequence) => {
       for (let row = 0; row < rows; row++) {
         signal.throwIfAborted();
         const ids = tokens.slice(row * length, (row + 1) * length);
-        await sequence.clearHistory();
+        // Each row from an empty sequence, as mlx_lm.perplexity evaluates its rows apart.
+        if (row > 0) await sequence.clearHistory();
         const results = await sequence.controlledEvaluate(ids.map((id, i) => (i < ids.length - 1 ? [id, { generateNext: { probabilities: true } }] : id)));
         for (let i = 0; i < ids.length - 1; i++) {
           const p = results[i]?.next.probabilities?.get(ids[i + 1] ?? -1) ?? 0;
@@ -425,10 +428,7 @@ export class LlamaTextGenerator implements TextGenerator {
           nll.push(-Math.log(Math.max(p, 1e-45)));
         }
       }
-    } finally {
-      await sequence.clearHistory().catch(() => undefined);
-      this.freeSequences.push(sequence);
-    }
+    });
     const n = nll.length;
     const mean = nll.reduce((a, b) => a + b, 0) / n;
     const variance = n > 1 ? nll.reduce((a, b) => a + (b - mean) ** 2, 0) / (n - 1) : 0;

@@ -1,7 +1,8 @@
 # mlx.core as MLX Model Manager's perplexity entry point uses it: mx.array(list of ints), .reshape,
 # .shape, .size, len(), row slicing, .tolist(); plus get_peak_memory() and random.seed for the
-# mlx_lm stand-in. Reshape checks its size as MLX does ("[reshape] Cannot reshape array of size N
-# into shape (a,b).").
+# mlx_lm stand-in, as the MLX that mlx-lm d78bf58 / v0.31.3 runs on behaves. Reshape refuses a size
+# that does not fit as MLX does: ValueError "[reshape] Cannot reshape array of size N into shape (a,b)."
+# (MLX's message, as real MLX logs print it). Anything else MLX has is absent: an AttributeError.
 import types
 
 
