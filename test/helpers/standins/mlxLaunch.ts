@@ -19,6 +19,7 @@
 //     with code C". No signal handling at all; exit code 0 once every rank has ended.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
 import { formatUsage, parseArgparse, type ArgparseContext } from "./argparseParser";
 import type { FlagSpec } from "./flagTables";
 
@@ -230,7 +231,9 @@ export async function runMlxLaunch(argv: readonly string[]): Promise<void> {
     ranks.map(
       (r) =>
         new Promise<void>((resolve) => {
-          r.child.once("exit", (code) => {
+          r.child.once("exit", (exitCode, signal) => {
+            // Popen.poll(): a process ended by a signal reports minus its number (-15 for SIGTERM).
+            const code = exitCode ?? (signal === null ? null : -os.constants.signals[signal]);
             r.exitCode = code;
             if (r.killed) warn(`Node with rank ${r.rank} was killed`);
             else if (code !== 0) warn(`Node with rank ${r.rank} exited with code ${code}`);
