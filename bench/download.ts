@@ -14,6 +14,7 @@ import { EventBus } from "../src/services/events/EventBus";
 import { BlobFetcher } from "../src/services/hub/BlobFetcher";
 import { DownloadService } from "../src/services/hub/DownloadService";
 import { HubClient } from "../src/services/hub/HubClient";
+import { StorePartsLedger } from "../src/services/hub/PartsLedger";
 import { silentLogger } from "../src/services/logging/Logger";
 import { Store } from "../src/services/store/Store";
 import { DownloadRequest } from "../src/shared/hub";
@@ -102,7 +103,7 @@ export async function benchDownload(): Promise<BenchRow[]> {
     const cacheDir = path.join(root, "cache");
     const store = (await Store.open({ dir: path.join(root, "data"), logger: silentLogger })).store;
     const client = new HubClient({ endpoint: hub.url, offline: false, token: () => undefined, cacheDir, logger: silentLogger });
-    const service = new DownloadService({ store, hub: client, fetcher: new BlobFetcher({ logger: silentLogger }), cacheDir, events: new EventBus(), logger: silentLogger, concurrency: 4 });
+    const service = new DownloadService({ store, hub: client, fetcher: new BlobFetcher({ logger: silentLogger, parts: { ledger: new StorePartsLedger(store) } }), cacheDir, events: new EventBus(), logger: silentLogger, concurrency: 4 });
     service.start();
     const ours = async (repo: string): Promise<void> => {
       fs.rmSync(cacheDir, { recursive: true, force: true });

@@ -60,6 +60,8 @@ export interface FakeHubSwitches {
   bytesPerSecond?: number;
   /** Answer every Hub API route this much later (a slow search). */
   apiDelayMs?: number;
+  /** Ignore Range headers and send whole files with 200, like a server that cannot serve ranges. */
+  ignoreRange?: boolean;
 }
 
 export interface FakeHubRequest {
@@ -238,7 +240,7 @@ export async function startFakeHub(options: FakeHubOptions): Promise<FakeHub> {
   };
 
   const serveFile = (req: http.IncomingMessage, res: http.ServerResponse, file: FakeFile, headers: Record<string, string>): void => {
-    const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
+    const range = switches.ignoreRange ? null : /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? "");
     let start = 0;
     let end = file.size - 1;
     if (range) {

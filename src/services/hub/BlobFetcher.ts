@@ -1,22 +1,39 @@
+import { setMaxListeners } from "node:events";
 import fs from "node:fs";
 import http from "node:http";
 import https from "node:https";
 import path from "node:path";
-import type { Writable } from "node:stream";
 import type { Logger } from "../logging/Logger";
+import { CoalescingWriter, openBlobFile, type BlobFile, type FileOpener } from "./blobWriter";
 import { HubError, hubHttpError, unreachableError } from "./HubError";
+import { contiguousEnd, splitParts, validParts, type PartState, type PartsLedger } from "./PartsLedger";
 import { hashFor, type StreamHash } from "./streamHash";
 
-/** Where bytes go; tests inject one that fails like a full disk. */
-export type SinkFactory = (file: string) => Writable;
-
-// A small write buffer: what a killed process still buffers is lost, and must be fetched again.
-export const fileSink: SinkFactory = (file) => fs.createWriteStream(file, { flags: "a", highWaterMark: 256 * 1024 });
+/**
+ * Bytes a connection may have received but not yet written before it stops reading: small, as
+ * what a killed process still holds is lost and fetched again, and each of up to 16 connections
+ * (4 files × 4 parts) holds this much.
+ */
+const WRITE_BACKLOG = 1024 * 1024;
+/** How often a file fetched in parts records its parts' progress in the ledger. */
+const LEDGER_INTERVAL_MS = 1000;
 
 export interface BlobFetcherOptions {
   logger: Logger;
   userAgent?: string;
-  createSink?: SinkFactory;
+  /** How files are opened for writing; tests inject one that fails like a full disk. */
+  openFile?: FileOpener;
+  /**
+   * Large files in parallel ranged parts, each part's progress kept in the ledger. Without it every
+   * file is one stream.
+   */
+  parts?: {
+    ledger: PartsLedger;
+    /** Parts per file (default 8). */
+    count?: number;
+    /** A file is split only into parts of at least this many bytes (default 32 MiB). */
+    minPartBytes?: number;
+  };
   /** Attempts per file for transient failures that made no progress (default 5). */
   maxAttempts?: number;
   /** First back-off delay; doubles per attempt (default 500 ms). */
@@ -38,7 +55,7 @@ export interface FetchBlobRequest {
   repo: string;
   filePath: string;
   signal: AbortSignal;
-  /** Bytes of this file on disk so far (absolute), as they land. */
+  /** Bytes of this file on disk so far (all parts), as they land. */
   onProgress(bytesOnDisk: number): void;
 }
 
@@ -49,6 +66,8 @@ export interface FetchBlobResult {
   /** Bytes received over the network (a resumed file fetches only the rest). */
   fetchedBytes: number;
   resumedFrom: number;
+  /** Parallel ranged parts the file came in (1: one stream). */
+  parts: number;
 }
 
 interface HubHeaders {
@@ -58,6 +77,9 @@ interface HubHeaders {
 }
 
 class IntegrityError extends Error {}
+
+/** A server that answered a ranged request with the whole file: it cannot serve parts. */
+class NoRangesError extends Error {}
 
 const agents = { http: new http.Agent({ keepAlive: true }), https: new https.Agent({ keepAlive: true }) };
 
@@ -74,12 +96,50 @@ export function normalizeEtag(value: string | string[] | undefined): string | un
  * Retry-After, and a cross-host redirect (the CDN) followed without the Hub token.
  */
 export class BlobFetcher {
-  private readonly createSink: SinkFactory;
+  private readonly openFile: FileOpener;
   private readonly log: Logger;
 
   constructor(private readonly options: BlobFetcherOptions) {
-    this.createSink = options.createSink ?? fileSink;
+    this.openFile = options.openFile ?? openBlobFile;
     this.log = options.logger.child({ part: "fetch" });
+  }
+
+  /** The partial files a blob may have: one stream's (huggingface_hub's name) and parts' (ours). */
+  static partialNames(etag: string): string[] {
+    return [`${etag}.incomplete`, `${etag}.parts.incomplete`];
+  }
+
+  /** Bytes of a blob already downloaded (a finished blob, one stream's partial, or parts recorded in the ledger). */
+  bytesOnDisk(blobsDir: string, repo: string, etag: string, size: number): number {
+    const blobPath = path.join(blobsDir, etag);
+    if (fileSize(blobPath) === size) return size;
+    const parts = this.options.parts?.ledger.load(repo, etag);
+    if (fileSize(`${blobPath}.parts.incomplete`) === size && validParts(parts, size)) return parts.reduce((sum, p) => sum + p.done, 0);
+    return Math.min(fileSize(`${blobPath}.incomplete`) ?? 0, size);
+  }
+
+  /** Deletes a blob's partial files and its parts' progress. */
+  discardPartial(blobsDir: string, repo: string, etag: string): void {
+    for (const name of BlobFetcher.partialNames(etag)) fs.rmSync(path.join(blobsDir, name), { force: true });
+    this.options.parts?.ledger.clear(repo, etag);
+  }
+
+  /** Forgets the parts' progress of files that are no longer on disk (removed by hand or by `rm`). */
+  pruneLedger(blobsDirOf: (repo: string) => string): void {
+    const ledger = this.options.parts?.ledger;
+    if (!ledger) return;
+    for (const { repo, etag } of ledger.blobs()) {
+      if (!fs.existsSync(path.join(blobsDirOf(repo), `${etag}.parts.incomplete`))) ledger.clear(repo, etag);
+    }
+  }
+
+  /** The parts a file is fetched in; one means one stream into huggingface_hub's `.incomplete`. */
+  private partsFor(request: FetchBlobRequest, etag: string): number {
+    const parts = this.options.parts;
+    if (!parts) return 1;
+    // A partial of one stream (ours, or huggingface_hub's) is continued as it was started.
+    if ((fileSize(path.join(request.blobsDir, `${etag}.incomplete`)) ?? 0) > 0) return 1;
+    return splitParts(request.size, parts.count ?? 8, parts.minPartBytes ?? 32 * 1024 * 1024).length;
   }
 
   /** Downloads and verifies one blob; partial bytes stay on disk when it fails or is aborted. */
@@ -90,34 +150,53 @@ export class BlobFetcher {
     let integrityFailures = 0;
     let fetchedBytes = 0;
     let resumedFrom: number | undefined;
+    // Cleared when the server answers a ranged request with the whole file.
+    let ranges = true;
     for (;;) {
       request.signal.throwIfAborted();
       const blobPath = path.join(request.blobsDir, etag);
-      if (fileSize(blobPath) === request.size) return { etag, blobPath, size: request.size, fetchedBytes, resumedFrom: resumedFrom ?? request.size };
-      const partial = `${blobPath}.incomplete`;
-      let have = fileSize(partial) ?? 0;
-      if (have > request.size) {
-        fs.rmSync(partial, { force: true });
-        have = 0;
+      if (fileSize(blobPath) === request.size) return { etag, blobPath, size: request.size, fetchedBytes, resumedFrom: resumedFrom ?? request.size, parts: 1 };
+      const ledger = this.options.parts?.ledger;
+      const parted = ranges && ledger !== undefined && this.partsFor(request, etag) > 1;
+      const partial = `${blobPath}${parted ? ".parts" : ""}.incomplete`;
+      let parts: PartState[] = [];
+      let have: number;
+      if (parted) {
+        parts = this.prepareParts(request, etag, partial, ledger);
+        have = parts.reduce((sum, p) => sum + p.done, 0);
+      } else {
+        have = fileSize(partial) ?? 0;
+        if (have > request.size) {
+          fs.rmSync(partial, { force: true });
+          have = 0;
+        }
       }
       resumedFrom ??= have;
       const attemptState = { progressed: false };
+      const onBytes = (n: number): void => {
+        fetchedBytes += n;
+        attemptState.progressed = true;
+      };
       try {
-        const outcome = await this.attempt(request, etag, partial, have, (n) => {
-          fetchedBytes += n;
-          attemptState.progressed = true;
-        });
+        const outcome = parted ? await this.attemptParts(request, etag, partial, parts, ledger, onBytes) : await this.attempt(request, etag, partial, have, onBytes);
         if (outcome.kind === "etag") {
           this.log.info("etag differs from the tree; using the Hub's", { repo: request.repo, file: request.filePath, tree: etag, hub: outcome.etag });
           etag = outcome.etag;
           continue;
         }
         fs.renameSync(partial, blobPath);
-        return { etag, blobPath, size: request.size, fetchedBytes, resumedFrom };
+        if (parted) ledger.clear(request.repo, etag);
+        return { etag, blobPath, size: request.size, fetchedBytes, resumedFrom, parts: parted ? parts.length : 1 };
       } catch (error) {
         if (request.signal.aborted) throw request.signal.reason instanceof Error ? request.signal.reason : new Error("aborted");
+        if (error instanceof NoRangesError) {
+          this.log.info("the server does not serve ranges; fetching the file in one stream", { repo: request.repo, file: request.filePath });
+          this.discardPartial(request.blobsDir, request.repo, etag);
+          ranges = false;
+          continue;
+        }
         if (error instanceof IntegrityError) {
-          fs.rmSync(partial, { force: true });
+          this.discardPartial(request.blobsDir, request.repo, etag);
           integrityFailures++;
           this.log.warn("downloaded file failed its checksum", { repo: request.repo, file: request.filePath, attempt: integrityFailures });
           if (integrityFailures >= 2) {
@@ -137,6 +216,20 @@ export class BlobFetcher {
     }
   }
 
+  /** The parts of a file from the ledger when its partial matches them; else a new, empty partial of the file's size and fresh parts. */
+  private prepareParts(request: FetchBlobRequest, etag: string, partial: string, ledger: PartsLedger): PartState[] {
+    const recorded = ledger.load(request.repo, etag);
+    if (validParts(recorded, request.size) && fileSize(partial) === request.size) return recorded;
+    const options = this.options.parts;
+    const parts = splitParts(request.size, options?.count ?? 8, options?.minPartBytes ?? 32 * 1024 * 1024);
+    fs.mkdirSync(path.dirname(partial), { recursive: true });
+    // A sparse file of the final size: each part writes its range in place, no copy at the end.
+    fs.writeFileSync(partial, "");
+    fs.truncateSync(partial, request.size);
+    ledger.save(request.repo, etag, parts);
+    return parts;
+  }
+
   private classify(error: unknown, request: FetchBlobRequest): HubError {
     if (error instanceof HubError) return error;
     const code = (error as { code?: string }).code;
@@ -149,15 +242,21 @@ export class BlobFetcher {
     return unreachableError(new URL(request.url).origin, error);
   }
 
-  /** One request (following redirects) and one streamed write; resolves when the partial holds every byte and its hash matches. */
+  /** Checks what the Hub says of the file against what the download expects; returns the Hub's etag when it differs. */
+  private checkHub(request: FetchBlobRequest, etag: string, hub: HubHeaders): string | undefined {
+    if (hub.etag && hub.etag !== etag) return hub.etag;
+    if (hub.size !== undefined && hub.size !== request.size) {
+      throw new HubError("hub_error", `${request.filePath}: the Hub says ${hub.size} bytes, its file list said ${request.size}; the repo changed while downloading, start again.`, 502);
+    }
+    return undefined;
+  }
+
+  /** One request (following redirects) and one stream appended to the partial; resolves when the partial holds every byte and its hash matches. */
   private async attempt(request: FetchBlobRequest, etag: string, partial: string, have: number, onBytes: (n: number) => void): Promise<{ kind: "done" } | { kind: "etag"; etag: string }> {
-    const { response, hub } = await this.open(request, have);
+    const { response, hub } = await this.open(request, have > 0 ? { start: have } : undefined, request.signal);
     try {
-      const hubEtag = hub.etag;
-      if (hubEtag && hubEtag !== etag) return { kind: "etag", etag: hubEtag };
-      if (hub.size !== undefined && hub.size !== request.size) {
-        throw new HubError("hub_error", `${request.filePath}: the Hub says ${hub.size} bytes, its file list said ${request.size}; the repo changed while downloading, start again.`, 502);
-      }
+      const hubEtag = this.checkHub(request, etag, hub);
+      if (hubEtag) return { kind: "etag", etag: hubEtag };
       let start = 0;
       if (response.statusCode === 206) {
         const match = /^bytes (\d+)-/.exec(response.headers["content-range"] ?? "");
@@ -177,27 +276,17 @@ export class BlobFetcher {
       request.onProgress(written);
       if (response.statusCode !== 416) {
         fs.mkdirSync(path.dirname(partial), { recursive: true });
-        // Not pipeline(): on a dropped connection or an abort it would destroy the sink and lose
-        // what it still buffers; here the sink is always ended, so every received byte lands.
-        const sink = this.createSink(partial);
-        let sinkError: Error | undefined;
-        sink.on("error", (error) => (sinkError ??= error));
-        try {
-          for await (const chunk of response as AsyncIterable<Buffer>) {
-            if (sinkError) throw sinkError;
-            hash?.update(chunk);
-            written += chunk.length;
-            onBytes(chunk.length);
-            request.onProgress(written);
-            if (!sink.write(chunk)) await drained(sink);
-          }
-        } finally {
-          await endSink(sink);
-        }
-        if (sinkError) throw sinkError;
+        const out = await this.openFile(partial);
+        const writer = new CoalescingWriter(out, start, (end) => {
+          written = end;
+          request.onProgress(end);
+        });
+        await receive(response, writer, (chunk) => {
+          hash?.update(chunk);
+          onBytes(chunk.length);
+        }).finally(() => out.close().catch(() => undefined));
       }
       if (written !== request.size) truncatedError(request, written);
-      request.onProgress(written);
       if (hash) {
         const digest = hash.digest();
         if (digest !== etag) throw new IntegrityError(`expected ${etag.slice(0, 12)}…, got ${digest.slice(0, 12)}…`);
@@ -209,11 +298,103 @@ export class BlobFetcher {
   }
 
   /**
+   * The unfinished parts of a file at once, each its own ranged request written in place; the
+   * hash follows the bytes on disk from the start as parts fill in. One part failing stops the
+   * others; each keeps what it wrote, and the ledger records it for the next attempt.
+   */
+  private async attemptParts(request: FetchBlobRequest, etag: string, partial: string, parts: PartState[], ledger: PartsLedger, onBytes: (n: number) => void): Promise<{ kind: "done" } | { kind: "etag"; etag: string }> {
+    const batch = new AbortController();
+    // Each part's requests (the Hub's redirect, then the CDN) listen to it: more than Node's default 10.
+    setMaxListeners(4 * parts.length, batch.signal);
+    const onAbort = (): void => { batch.abort(request.signal.reason); };
+    request.signal.addEventListener("abort", onAbort, { once: true });
+    const hasher = new FrontierHasher(partial, hashFor(etag, request.size), parts);
+    const out = await this.openFile(partial);
+    let lastSave = Date.now();
+    const save = (): void => {
+      lastSave = Date.now();
+      ledger.save(request.repo, etag, parts);
+    };
+    const progress = (): void => {
+      request.onProgress(parts.reduce((sum, p) => sum + p.done, 0));
+      hasher.advance();
+      if (Date.now() - lastSave >= LEDGER_INTERVAL_MS) save();
+    };
+    let firstError: Error | undefined;
+    let hubEtag: string | undefined;
+    try {
+      progress();
+      await Promise.all(
+        parts
+          .filter((p) => p.done < p.end - p.start)
+          .map((part) =>
+            this.fetchPart(request, etag, part, out, batch.signal, onBytes, progress).then(
+              (changed) => {
+                if (changed !== undefined && hubEtag === undefined) {
+                  hubEtag = changed;
+                  batch.abort(new Error("etag changed"));
+                }
+              },
+              (error: unknown) => {
+                firstError ??= asError(error);
+                batch.abort(error);
+              },
+            ),
+          ),
+      );
+    } finally {
+      request.signal.removeEventListener("abort", onAbort);
+      await out.close().catch(() => undefined);
+      try {
+        save();
+      } catch (error) {
+        // The store failed too (a full disk): the parts are fetched again from the last record.
+        this.log.warn("could not record the parts' progress", { repo: request.repo, file: request.filePath, error: error instanceof Error ? error.message : String(error) });
+      }
+    }
+    if (hubEtag !== undefined) {
+      hasher.stop();
+      return { kind: "etag", etag: hubEtag };
+    }
+    if (firstError !== undefined) {
+      hasher.stop();
+      throw firstError;
+    }
+    const digest = await hasher.finish(request.size, request.signal);
+    if (digest !== undefined && digest !== etag) throw new IntegrityError(`expected ${etag.slice(0, 12)}…, got ${digest.slice(0, 12)}…`);
+    return { kind: "done" };
+  }
+
+  /** Fetches the rest of one part into its range of the file; returns the Hub's etag when it differs from the one expected. */
+  private async fetchPart(request: FetchBlobRequest, etag: string, part: PartState, out: BlobFile, signal: AbortSignal, onBytes: (n: number) => void, onWritten: () => void): Promise<string | undefined> {
+    const start = part.start + part.done;
+    const { response, hub } = await this.open(request, { start, end: part.end - 1 }, signal);
+    try {
+      const hubEtag = this.checkHub(request, etag, hub);
+      if (hubEtag) return hubEtag;
+      if (response.statusCode !== 206) throw new NoRangesError(`status ${response.statusCode}`);
+      const match = /^bytes (\d+)-(\d+)\//.exec(response.headers["content-range"] ?? "");
+      if (Number(match?.[1]) !== start || Number(match?.[2]) !== part.end - 1) {
+        throw new HubError("hub_error", `The server sent bytes ${match ? `${match[1]}-${match[2]}` : "(no Content-Range)"} of ${request.filePath} for the range ${start}-${part.end - 1}.`, 502, true);
+      }
+      const writer = new CoalescingWriter(out, start, (end) => {
+        part.done = end - part.start;
+        onWritten();
+      });
+      await receive(response, writer, (chunk) => { onBytes(chunk.length); });
+      if (part.start + part.done !== part.end) truncatedError(request, part.start + part.done);
+      return undefined;
+    } finally {
+      if (!response.complete) response.destroy();
+    }
+  }
+
+  /**
    * Asks the Hub for the file. An LFS file answers 302 to a CDN: the Hub's response carries the
    * metadata (X-Linked-Etag, X-Linked-Size, X-Repo-Commit); the CDN gets no Authorization header.
    * Every attempt starts at the Hub, so a resume gets a fresh signed URL.
    */
-  private async open(request: FetchBlobRequest, have: number): Promise<{ response: http.IncomingMessage; hub: HubHeaders }> {
+  private async open(request: FetchBlobRequest, range: { start: number; end?: number } | undefined, signal: AbortSignal): Promise<{ response: http.IncomingMessage; hub: HubHeaders }> {
     let url = new URL(request.url);
     const hubOrigin = url.origin;
     let hub: HubHeaders | undefined;
@@ -223,9 +404,9 @@ export class BlobFetcher {
         "user-agent": this.options.userAgent ?? "mlx-model-manager",
         "accept-encoding": "identity",
         ...(sendToken ? { authorization: `Bearer ${request.token}` } : {}),
-        ...(have > 0 ? { range: `bytes=${have}-` } : {}),
+        ...(range ? { range: `bytes=${range.start}-${range.end ?? ""}` } : {}),
       };
-      const response = await get(url, headers, request.signal, this.options.idleTimeoutMs ?? 30_000);
+      const response = await get(url, headers, signal, this.options.idleTimeoutMs ?? 30_000);
       const status = response.statusCode ?? 0;
       if (url.origin === hubOrigin) {
         const linkedSize = response.headers["x-linked-size"];
@@ -242,7 +423,7 @@ export class BlobFetcher {
         url = new URL(response.headers.location, url);
         continue;
       }
-      if (status === 200 || status === 206 || (status === 416 && have > 0)) return { response, hub: hub ?? { etag: undefined, size: undefined, commit: undefined } };
+      if (status === 200 || status === 206 || (status === 416 && range !== undefined && range.end === undefined)) return { response, hub: hub ?? { etag: undefined, size: undefined, commit: undefined } };
       response.resume();
       const errorCode = response.headers["x-error-code"];
       if (url.origin !== hubOrigin && (status === 403 || status === 401 || status === 410)) {
@@ -263,32 +444,92 @@ export class BlobFetcher {
   }
 }
 
-/** Resolves when the sink can take more, or has failed (the caller checks the error). */
-function drained(sink: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      sink.off("drain", done);
-      sink.off("error", done);
-      sink.off("close", done);
-      resolve();
-    };
-    sink.on("drain", done);
-    sink.on("error", done);
-    sink.on("close", done);
-  });
+/**
+ * Streams a response into a writer with backpressure; every byte received is written (even when
+ * the connection drops or the download is aborted) before it resolves or rejects.
+ */
+async function receive(response: http.IncomingMessage, writer: CoalescingWriter, onChunk: (chunk: Buffer) => void): Promise<void> {
+  let failure: Error | undefined;
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      onChunk(chunk);
+      writer.push(chunk);
+      await writer.room(WRITE_BACKLOG);
+    }
+  } catch (error) {
+    failure = asError(error);
+  }
+  try {
+    await writer.settle();
+  } catch (error) {
+    // A write error (a full disk) is the cause of whatever the stream reported after it.
+    failure = asError(error);
+  }
+  if (failure !== undefined) throw failure;
 }
 
-/** Flushes and closes the sink; never throws (its error was recorded by the caller). */
-function endSink(sink: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    if (sink.destroyed || sink.writableFinished) {
-      resolve();
-      return;
+/**
+ * Hashes a file fetched in parts in order, reading what is on disk from the start as far as the
+ * parts are contiguous, while the later parts are still arriving.
+ */
+class FrontierHasher {
+  private hashed = 0;
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private failure: Error | undefined;
+  private readonly buffer = Buffer.allocUnsafe(1024 * 1024);
+
+  constructor(
+    private readonly file: string,
+    private readonly hash: StreamHash | undefined,
+    private readonly parts: readonly PartState[],
+  ) {}
+
+  /** Reads on if more of the file is contiguous than is hashed. */
+  advance(): void {
+    if (!this.hash || this.running || this.stopped || this.failure !== undefined) return;
+    if (contiguousEnd(this.parts) <= this.hashed) return;
+    this.running = this.readOn().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  /** Hashes the rest of the file and returns the digest (undefined for a file with no hash to check). */
+  async finish(size: number, signal: AbortSignal): Promise<string | undefined> {
+    if (!this.hash) return undefined;
+    for (;;) {
+      signal.throwIfAborted();
+      if (this.failure !== undefined) throw this.failure;
+      if (this.running) await this.running;
+      else if (this.hashed < size) this.advance();
+      else return this.hash.digest();
+      if (!this.running && this.hashed < size && contiguousEnd(this.parts) <= this.hashed) throw new Error(`the parts of ${this.file} left a gap at byte ${this.hashed}`);
     }
-    sink.once("close", () => { resolve(); });
-    sink.once("error", () => { resolve(); });
-    sink.end();
-  });
+  }
+
+  private async readOn(): Promise<void> {
+    const handle = await fs.promises.open(this.file, "r");
+    try {
+      for (let end = contiguousEnd(this.parts); this.hashed < end && !this.stopped; end = contiguousEnd(this.parts)) {
+        const { bytesRead } = await handle.read(this.buffer, 0, Math.min(this.buffer.length, end - this.hashed), this.hashed);
+        if (bytesRead === 0) throw new Error(`${this.file} ended at byte ${this.hashed}`);
+        this.hash?.update(this.buffer.subarray(0, bytesRead));
+        this.hashed += bytesRead;
+      }
+    } catch (error) {
+      this.failure = asError(error);
+    } finally {
+      await handle.close();
+    }
+  }
+}
+
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
 }
 
 function truncatedError(request: FetchBlobRequest, written: number): never {

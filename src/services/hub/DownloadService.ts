@@ -87,6 +87,7 @@ export class DownloadService {
 
   /** Loads the queue from the store and resumes what was queued or running when the manager stopped. */
   start(): void {
+    this.options.fetcher.pruneLedger((repo) => this.blobsDir(repo));
     for (const row of this.options.store.all<DownloadRow>("SELECT * FROM downloads ORDER BY created_at")) {
       const record = fromRow(row);
       this.records.set(record.id, record);
@@ -244,7 +245,7 @@ export class DownloadService {
           linkSnapshot(snapshotDir, file.path, blob);
           continue;
         }
-        const have = Math.min(sizeOf(`${blob}.incomplete`) ?? 0, file.size);
+        const have = this.options.fetcher.bytesOnDisk(blobsDir, record.repo, file.etag, file.size);
         job.fileBytes.set(file.path, have);
         remaining += file.size - have;
         pending.push(file);
@@ -413,9 +414,17 @@ export class DownloadService {
 
   /** Deletes the `.incomplete` blobs of a download (all of the repo's when its file list is unknown). */
   private removePartials(record: Download, files: HubFile[] | undefined): void {
-    const blobsDir = path.join(this.options.cacheDir, modelFolderName(record.repo), "blobs");
-    const names = files && files.length > 0 ? files.map((f) => `${f.etag}.incomplete`) : safeReaddir(blobsDir).filter((n) => n.endsWith(".incomplete"));
-    for (const name of names) fs.rmSync(path.join(blobsDir, name), { force: true });
+    const blobsDir = this.blobsDir(record.repo);
+    if (files && files.length > 0) {
+      for (const f of files) this.options.fetcher.discardPartial(blobsDir, record.repo, f.etag);
+      return;
+    }
+    for (const name of safeReaddir(blobsDir).filter((n) => n.endsWith(".incomplete"))) fs.rmSync(path.join(blobsDir, name), { force: true });
+    this.options.fetcher.pruneLedger((repo) => this.blobsDir(repo));
+  }
+
+  private blobsDir(repo: string): string {
+    return path.join(this.options.cacheDir, modelFolderName(repo), "blobs");
   }
 }
 

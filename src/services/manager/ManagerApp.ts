@@ -21,6 +21,7 @@ import { UsageMeter } from "../gateway/UsageMeter";
 import { BlobFetcher } from "../hub/BlobFetcher";
 import { DownloadService } from "../hub/DownloadService";
 import { enospcAfter } from "../hub/faultSinks";
+import { StorePartsLedger } from "../hub/PartsLedger";
 import { HubClient } from "../hub/HubClient";
 import { hubEndpoint, hubOffline, readHubToken } from "../hub/hubConfig";
 import { hubFit } from "../hub/hubFit";
@@ -257,7 +258,12 @@ export class ManagerApp {
     const downloads = (this.downloads = new DownloadService({
       store,
       hub,
-      fetcher: new BlobFetcher({ logger, userAgent: `mlx-model-manager/${this.options.version}`, ...(Number.isInteger(faultBytes) && faultBytes > 0 ? { createSink: enospcAfter(faultBytes) } : faults ? { createSink: faults.createSink } : {}) }),
+      fetcher: new BlobFetcher({
+        logger,
+        userAgent: `mlx-model-manager/${this.options.version}`,
+        parts: { ledger: new StorePartsLedger(store) },
+        ...(Number.isInteger(faultBytes) && faultBytes > 0 ? { openFile: enospcAfter(faultBytes) } : faults ? { openFile: faults.openFile } : {}),
+      }),
       cacheDir: this.options.hfCache,
       events,
       logger,

@@ -276,4 +276,22 @@ export const MIGRATIONS: Migration[] = [
       "CREATE INDEX perplexity_profile ON perplexity (profile_id, created_at)",
     ],
   },
+  {
+    version: 11,
+    name: "download parts",
+    up: [
+      // A large file fetched as parallel ranged parts into blobs/<etag>.parts.incomplete: one row
+      // per part, [first_byte, end_byte) of the file, done_bytes of it on disk from first_byte on.
+      // Keyed by the blob, not the download, so whichever download fetches the blob next resumes it.
+      `CREATE TABLE download_parts (
+        repo TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        part INTEGER NOT NULL,
+        first_byte INTEGER NOT NULL,
+        end_byte INTEGER NOT NULL,
+        done_bytes INTEGER NOT NULL,
+        PRIMARY KEY (repo, etag, part)
+      )`,
+    ],
+  },
 ];

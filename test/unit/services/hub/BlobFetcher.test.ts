@@ -131,7 +131,7 @@ describe("BlobFetcher", function () {
 
   it("fails a disk-full write cleanly and keeps what was written for resume", async () => {
     const request = requestFor("big.bin");
-    const error = await new BlobFetcher({ logger, createSink: enospcAfter(1024 * 1024) }).fetch(request).catch((e: unknown) => e);
+    const error = await new BlobFetcher({ logger, openFile: enospcAfter(1024 * 1024) }).fetch(request).catch((e: unknown) => e);
     assert.ok(error instanceof HubError);
     assert.equal(error.code, "disk_full");
     assert.match(error.message, /disk is full.*kept/);

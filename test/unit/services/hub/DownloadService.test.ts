@@ -4,6 +4,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { CacheScanner } from "../../../../src/services/cache/CacheScanner";
 import { EventBus } from "../../../../src/services/events/EventBus";
+import { StorePartsLedger } from "../../../../src/services/hub/PartsLedger";
 import { BlobFetcher } from "../../../../src/services/hub/BlobFetcher";
 import { DownloadService, selectFiles } from "../../../../src/services/hub/DownloadService";
 import { HubClient } from "../../../../src/services/hub/HubClient";
@@ -52,7 +53,7 @@ describe("DownloadService", function () {
 
   function service(extra: Partial<ConstructorParameters<typeof DownloadService>[0]> = {}): DownloadService {
     const client = new HubClient({ endpoint: hub.url, offline: false, token: () => undefined, cacheDir, logger: silentLogger });
-    const s = new DownloadService({ store, hub: client, fetcher: new BlobFetcher({ logger: silentLogger, backoffMs: 10 }), cacheDir, events, logger: silentLogger, progressIntervalMs: 50, ...extra });
+    const s = new DownloadService({ store, hub: client, fetcher: new BlobFetcher({ logger: silentLogger, backoffMs: 10, parts: { ledger: new StorePartsLedger(store), count: 4, minPartBytes: 256 * 1024 } }), cacheDir, events, logger: silentLogger, progressIntervalMs: 50, ...extra });
     s.start();
     services.push(s);
     return s;
@@ -116,6 +117,10 @@ describe("DownloadService", function () {
     const blobs = path.join(cacheDir, "models--mlx-community--Tiny-4bit", "blobs");
     const partials = fs.readdirSync(blobs).filter((n) => n.endsWith(".incomplete"));
     assert.ok(partials.length > 0, "partials kept for resume");
+    // The files of 1 MiB and more came in 4 parts each, written in place; the ledger holds their progress.
+    assert.ok(partials.every((n) => n.endsWith(".parts.incomplete")), partials.join());
+    const rows = store.all<{ etag: string; done_bytes: number }>("SELECT etag, done_bytes FROM download_parts");
+    assert.ok(rows.length >= 4 && rows.some((r) => r.done_bytes > 0), JSON.stringify(rows));
     assert.equal(store.get<{ state: string }>("SELECT state FROM downloads WHERE id = ?", [download.id])?.state, "cancelled");
     delete hub.switches.bytesPerSecond;
     const servedBefore = [...hub.served.values()].reduce((a, b) => a + b, 0);
@@ -124,6 +129,7 @@ describe("DownloadService", function () {
     assert.equal(done.state, "completed");
     const servedAfter = [...hub.served.values()].reduce((a, b) => a + b, 0);
     assert.ok(servedAfter - servedBefore < done.totalBytes, "resumed, not restarted");
+    assert.deepEqual(store.all("SELECT * FROM download_parts"), [], "a finished file's parts are forgotten");
 
     const again = s.request(DownloadRequest.parse({ repo: "mlx-community/Tiny-4bit", revision: hub.repo(REPO).commit }));
     assert.equal((await finished(s, again.download.id)).state, "completed", "a commit revision writes no ref and is already there");
@@ -131,8 +137,10 @@ describe("DownloadService", function () {
     hub.switches.bytesPerSecond = 1024 * 1024;
     const third = s.request(DownloadRequest.parse({ repo: REPO }));
     await until("some bytes", () => (s.get(third.download.id).active.some((a) => a.doneBytes > 100_000) ? true : undefined));
+    assert.ok(store.all("SELECT * FROM download_parts").length > 0);
     await s.cancel(third.download.id, true);
     assert.deepEqual(fs.readdirSync(blobs).filter((n) => n.endsWith(".incomplete")), []);
+    assert.deepEqual(store.all("SELECT * FROM download_parts"), [], "discard forgets the parts too");
     assert.throws(() => s.get(third.download.id), /No download/);
   });
 
