@@ -21,6 +21,15 @@ export function readEndpoint(dataDir: string): ManagerEndpoint | undefined {
   }
 }
 
+/**
+ * V8 options of the manager's Node. A young generation of at most 2 MiB a semi-space, instead of
+ * growing to 16: a cache scan of 1,000 models grows it to ~27 MB, which V8 gives back only ~30 s
+ * after the manager goes idle (measured: idle RSS 149 → 123 MB three seconds after the scan). The
+ * cost is more minor GCs under a heavy stream load (~15 % of the gateway's throughput at 100 MB/s
+ * of SSE, far beyond what any model streams).
+ */
+export const MANAGER_NODE_ARGS: readonly string[] = ["--max-semi-space-size=2"];
+
 export interface EnsureManagerOptions {
   dataDir: string;
   /** The manager bundle (dist/manager.js). */
@@ -43,7 +52,7 @@ export async function ensureManager(options: EnsureManagerOptions): Promise<Mana
   if (existing) return existing;
   fs.mkdirSync(path.join(options.dataDir, "logs"), { recursive: true, mode: 0o700 });
   const out = fs.openSync(path.join(options.dataDir, "logs", "manager.out"), "a");
-  const child = spawn(options.nodePath ?? process.execPath, [options.managerScript, "serve", "--data-dir", options.dataDir, ...(options.serveArgs ?? [])], {
+  const child = spawn(options.nodePath ?? process.execPath, [...MANAGER_NODE_ARGS, options.managerScript, "serve", "--data-dir", options.dataDir, ...(options.serveArgs ?? [])], {
     detached: true,
     stdio: ["ignore", out, out],
     env: options.env ?? process.env,

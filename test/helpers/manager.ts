@@ -2,6 +2,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
+import { MANAGER_NODE_ARGS } from "../../src/client/discovery";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const MANAGER_JS = path.join(ROOT, "dist", "manager.js");
@@ -31,7 +32,7 @@ export interface StartOptions {
 /** Spawns `node dist/manager.js serve` and resolves once it prints its URL. */
 export async function startManager(options: StartOptions): Promise<RunningManager> {
   if (!fs.existsSync(MANAGER_JS)) throw new Error(`${MANAGER_JS} is missing: run "node scripts/build.mjs" first (npm run test:unit does).`);
-  const child = spawn(process.execPath, [MANAGER_JS, "serve", "--data-dir", options.dataDir, "--hf-cache", options.hfCache, "--port", String(options.port ?? 0), ...(options.extraArgs ?? [])], {
+  const child = spawn(process.execPath, [...MANAGER_NODE_ARGS, MANAGER_JS, "serve", "--data-dir", options.dataDir, "--hf-cache", options.hfCache, "--port", String(options.port ?? 0), ...(options.extraArgs ?? [])], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...options.env },
   });

@@ -12,6 +12,7 @@ import type { ModelGroupItem } from "../../../src/views/models/ModelGroupItem";
 import type { ModelItem } from "../../../src/views/models/ModelItem";
 import type { RemoteBackendItem, RemoteModelItem } from "../../../src/views/models/RemoteBackendItem";
 import type { RemoteBackend } from "../../../src/shared/remotes";
+import { MANAGER_NODE_ARGS } from "../../../src/client/discovery";
 import { fetchGatewayKey } from "../../../src/client/gatewayKey";
 import { EXTENSION_ID, extensionApi, fixture, waitFor } from "./host";
 
@@ -273,6 +274,9 @@ describe("MLX Model Manager in a real VS Code", function () {
     await waitFor(() => api.connection.state.kind !== "connected", "the extension to notice");
     const next = await waitFor(() => (api.connection.state.kind === "connected" ? api.connection.state : undefined), "a new manager", 60_000);
     assert.notEqual(next.status.pid, state.status.pid);
+    // Started as every manager is, with the V8 options that keep its idle memory small.
+    const argv = fs.readFileSync(`/proc/${next.status.pid}/cmdline`, "utf8").split("\0");
+    assert.ok(MANAGER_NODE_ARGS.every((a) => argv.includes(a)), argv.join(" "));
     await waitFor(() => api.state.loaded && api.profiles.getChildren().length > 0, "the views to reload");
   });
 
