@@ -6,7 +6,7 @@ import type { RemoteBackend, RemoteBackendInput, RemoteBackendList, RemoteBacken
 import type { UsageList } from "../shared/usage";
 import type { HubFit, MemoryEstimateRequest, MemoryFit } from "../shared/memory";
 import type { DeleteModelResult, EngineList, ImportResult, ManagerStatus, ModelList, ProfileList } from "../shared/api";
-import { z } from "zod";
+import * as z from "zod";
 import { ApiErrorBody } from "../shared/errors";
 import { CertificateChangedError, pinnedRequest, pinnedStream, type TlsPin } from "./pinnedTls";
 import { chatCompletionEvents, type ChatCompletionEvent, type ChatCompletionStreamRequest } from "./chatCompletions";

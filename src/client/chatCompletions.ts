@@ -1,6 +1,6 @@
 // Streamed chat completions with tools, in OpenAI's wire shape: what the VS Code language-model
 // provider sends through the manager's /v1 gateway, and how the streamed answer is read back.
-import { z } from "zod";
+import * as z from "zod";
 
 /** A function the model may call (OpenAI's `tools[]` entry). */
 export interface ChatTool {

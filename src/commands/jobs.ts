@@ -1,6 +1,6 @@
 import path from "node:path";
 import * as vscode from "vscode";
-import type { z } from "zod";
+import type * as z from "zod";
 import { LoraSettings, type Job, type JobInput } from "../shared/jobs";
 import { JobItem } from "../views/jobs/JobItem";
 import { withCancel } from "./checkHosts";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { CachedModel } from "./models";
 import type { EngineInfo } from "./engines";
 import type { Profile } from "./profiles";

@@ -1,5 +1,5 @@
 // Shared mode: accounts, tokens, API keys, per-user usage and the audit log.
-import { z } from "zod";
+import * as z from "zod";
 
 export const UserRole = z.enum(["admin", "user"]);
 export type UserRole = z.infer<typeof UserRole>;

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Benchmarks of profiles through the gateway, and perplexity of a profile's model on a text.
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Chat playground conversations, kept by the manager per workspace (`/api/conversations`).
 // The webview, the extension host and the manager all read this one shape.

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Conversation, type ConversationSummary, type ReplyStats } from "./conversations";
 import { BenchSettings, type BenchRun, type PerplexityResult } from "./benchmarks";
 import type { Job, JobReport } from "./jobs";

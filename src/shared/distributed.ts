@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // A profile of the `mlx-distributed` engine: mlx_lm's server run across several Macs by
 // `mlx.launch` (mlx ≥ 0.30, mlx-lm ≥ 0.30.6). Rank 0 is this Mac and serves HTTP; every other host

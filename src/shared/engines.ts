@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ModelFormat } from "./models";
 
 /** The engines the manager runs (`mlx-distributed`: mlx_lm across several Macs, by mlx.launch), and `remote`: a server another machine runs (a remote backend's model). */

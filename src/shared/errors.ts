@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Stable machine-readable error codes of the manager API. */
 export const ErrorCode = z.enum([

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The local gateway key: a secret that opens the loopback listener's `/v1/*` only (never `/api/*`),

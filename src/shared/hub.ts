@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** `GET /api/hub/search` query. */
 export const HubSearchQuery = z

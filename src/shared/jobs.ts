@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { ModelRef } from "./profiles";
 
 // Fine-tuning jobs: mlx_lm.lora run by the manager's entry point (python/mlx_manager_train.py), one

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // The metrics the manager samples (GET /api/metrics, the `metrics` SSE stream), declared once
 // here with schemas so a client validates what it receives. A figure this platform cannot

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** What kind of weights a cached repo holds. */
 export const ModelFormat = z.enum(["mlx", "gguf", "safetensors", "unknown"]);

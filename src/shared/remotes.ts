@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Remote backends: OpenAI-compatible servers on other machines (another manager's team server,
 // LM Studio, Ollama, vLLM, LiteLLM) that the gateway routes to like its own servers. The key a

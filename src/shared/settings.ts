@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The manager's own settings: one set for every window, the CLI and the gateway, kept in the store.

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Where a workspace folder names its profile, relative to the folder. */
 export const WORKSPACE_PROFILE_FILE = ".vscode/mlx-manager.json";

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { ErrorCode } from "../../shared/errors";
 
 /** An error a client should see: HTTP status, stable code, a message saying what to do. */

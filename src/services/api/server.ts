@@ -1,5 +1,5 @@
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { DeleteModelResult, EngineList, ManagerStatus, ModelList } from "../../shared/api";
 import { DeleteModelQuery } from "../../shared/api";
 import type { SequencedEvent } from "../../shared/events";

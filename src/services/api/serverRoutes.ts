@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { ServerList, ServerLogTail } from "../../shared/servers";
 import { followLog, readLogTail, fileSize } from "../servers/serverLogs";
 import type { ServerControl } from "../servers/ServerDirectory";

@@ -5,7 +5,7 @@ import path from "node:path";
 import fastifyCookie from "@fastify/cookie";
 import fastifyFormbody from "@fastify/formbody";
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import { ApiKeyCreate, Credentials, PasswordChange, type LoginResult, type SharedStart, type SharedStatus, type UserInfo } from "../../shared/auth";
 import type { PublicServerInfo, ServerInfo } from "../../shared/servers";
 import { ApiError, parseOrThrow } from "../api/ApiError";

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import { AuditQuery, PasswordReset, UsageQuery, UserPatch, type AuditList, type UserList, type UserUsageList, type UserUsageRow } from "../../shared/auth";
 import { parseOrThrow } from "../api/ApiError";
 import type { AccountService, Actor } from "./AccountService";

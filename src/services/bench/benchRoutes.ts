@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import { benchCsv, type BenchRun, type PerplexityResult } from "../../shared/benchmarks";
 import { parseOrThrow } from "../api/ApiError";
 import { clientSignal } from "../api/serverRoutes";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { Quantization } from "../../shared/models";
 
 // What the scanner parsed out of file contents, keyed by blob etag. The etag is the content's

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import { Conversation, ConversationRename, type ConversationList, type ConversationSummary } from "../../shared/conversations";
 import { ApiError, parseOrThrow } from "../api/ApiError";
 import type { Store } from "../store/Store";

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { HostCheckReport } from "../../shared/distributed";
 import type { Profile } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";

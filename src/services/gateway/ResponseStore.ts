@@ -1,6 +1,6 @@
 import fs from "node:fs";
 import path from "node:path";
-import { z } from "zod";
+import * as z from "zod";
 import { writeFileAtomicSync } from "../fs/atomicWrite";
 import type { Logger } from "../logging/Logger";
 import type { ResponseObject } from "./translate/responsesAnswer";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 // Meters an OpenAI-style SSE stream as its bytes pass through, without buffering it and without
 // parsing every event. JSON.parse runs only on:

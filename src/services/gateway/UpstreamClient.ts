@@ -2,7 +2,7 @@ import http from "node:http";
 import https from "node:https";
 import type { Socket } from "node:net";
 import type { Readable } from "node:stream";
-import { z } from "zod";
+import * as z from "zod";
 import type { OpenAiErrorBody } from "./openAiError";
 import { GatewayError } from "./openAiError";
 import { readUsage, SseStreamMeter, type TokenUsage } from "./SseStreamMeter";

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { EngineId } from "../../shared/engines";
 import type { Profile } from "../../shared/profiles";
 import type { GatewayModel, ServerInfo, ServerState } from "../../shared/servers";

@@ -2,7 +2,7 @@ import crypto from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
 import picomatch from "picomatch";
-import { z } from "zod";
+import * as z from "zod";
 import type { Download, DownloadStarted, DownloadState, HubFile } from "../../shared/hub";
 import type { DownloadRequest as DownloadRequestSchema } from "../../shared/hub";
 import { modelFolderName } from "../cache/cacheDir";

@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import { listFiles, listModels, modelInfo } from "@huggingface/hub";
-import { z } from "zod";
+import * as z from "zod";
 import type { HubFile, HubModelInfo, HubSearchList, HubSearchQuery, HubSearchResult } from "../../shared/hub";
 import { modelFolderName } from "../cache/cacheDir";
 import type { Logger } from "../logging/Logger";

@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { DownloadList, HubModelInfo, HubStatus } from "../../shared/hub";
 import type { HubFit } from "../../shared/memory";
 import { DownloadRequest, HubSearchQuery, HubTokenBody } from "../../shared/hub";

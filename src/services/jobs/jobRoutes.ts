@@ -1,7 +1,7 @@
 import fs from "node:fs";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { Job, JobPlan, JobReport } from "../../shared/jobs";
 import type { Profile } from "../../shared/profiles";
 import { ApiError, parseOrThrow } from "../api/ApiError";

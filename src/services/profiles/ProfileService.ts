@@ -1,5 +1,5 @@
 import crypto from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import type { EngineDescription } from "../engines/registry";
 import type { EngineId } from "../../shared/engines";
 import { Profile, ProfileInput, ProfilePatch, type ProfileExport, type ProfileSpec } from "../../shared/profiles";

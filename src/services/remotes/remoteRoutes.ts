@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import type { RemoteBackend, RemoteBackendList, RemotePlacementList, RemoteProbe } from "../../shared/remotes";
 import { parseOrThrow } from "../api/ApiError";
 import { clientSignal } from "../api/serverRoutes";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { EngineId } from "../../shared/engines";
 import type { ServerStartedBy } from "../../shared/servers";
 import type { Store } from "../store/Store";

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_MANAGER_SETTINGS, ManagerSettings, ManagerSettingsPatch } from "../../shared/settings";
 import { parseOrThrow } from "../api/ApiError";
 import type { EventBus } from "../events/EventBus";

@@ -1,6 +1,6 @@
 import crypto from "node:crypto";
 import fs from "node:fs";
-import { z } from "zod";
+import * as z from "zod";
 import { StoreError, diskFailure, isMissingFile } from "./StoreError";
 
 /** A value bound to a `?` placeholder. */

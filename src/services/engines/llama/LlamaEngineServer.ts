@@ -1,7 +1,7 @@
 import { randomInt, randomUUID } from "node:crypto";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
-import type { z } from "zod";
+import type * as z from "zod";
 import { GenerationQueue } from "./GenerationQueue";
 import {
   ScoreInputError,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayError } from "../openAiError";
 import type { ChatContentPart, ChatMessage, ChatRequestBody, ChatToolCall, TargetAbilities } from "./chatBody";
 
