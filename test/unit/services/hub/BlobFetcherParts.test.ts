@@ -37,7 +37,7 @@ describe("BlobFetcher in parts", function () {
     assert.equal(ten.schemaVersion, 10);
     ten.run("INSERT INTO downloads (id, repo, revision, state, done_bytes, total_bytes, files_done, files_total, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", ["d1", REPO, "main", "cancelled", 5, 10, 0, 1, 1, 2]);
     ten.close();
-    store = (await Store.open({ dir: path.join(dir, "data"), logger })).store;
+    store = (await Store.open({ dir: path.join(dir, "data"), logger, migrations: MIGRATIONS.filter((m) => m.version <= 11) })).store;
     ledger = new StorePartsLedger(store);
   });
   afterEach(async () => {
