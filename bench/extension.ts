@@ -4,17 +4,41 @@
 import { spawnSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
-import { build } from "esbuild";
+import { build, type Plugin } from "esbuild";
 import type { BenchRow } from "./types";
 
 const ROOT = path.resolve(__dirname, "..");
 
-/** The production extension bundle, and the same bundle with zod's every locale (no plugin). */
+/**
+ * The production extension bundle, and the same bundle with zod imported as `{ z }` (as the code
+ * did until 7 Dec 2026): a namespace object esbuild cannot tree-shake, so all of zod comes along.
+ */
 async function bundleSizes(): Promise<{ ours: number; peer: number }> {
   const built = spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs"), "--production"], { cwd: ROOT, stdio: "inherit" });
   if (built.status !== 0) throw new Error("build failed");
   const ours = fs.statSync(path.join(ROOT, "dist", "extension.js")).size;
-  const plain = await build({ entryPoints: [path.join(ROOT, "src", "extension.ts")], bundle: true, platform: "node", format: "cjs", target: "node20", external: ["vscode"], minify: true, write: false, define: { __MANAGER_VERSION__: '"bench"' } });
+  const namedImport: Plugin = {
+    name: "zod-named-import",
+    setup(b) {
+      b.onLoad({ filter: /[\\/]src[\\/].*\.ts$/ }, (args) => ({
+        contents: fs.readFileSync(args.path, "utf8").replace('import * as z from "zod";', 'import { z } from "zod";'),
+        loader: "ts",
+      }));
+    },
+  };
+  const plain = await build({
+    entryPoints: [path.join(ROOT, "src", "extension.ts")],
+    bundle: true,
+    platform: "node",
+    format: "cjs",
+    target: "node20",
+    external: ["vscode"],
+    alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
+    minify: true,
+    write: false,
+    define: { __MANAGER_VERSION__: '"bench"' },
+    plugins: [namedImport],
+  });
   const peer = plain.outputFiles[0]?.contents.byteLength ?? 0;
   spawnSync(process.execPath, [path.join(ROOT, "scripts", "build.mjs")], { cwd: ROOT, stdio: "inherit" });
   return { ours, peer };
@@ -23,7 +47,7 @@ async function bundleSizes(): Promise<{ ours: number; peer: number }> {
 export async function benchExtension(): Promise<BenchRow[]> {
   const sizes = await bundleSizes();
   const rows: BenchRow[] = [
-    { name: "extension-host bundle (minified)", ours: sizes.ours / 1024, peer: sizes.peer / 1024, unit: "KB", note: "peer: the same bundle with all of zod's locales; goal ≤ 400 KB" },
+    { name: "extension-host bundle (minified; goal ≤ 400 KB)", ours: sizes.ours / 1024, peer: sizes.peer / 1024, unit: "KB", note: "peer: the same bundle with zod imported as { z } (all of zod); goal ≤ 400 KB" },
   ];
   const out = path.join(ROOT, ".test-work", "vscode", "bench");
   fs.rmSync(out, { recursive: true, force: true });

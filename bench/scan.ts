@@ -140,7 +140,7 @@ export async function benchScan(): Promise<BenchRow[]> {
         note: `peer: scanCacheDir; ${(hfMs / median(warm)).toFixed(1)}x faster`,
       },
       {
-        name: "cold full scan vs bare walk",
+        name: "cold full scan vs bare walk (goal ≤ 1.5×)",
         ours: coldMs,
         peer: median(bare),
         unit: "ms",

@@ -23,21 +23,6 @@ const common = {
   define: { __MANAGER_VERSION__: JSON.stringify(pkg.version) },
 };
 
-// The extension host only needs zod's English messages: its ~40 other locales are ~200 KB of
-// the extension bundle (goal: at most 400 KB), so `z.locales` is English-only there.
-const zodEnglishOnly = {
-  name: "zod-english-only",
-  setup(b) {
-    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, (args) =>
-      args.importer.includes(`${path.sep}zod${path.sep}`) ? { path: "zod-locales-en", namespace: "zod-en" } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: "zod-en" }, () => ({
-      contents: `export { default as en } from ${JSON.stringify(require.resolve("zod/v4/locales/en.js"))};`,
-      resolveDir: root,
-    }));
-  },
-};
-
 await mkdir(outdir, { recursive: true });
 await Promise.all([
   build({
@@ -51,7 +36,6 @@ await Promise.all([
     // jsonc-parser's "main" is a UMD build whose require("./impl/…") calls esbuild cannot follow.
     alias: { "jsonc-parser": "jsonc-parser/lib/esm/main.js" },
     minify: true,
-    plugins: [zodEnglishOnly],
   }),
   build({
     ...common,
