@@ -6,17 +6,20 @@ import path from "node:path";
 import type { Logger } from "../logging/Logger";
 import { CoalescingWriter, openBlobFile, type BlobFile, type FileOpener } from "./blobWriter";
 import { HubError, hubHttpError, unreachableError } from "./HubError";
-import { contiguousEnd, splitParts, validParts, type PartState, type PartsLedger } from "./PartsLedger";
+import { contiguousEnd, doneBytes, splitParts, validParts, type PartState, type PartsLedger } from "./PartsLedger";
 import { hashFor, type StreamHash } from "./streamHash";
 
 /**
  * Bytes a connection may have received but not yet written before it stops reading: small, as
- * what a killed process still holds is lost and fetched again, and each of up to 16 connections
- * (4 files × 4 parts) holds this much.
+ * what a killed process still holds is lost and fetched again, and each of up to 32 connections
+ * (4 files × 8 parts) holds this much.
  */
 const WRITE_BACKLOG = 1024 * 1024;
 /** How often a file fetched in parts records its parts' progress in the ledger. */
 const LEDGER_INTERVAL_MS = 1000;
+/** huggingface_hub's partial of one stream, resumed from its size; ours of a file in parts, the file's size with holes. */
+const STREAM_PARTIAL = ".incomplete";
+const PARTS_PARTIAL = ".parts.incomplete";
 
 export interface BlobFetcherOptions {
   logger: Logger;
@@ -106,7 +109,7 @@ export class BlobFetcher {
 
   /** The partial files a blob may have: one stream's (huggingface_hub's name) and parts' (ours). */
   static partialNames(etag: string): string[] {
-    return [`${etag}.incomplete`, `${etag}.parts.incomplete`];
+    return [etag + STREAM_PARTIAL, etag + PARTS_PARTIAL];
   }
 
   /** Bytes of a blob already downloaded (a finished blob, one stream's partial, or parts recorded in the ledger). */
@@ -114,8 +117,8 @@ export class BlobFetcher {
     const blobPath = path.join(blobsDir, etag);
     if (fileSize(blobPath) === size) return size;
     const parts = this.options.parts?.ledger.load(repo, etag);
-    if (fileSize(`${blobPath}.parts.incomplete`) === size && validParts(parts, size)) return parts.reduce((sum, p) => sum + p.done, 0);
-    return Math.min(fileSize(`${blobPath}.incomplete`) ?? 0, size);
+    if (fileSize(blobPath + PARTS_PARTIAL) === size && validParts(parts, size)) return doneBytes(parts);
+    return Math.min(fileSize(blobPath + STREAM_PARTIAL) ?? 0, size);
   }
 
   /** Deletes a blob's partial files and its parts' progress. */
@@ -129,17 +132,21 @@ export class BlobFetcher {
     const ledger = this.options.parts?.ledger;
     if (!ledger) return;
     for (const { repo, etag } of ledger.blobs()) {
-      if (!fs.existsSync(path.join(blobsDirOf(repo), `${etag}.parts.incomplete`))) ledger.clear(repo, etag);
+      if (!fs.existsSync(path.join(blobsDirOf(repo), etag + PARTS_PARTIAL))) ledger.clear(repo, etag);
     }
   }
 
-  /** The parts a file is fetched in; one means one stream into huggingface_hub's `.incomplete`. */
-  private partsFor(request: FetchBlobRequest, etag: string): number {
-    const parts = this.options.parts;
-    if (!parts) return 1;
+  /** Whether a file is fetched in parts; else in one stream into huggingface_hub's `.incomplete`. */
+  private inParts(request: FetchBlobRequest, etag: string): boolean {
+    if (!this.options.parts) return false;
     // A partial of one stream (ours, or huggingface_hub's) is continued as it was started.
-    if ((fileSize(path.join(request.blobsDir, `${etag}.incomplete`)) ?? 0) > 0) return 1;
-    return splitParts(request.size, parts.count ?? 8, parts.minPartBytes ?? 32 * 1024 * 1024).length;
+    if ((fileSize(path.join(request.blobsDir, etag + STREAM_PARTIAL)) ?? 0) > 0) return false;
+    return this.split(request.size).length > 1;
+  }
+
+  /** A file's parts with the configured count and smallest part. */
+  private split(size: number): PartState[] {
+    return splitParts(size, this.options.parts?.count ?? 8, this.options.parts?.minPartBytes ?? 32 * 1024 * 1024);
   }
 
   /** Downloads and verifies one blob; partial bytes stay on disk when it fails or is aborted. */
@@ -157,13 +164,13 @@ export class BlobFetcher {
       const blobPath = path.join(request.blobsDir, etag);
       if (fileSize(blobPath) === request.size) return { etag, blobPath, size: request.size, fetchedBytes, resumedFrom: resumedFrom ?? request.size, parts: 1 };
       const ledger = this.options.parts?.ledger;
-      const parted = ranges && ledger !== undefined && this.partsFor(request, etag) > 1;
-      const partial = `${blobPath}${parted ? ".parts" : ""}.incomplete`;
+      const parted = ranges && ledger !== undefined && this.inParts(request, etag);
+      const partial = blobPath + (parted ? PARTS_PARTIAL : STREAM_PARTIAL);
       let parts: PartState[] = [];
       let have: number;
       if (parted) {
         parts = this.prepareParts(request, etag, partial, ledger);
-        have = parts.reduce((sum, p) => sum + p.done, 0);
+        have = doneBytes(parts);
       } else {
         have = fileSize(partial) ?? 0;
         if (have > request.size) {
@@ -220,8 +227,7 @@ export class BlobFetcher {
   private prepareParts(request: FetchBlobRequest, etag: string, partial: string, ledger: PartsLedger): PartState[] {
     const recorded = ledger.load(request.repo, etag);
     if (validParts(recorded, request.size) && fileSize(partial) === request.size) return recorded;
-    const options = this.options.parts;
-    const parts = splitParts(request.size, options?.count ?? 8, options?.minPartBytes ?? 32 * 1024 * 1024);
+    const parts = this.split(request.size);
     fs.mkdirSync(path.dirname(partial), { recursive: true });
     // A sparse file of the final size: each part writes its range in place, no copy at the end.
     fs.writeFileSync(partial, "");
@@ -316,7 +322,7 @@ export class BlobFetcher {
       ledger.save(request.repo, etag, parts);
     };
     const progress = (): void => {
-      request.onProgress(parts.reduce((sum, p) => sum + p.done, 0));
+      request.onProgress(doneBytes(parts));
       hasher.advance();
       if (Date.now() - lastSave >= LEDGER_INTERVAL_MS) save();
     };

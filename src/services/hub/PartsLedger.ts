@@ -73,6 +73,11 @@ export function validParts(parts: readonly PartState[] | undefined, size: number
   return at === size;
 }
 
+/** Bytes on disk over all the parts. */
+export function doneBytes(parts: readonly PartState[]): number {
+  return parts.reduce((sum, p) => sum + p.done, 0);
+}
+
 /** End of the bytes on disk from the file's start with no gap: what can be hashed so far. */
 export function contiguousEnd(parts: readonly PartState[]): number {
   let end = 0;
